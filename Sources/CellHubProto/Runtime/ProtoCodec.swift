@@ -1,0 +1,88 @@
+internal import CProtobufC
+internal import RPC
+
+/// Encoding and decoding for every generated message: lower into protoc-c structs in an
+/// arena, let protobuf-c pack or unpack, lift back out.
+enum ProtoCodec {
+    static func encode<Message: ProtoCBridged>(_ message: Message) -> [UInt8] {
+        let arena = ProtoArena()
+        let c = arena.lowered(message)
+        let base = UnsafeMutableRawPointer(c).assumingMemoryBound(to: ProtobufCMessage.self)
+        let size = protobuf_c_message_get_packed_size(base)
+        return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
+            count = protobuf_c_message_pack(base, buffer.baseAddress)
+        }
+    }
+
+    /// One gRPC length-prefixed frame (uncompressed) in a single allocation.
+    static func encodeFrame<Message: ProtoCBridged>(_ message: Message) -> [UInt8] {
+        let arena = ProtoArena()
+        let c = arena.lowered(message)
+        let base = UnsafeMutableRawPointer(c).assumingMemoryBound(to: ProtobufCMessage.self)
+        let size = protobuf_c_message_get_packed_size(base)
+        precondition(size <= Int(UInt32.max), "a message over 4 GiB cannot be framed")
+        return [UInt8](unsafeUninitializedCapacity: size + 5) { buffer, count in
+            buffer[0] = 0
+            buffer[1] = UInt8(truncatingIfNeeded: size >> 24)
+            buffer[2] = UInt8(truncatingIfNeeded: size >> 16)
+            buffer[3] = UInt8(truncatingIfNeeded: size >> 8)
+            buffer[4] = UInt8(truncatingIfNeeded: size)
+            count = 5 + protobuf_c_message_pack(base, buffer.baseAddress! + 5)
+        }
+    }
+
+    static func decode<Message: ProtoCBridged & RPCMessage>(
+        _ type: Message.Type, from bytes: UnsafeRawBufferPointer
+    ) throws(ProtoDecodingError) -> Message {
+        let arena = ProtoArena()
+        // protobuf-c reads nothing when the length is 0, but wants a pointer all the same.
+        var empty: UInt8 = 0
+        let unpacked = withUnsafePointer(to: &empty) { emptyPointer in
+            Message.cUnpack(
+                arena.allocator, bytes.count,
+                bytes.baseAddress?.assumingMemoryBound(to: UInt8.self) ?? emptyPointer)
+        }
+        guard let unpacked else { throw .malformed(message: Message.protoName) }
+        return try Message(lifting: unpacked)
+    }
+}
+
+/// Conversions from protobuf-c's C representations, used by generated `init(lifting:)`.
+enum ProtoLift {
+    static func string(_ pointer: UnsafeMutablePointer<CChar>?, field: StaticString) throws(ProtoDecodingError) -> String {
+        guard let pointer else { return "" }
+        guard let string = String(validatingCString: pointer) else {
+            throw .invalidUTF8(field: "\(field)")
+        }
+        return string
+    }
+
+    static func bytes(_ data: ProtobufCBinaryData) -> [UInt8] {
+        guard data.len > 0, let start = data.data else { return [] }
+        return Array(UnsafeBufferPointer(start: start, count: data.len))
+    }
+
+    static func scalars<T: BitwiseCopyable>(_ start: UnsafeMutablePointer<T>?, count: Int) -> [T] {
+        guard count > 0, let start else { return [] }
+        return Array(UnsafeBufferPointer(start: start, count: count))
+    }
+
+    static func array<C, T>(
+        _ start: UnsafeMutablePointer<C>?, count: Int, _ transform: (C) throws(ProtoDecodingError) -> T
+    ) throws(ProtoDecodingError) -> [T] {
+        guard count > 0, let start else { return [] }
+        var out: [T] = []
+        out.reserveCapacity(count)
+        for index in 0..<count {
+            out.append(try transform(start[index]))
+        }
+        return out
+    }
+
+    /// Elements of a repeated message field are never null in an unpacked struct;
+    /// a null one would mean protobuf-c broke its contract, reported as malformed input.
+    static func nonNull<C>(_ pointer: UnsafeMutablePointer<C>?) throws(ProtoDecodingError) -> UnsafeMutablePointer<C> {
+        guard let pointer else { throw .malformed(message: "null element in a repeated field") }
+        return pointer
+    }
+}
