@@ -23,14 +23,14 @@ struct ProtoArena: ~Copyable {
     }
 
     private static let alignment = 16
-    private static let firstBlockSize = 4096
+    fileprivate static let firstBlockSize = 4096
     private static let maxBlockSize = 1 << 20
 
     /// The first block; owned by this arena, freed in `deinit` with every overflow block.
     private let header: UnsafeMutablePointer<Header>
 
     init() {
-        guard let block = malloc(Self.firstBlockSize) else { fatalError("out of memory") }
+        let block = FirstBlockCache.take()
         let headerSize = (MemoryLayout<Header>.stride + Self.alignment - 1) & ~(Self.alignment - 1)
         header = block.bindMemory(to: Header.self, capacity: 1)
         header.initialize(to: Header(
@@ -48,7 +48,7 @@ struct ProtoArena: ~Copyable {
             next = block.load(as: UnsafeMutableRawPointer?.self)
             free(block)
         }
-        free(UnsafeMutableRawPointer(header))
+        FirstBlockCache.give(UnsafeMutableRawPointer(header))
     }
 
     /// protobuf-c's allocator interface over this arena (valid while the arena lives).
@@ -141,5 +141,33 @@ private let arenaFree: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRa
 extension ProtoArena {
     fileprivate static func allocateForC(_ size: Int, header: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
         allocate(size, in: header.assumingMemoryBound(to: Header.self))
+    }
+}
+
+/// One spare first block per thread, so a steady stream of encodes and decodes on a thread
+/// reuses the same memory instead of a `malloc`/`free` pair per message.
+private enum FirstBlockCache {
+    static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        let status = pthread_key_create(&key) { block in free(block) }
+        precondition(status == 0, "pthread_key_create failed: \(status)")
+        return key
+    }()
+
+    static func take() -> UnsafeMutableRawPointer {
+        if let block = pthread_getspecific(key) {
+            pthread_setspecific(key, nil)
+            return block
+        }
+        guard let block = malloc(ProtoArena.firstBlockSize) else { fatalError("out of memory") }
+        return block
+    }
+
+    static func give(_ block: UnsafeMutableRawPointer) {
+        if pthread_getspecific(key) == nil {
+            pthread_setspecific(key, block)
+        } else {
+            free(block)
+        }
     }
 }
