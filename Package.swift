@@ -12,9 +12,14 @@ let strictSwift: [SwiftSetting] = [
 let package = Package(
     name: "CellHub",
     products: [
+        .executable(name: "cellhubd", targets: ["cellhubd"]),
         .library(name: "CellHubProto", targets: ["CellHubProto"]),
         .library(name: "RPC", targets: ["RPC"]),
         .executable(name: "cellhub-proto-bench", targets: ["ProtoBenchmark"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     ],
     targets: [
         // C libraries from Debian, each with exactly one Swift importer.
@@ -23,6 +28,7 @@ let package = Package(
             pkgConfig: "libprotobuf-c",
             providers: [.apt(["libprotobuf-c-dev"])]
         ),
+        .systemLibrary(name: "CZlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(
             name: "CNGHTTP2",
             pkgConfig: "libnghttp2",
@@ -43,6 +49,31 @@ let package = Package(
         .target(
             name: "CellHubProto",
             dependencies: ["RPC", "CellHubProtoC", "CProtobufC"],
+            swiftSettings: strictSwift
+        ),
+
+        // epoll, eventfd and socket calls in a form Swift can import (EventLoop is its importer).
+        .target(name: "CLinuxShim"),
+        // epoll loops (one thread each), sockets, timers, cross-thread wake-ups; a TaskExecutor.
+        .target(name: "EventLoop", dependencies: ["CLinuxShim"], swiftSettings: strictSwift),
+
+        // gRPC over HTTP/2 on nghttp2 (its only importer): server and client sessions,
+        // framing, flow control, limits. Sockets come from EventLoop.
+        .target(
+            name: "RPCHTTP2",
+            dependencies: ["RPC", "EventLoop", "CNGHTTP2", "CZlib", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSwift
+        ),
+
+        // CellHub's services on the RPC core: health, the interop service, (next) the domain.
+        .target(name: "CellHubServer", dependencies: ["RPC", "CellHubProto"], swiftSettings: strictSwift),
+        .executableTarget(
+            name: "cellhubd",
+            dependencies: [
+                "CellHubServer", "CellHubProto", "RPC", "RPCHTTP2",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strictSwift
         ),
 

@@ -708,3 +708,26 @@ public enum ImageService {
     /// The service with all of its methods.
     public static let descriptor = ServiceDescriptor(name: name, methods: [uploadImages.descriptor, getImage.descriptor, listImages.descriptor, getImageContent.descriptor, deleteImage.descriptor, deleteImages.descriptor])
 }
+
+/// Implement this to serve `cellhub.v1.ImageService`; register the value with a server.
+public protocol ImageServiceHandler: RPCService {
+    func uploadImages(_ request: UploadImagesRequest, context: ServerContext) async throws -> UploadImagesResponse
+    func getImage(_ request: GetImageRequest, context: ServerContext) async throws -> GetImageResponse
+    func listImages(_ request: ListImagesRequest, context: ServerContext) async throws -> ListImagesResponse
+    func getImageContent(_ request: GetImageContentRequest, context: ServerContext) async throws -> GetImageContentResponse
+    func deleteImage(_ request: DeleteImageRequest, context: ServerContext) async throws -> DeleteImageResponse
+    func deleteImages(_ request: DeleteImagesRequest, context: ServerContext) async throws -> DeleteImagesResponse
+}
+
+extension ImageServiceHandler {
+    public var methods: [ServerMethod] {
+        [
+            .unary(ImageService.uploadImages) { try await self.uploadImages($0, context: $1) },
+            .unary(ImageService.getImage) { try await self.getImage($0, context: $1) },
+            .unary(ImageService.listImages) { try await self.listImages($0, context: $1) },
+            .unary(ImageService.getImageContent) { try await self.getImageContent($0, context: $1) },
+            .unary(ImageService.deleteImage) { try await self.deleteImage($0, context: $1) },
+            .unary(ImageService.deleteImages) { try await self.deleteImages($0, context: $1) },
+        ]
+    }
+}

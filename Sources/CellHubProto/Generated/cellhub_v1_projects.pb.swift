@@ -900,3 +900,30 @@ public enum ProjectService {
     /// The service with all of its methods.
     public static let descriptor = ServiceDescriptor(name: name, methods: [createProject.descriptor, getProject.descriptor, listProjects.descriptor, updateProject.descriptor, deleteProject.descriptor, shareProject.descriptor, revokeShare.descriptor, listShares.descriptor])
 }
+
+/// Implement this to serve `cellhub.v1.ProjectService`; register the value with a server.
+public protocol ProjectServiceHandler: RPCService {
+    func createProject(_ request: CreateProjectRequest, context: ServerContext) async throws -> CreateProjectResponse
+    func getProject(_ request: GetProjectRequest, context: ServerContext) async throws -> GetProjectResponse
+    func listProjects(_ request: ListProjectsRequest, context: ServerContext) async throws -> ListProjectsResponse
+    func updateProject(_ request: UpdateProjectRequest, context: ServerContext) async throws -> UpdateProjectResponse
+    func deleteProject(_ request: DeleteProjectRequest, context: ServerContext) async throws -> DeleteProjectResponse
+    func shareProject(_ request: ShareProjectRequest, context: ServerContext) async throws -> ShareProjectResponse
+    func revokeShare(_ request: RevokeShareRequest, context: ServerContext) async throws -> RevokeShareResponse
+    func listShares(_ request: ListSharesRequest, context: ServerContext) async throws -> ListSharesResponse
+}
+
+extension ProjectServiceHandler {
+    public var methods: [ServerMethod] {
+        [
+            .unary(ProjectService.createProject) { try await self.createProject($0, context: $1) },
+            .unary(ProjectService.getProject) { try await self.getProject($0, context: $1) },
+            .unary(ProjectService.listProjects) { try await self.listProjects($0, context: $1) },
+            .unary(ProjectService.updateProject) { try await self.updateProject($0, context: $1) },
+            .unary(ProjectService.deleteProject) { try await self.deleteProject($0, context: $1) },
+            .unary(ProjectService.shareProject) { try await self.shareProject($0, context: $1) },
+            .unary(ProjectService.revokeShare) { try await self.revokeShare($0, context: $1) },
+            .unary(ProjectService.listShares) { try await self.listShares($0, context: $1) },
+        ]
+    }
+}

@@ -1496,3 +1496,32 @@ public enum SegmentationService {
     /// The service with all of its methods.
     public static let descriptor = ServiceDescriptor(name: name, methods: [enqueueSegmentation.descriptor, cancelSegmentation.descriptor, getSegmentation.descriptor, getJob.descriptor, getQueueStats.descriptor, claimJobs.descriptor, renewJobLease.descriptor, completeJob.descriptor, failJob.descriptor])
 }
+
+/// Implement this to serve `cellhub.v1.SegmentationService`; register the value with a server.
+public protocol SegmentationServiceHandler: RPCService {
+    func enqueueSegmentation(_ request: EnqueueSegmentationRequest, context: ServerContext) async throws -> EnqueueSegmentationResponse
+    func cancelSegmentation(_ request: CancelSegmentationRequest, context: ServerContext) async throws -> CancelSegmentationResponse
+    func getSegmentation(_ request: GetSegmentationRequest, context: ServerContext) async throws -> GetSegmentationResponse
+    func getJob(_ request: GetJobRequest, context: ServerContext) async throws -> GetJobResponse
+    func getQueueStats(_ request: GetQueueStatsRequest, context: ServerContext) async throws -> GetQueueStatsResponse
+    func claimJobs(_ request: ClaimJobsRequest, context: ServerContext, writer: ServerStreamWriter<ClaimJobsResponse>) async throws
+    func renewJobLease(_ request: RenewJobLeaseRequest, context: ServerContext) async throws -> RenewJobLeaseResponse
+    func completeJob(_ request: CompleteJobRequest, context: ServerContext) async throws -> CompleteJobResponse
+    func failJob(_ request: FailJobRequest, context: ServerContext) async throws -> FailJobResponse
+}
+
+extension SegmentationServiceHandler {
+    public var methods: [ServerMethod] {
+        [
+            .unary(SegmentationService.enqueueSegmentation) { try await self.enqueueSegmentation($0, context: $1) },
+            .unary(SegmentationService.cancelSegmentation) { try await self.cancelSegmentation($0, context: $1) },
+            .unary(SegmentationService.getSegmentation) { try await self.getSegmentation($0, context: $1) },
+            .unary(SegmentationService.getJob) { try await self.getJob($0, context: $1) },
+            .unary(SegmentationService.getQueueStats) { try await self.getQueueStats($0, context: $1) },
+            .serverStreaming(SegmentationService.claimJobs) { try await self.claimJobs($0, context: $1, writer: $2) },
+            .unary(SegmentationService.renewJobLease) { try await self.renewJobLease($0, context: $1) },
+            .unary(SegmentationService.completeJob) { try await self.completeJob($0, context: $1) },
+            .unary(SegmentationService.failJob) { try await self.failJob($0, context: $1) },
+        ]
+    }
+}

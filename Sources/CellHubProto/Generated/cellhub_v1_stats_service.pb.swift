@@ -474,3 +474,26 @@ public enum StatsService {
     /// The service with all of its methods.
     public static let descriptor = ServiceDescriptor(name: name, methods: [getProjectStats.descriptor, getDashboardMetrics.descriptor, listActivity.descriptor, watchProject.descriptor, watchDashboard.descriptor, watchActivity.descriptor])
 }
+
+/// Implement this to serve `cellhub.v1.StatsService`; register the value with a server.
+public protocol StatsServiceHandler: RPCService {
+    func getProjectStats(_ request: GetProjectStatsRequest, context: ServerContext) async throws -> GetProjectStatsResponse
+    func getDashboardMetrics(_ request: GetDashboardMetricsRequest, context: ServerContext) async throws -> GetDashboardMetricsResponse
+    func listActivity(_ request: ListActivityRequest, context: ServerContext) async throws -> ListActivityResponse
+    func watchProject(_ request: WatchProjectRequest, context: ServerContext, writer: ServerStreamWriter<ProjectEvent>) async throws
+    func watchDashboard(_ request: WatchDashboardRequest, context: ServerContext, writer: ServerStreamWriter<DashboardEvent>) async throws
+    func watchActivity(_ request: WatchActivityRequest, context: ServerContext, writer: ServerStreamWriter<ActivityEvent>) async throws
+}
+
+extension StatsServiceHandler {
+    public var methods: [ServerMethod] {
+        [
+            .unary(StatsService.getProjectStats) { try await self.getProjectStats($0, context: $1) },
+            .unary(StatsService.getDashboardMetrics) { try await self.getDashboardMetrics($0, context: $1) },
+            .unary(StatsService.listActivity) { try await self.listActivity($0, context: $1) },
+            .serverStreaming(StatsService.watchProject) { try await self.watchProject($0, context: $1, writer: $2) },
+            .serverStreaming(StatsService.watchDashboard) { try await self.watchDashboard($0, context: $1, writer: $2) },
+            .serverStreaming(StatsService.watchActivity) { try await self.watchActivity($0, context: $1, writer: $2) },
+        ]
+    }
+}

@@ -123,3 +123,18 @@ public enum Grpc_Health_V1_Health {
     /// The service with all of its methods.
     public static let descriptor = ServiceDescriptor(name: name, methods: [check.descriptor, watch.descriptor])
 }
+
+/// Implement this to serve `grpc.health.v1.Health`; register the value with a server.
+public protocol Grpc_Health_V1_HealthHandler: RPCService {
+    func check(_ request: Grpc_Health_V1_HealthCheckRequest, context: ServerContext) async throws -> Grpc_Health_V1_HealthCheckResponse
+    func watch(_ request: Grpc_Health_V1_HealthCheckRequest, context: ServerContext, writer: ServerStreamWriter<Grpc_Health_V1_HealthCheckResponse>) async throws
+}
+
+extension Grpc_Health_V1_HealthHandler {
+    public var methods: [ServerMethod] {
+        [
+            .unary(Grpc_Health_V1_Health.check) { try await self.check($0, context: $1) },
+            .serverStreaming(Grpc_Health_V1_Health.watch) { try await self.watch($0, context: $1, writer: $2) },
+        ]
+    }
+}

@@ -25,3 +25,20 @@ public enum Grpc_Testing_TestService {
     /// The service with all of its methods.
     public static let descriptor = ServiceDescriptor(name: name, methods: [emptyCall.descriptor, unaryCall.descriptor, streamingOutputCall.descriptor])
 }
+
+/// Implement this to serve `grpc.testing.TestService`; register the value with a server.
+public protocol Grpc_Testing_TestServiceHandler: RPCService {
+    func emptyCall(_ request: Grpc_Testing_Empty, context: ServerContext) async throws -> Grpc_Testing_Empty
+    func unaryCall(_ request: Grpc_Testing_SimpleRequest, context: ServerContext) async throws -> Grpc_Testing_SimpleResponse
+    func streamingOutputCall(_ request: Grpc_Testing_StreamingOutputCallRequest, context: ServerContext, writer: ServerStreamWriter<Grpc_Testing_StreamingOutputCallResponse>) async throws
+}
+
+extension Grpc_Testing_TestServiceHandler {
+    public var methods: [ServerMethod] {
+        [
+            .unary(Grpc_Testing_TestService.emptyCall) { try await self.emptyCall($0, context: $1) },
+            .unary(Grpc_Testing_TestService.unaryCall) { try await self.unaryCall($0, context: $1) },
+            .serverStreaming(Grpc_Testing_TestService.streamingOutputCall) { try await self.streamingOutputCall($0, context: $1, writer: $2) },
+        ]
+    }
+}

@@ -1,0 +1,34 @@
+// Linux system calls the event loop needs, in a form Swift can import.
+//
+// Why a shim: `struct epoll_event` is declared `__attribute__((packed))` on x86_64, which
+// Swift cannot import faithfully; the wrappers below copy events into a plain struct.
+// The rest re-exports headers Glibc's Swift module does not cover (eventfd, epoll, TCP
+// options) so the event loop has one C module to import.
+#ifndef CLINUXSHIM_H
+#define CLINUXSHIM_H
+
+#include <stdint.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <arpa/inet.h>
+#include <netdb.h>
+
+/// An epoll event without the packed layout.
+typedef struct {
+    uint32_t events;
+    uint64_t token;
+} cellhub_epoll_event;
+
+/// epoll_ctl with the event's data as a 64-bit token.
+int cellhub_epoll_ctl(int epfd, int op, int fd, uint32_t events, uint64_t token);
+
+/// accept4 (declared by glibc only under _GNU_SOURCE, which Swift's import does not set).
+int cellhub_accept4(int fd, int flags);
+
+/// epoll_wait into `out` (at most `max` events); returns what epoll_wait returns.
+int cellhub_epoll_wait(int epfd, cellhub_epoll_event *out, int max, int timeout_ms);
+
+#endif

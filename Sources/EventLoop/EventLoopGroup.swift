@@ -1,0 +1,54 @@
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A fixed set of event loops, one thread each (by default one per core).
+public final class EventLoopGroup: Sendable {
+    public let loops: [EventLoop]
+    private let nextIndex = Atomic<Int>(0)
+    private let threads: Mutex<[pthread_t]>
+
+    public static var coreCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+
+    /// Creates the loops and starts a thread running each.
+    public init(loopCount: Int = EventLoopGroup.coreCount) throws(SystemCallError) {
+        var loops: [EventLoop] = []
+        for index in 0..<max(1, loopCount) { loops.append(try EventLoop(index: index)) }
+        self.loops = loops
+        var threads: [pthread_t] = []
+        for loop in loops {
+            let box = Unmanaged.passRetained(loop)
+            var thread = pthread_t()
+            let status = pthread_create(&thread, nil, { argument in
+                let loop = Unmanaged<EventLoop>.fromOpaque(argument!).takeRetainedValue()
+                loop.run()
+                return nil
+            }, box.toOpaque())
+            precondition(status == 0, "pthread_create failed: \(status)")
+            threads.append(thread)
+        }
+        self.threads = Mutex(threads)
+        // Wait until every loop knows its thread, so `inEventLoop` is exact from now on.
+        for loop in loops {
+            while !loop.isRunning { sched_yield() }
+        }
+    }
+
+    /// Round-robin choice of a loop (for new client connections).
+    public func next() -> EventLoop {
+        loops[nextIndex.wrappingAdd(1, ordering: .relaxed).oldValue % loops.count]
+    }
+
+    /// Stops every loop and joins its thread. Must not be called from a loop thread.
+    public func shutdown() {
+        precondition(!loops.contains { $0.inEventLoop }, "EventLoopGroup.shutdown() called on one of its loops")
+        loops.forEach { $0.stop() }
+        let threads = self.threads.withLock { threads -> [pthread_t] in
+            defer { threads.removeAll() }
+            return threads
+        }
+        for thread in threads { pthread_join(thread, nil) }
+    }
+}

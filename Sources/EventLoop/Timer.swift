@@ -1,0 +1,64 @@
+/// A one-shot timer on an event loop. Cancel it on the loop thread.
+public final class LoopTimer {
+    let deadline: UInt64
+    var action: (() -> Void)?
+
+    init(deadline: UInt64, action: @escaping () -> Void) {
+        self.deadline = deadline
+        self.action = action
+    }
+
+    /// The action will not run (if it has not yet).
+    public func cancel() { action = nil }
+}
+
+/// A binary min-heap of timers by deadline; cancelled timers are dropped when they surface.
+struct TimerHeap {
+    private var heap: [LoopTimer] = []
+
+    mutating func insert(_ timer: LoopTimer) {
+        heap.append(timer)
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard heap[child].deadline < heap[parent].deadline else { break }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    /// epoll_wait's timeout: -1 without timers, else milliseconds until the earliest one
+    /// (rounded up, so the loop does not wake a hair early and spin).
+    mutating func timeoutMilliseconds(now: UInt64) -> Int32 {
+        while let first = heap.first, first.action == nil { removeFirst() }
+        guard let first = heap.first else { return -1 }
+        if first.deadline <= now { return 0 }
+        return Int32(min((first.deadline - now + 999_999) / 1_000_000, UInt64(Int32.max)))
+    }
+
+    mutating func fireDue(now: UInt64) {
+        while let first = heap.first, first.deadline <= now {
+            removeFirst()
+            if let action = first.action {
+                first.action = nil
+                action()
+            }
+        }
+    }
+
+    private mutating func removeFirst() {
+        let last = heap.removeLast()
+        guard !heap.isEmpty else { return }
+        heap[0] = last
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var smallest = parent
+            if left < heap.count && heap[left].deadline < heap[smallest].deadline { smallest = left }
+            if right < heap.count && heap[right].deadline < heap[smallest].deadline { smallest = right }
+            if smallest == parent { return }
+            heap.swapAt(parent, smallest)
+            parent = smallest
+        }
+    }
+}

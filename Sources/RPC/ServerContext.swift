@@ -1,0 +1,67 @@
+/// What a handler knows about its call, and what it may set on the response.
+///
+/// One per call, used by that call's handler task (which runs on its connection's event
+/// loop) and by the transport on the same loop; hence no locking.
+public final class ServerContext: @unchecked Sendable {
+    public let method: MethodDescriptor
+    public let requestMetadata: Metadata
+    /// When the caller stops waiting, on the monotonic clock in nanoseconds; nil = no deadline.
+    public let deadline: UInt64?
+    /// The peer's address, for logs.
+    public let peer: String
+    /// Whether the request message arrived compressed.
+    public let requestWasCompressed: Bool
+
+    /// Sent with the response headers (before the first message); set it before writing.
+    public var initialMetadata = Metadata()
+    /// Sent with the status at the end of the call.
+    public var trailingMetadata = Metadata()
+    /// Compress response messages (gzip) when the client accepts it.
+    public var compressResponses = false
+
+    public init(method: MethodDescriptor, requestMetadata: Metadata, deadline: UInt64?, peer: String, requestWasCompressed: Bool) {
+        self.method = method
+        self.requestMetadata = requestMetadata
+        self.deadline = deadline
+        self.peer = peer
+        self.requestWasCompressed = requestWasCompressed
+    }
+}
+
+/// A message already encoded as a gRPC frame: encode once, send to many streams.
+public struct EncodedMessage: Sendable {
+    /// The uncompressed length-prefixed frame (flag byte, length, protobuf bytes).
+    public let frame: [UInt8]
+
+    public init(_ message: some RPCMessage) { frame = message.serializedFrame() }
+
+    public init(frame: [UInt8]) {
+        precondition(frame.count >= 5 && frame[0] == 0, "an EncodedMessage holds an uncompressed gRPC frame")
+        self.frame = frame
+    }
+
+    public var payloadCount: Int { frame.count - 5 }
+}
+
+/// Where a handler's response messages go; implemented by a transport.
+public protocol ServerResponseSink: Sendable {
+    /// Queues one message; suspends while the stream holds more than its budget of unsent
+    /// bytes (backpressure), throws once the call is over (cancelled, deadline, closed).
+    func write(_ message: EncodedMessage, compressed: Bool) async throws
+}
+
+/// Writes the messages of a server-streaming response.
+public struct ServerStreamWriter<Message: RPCMessage>: Sendable {
+    let sink: any ServerResponseSink
+
+    public init(sink: any ServerResponseSink) { self.sink = sink }
+
+    public func write(_ message: Message, compressed: Bool = false) async throws {
+        try await sink.write(EncodedMessage(message), compressed: compressed)
+    }
+
+    /// Writes a message encoded earlier (the same bytes may go to many streams).
+    public func write(encoded: EncodedMessage, compressed: Bool = false) async throws {
+        try await sink.write(encoded, compressed: compressed)
+    }
+}

@@ -1,0 +1,187 @@
+/// Reassembles gRPC length-prefixed messages from DATA chunks split anywhere.
+struct MessageDeframer {
+    struct Message {
+        var compressed: Bool
+        var payload: [UInt8]
+    }
+
+    enum Failure: Error, Equatable {
+        /// The prefix announces more than the receive limit allows.
+        case tooLarge(announced: Int)
+        /// The flag byte is neither 0 nor 1.
+        case badFlag(UInt8)
+    }
+
+    let maxMessageBytes: Int
+    private var header: [UInt8] = []
+    private var payload: [UInt8] = []
+    private var expected = -1
+    private var compressed = false
+    private(set) var messages: [Message] = []
+
+    init(maxMessageBytes: Int) { self.maxMessageBytes = maxMessageBytes }
+
+    /// True while a message is partly received (a prefix or payload cut short).
+    var hasPartialMessage: Bool { !header.isEmpty || expected >= 0 }
+
+    mutating func takeMessages() -> [Message] {
+        defer { messages.removeAll() }
+        return messages
+    }
+
+    mutating func append(_ bytes: UnsafeRawBufferPointer) throws(Failure) {
+        var index = 0
+        while index < bytes.count {
+            if expected < 0 {
+                let need = 5 - header.count
+                let take = min(need, bytes.count - index)
+                header.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[index..<index + take]))
+                index += take
+                guard header.count == 5 else { return }
+                guard header[0] <= 1 else { throw .badFlag(header[0]) }
+                compressed = header[0] == 1
+                let length = Int(header[1]) << 24 | Int(header[2]) << 16 | Int(header[3]) << 8 | Int(header[4])
+                guard length <= maxMessageBytes else { throw .tooLarge(announced: length) }
+                header.removeAll(keepingCapacity: true)
+                expected = length
+                payload = []
+                payload.reserveCapacity(length)
+            }
+            let take = min(expected - payload.count, bytes.count - index)
+            payload.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[index..<index + take]))
+            index += take
+            if payload.count == expected {
+                messages.append(Message(compressed: compressed, payload: payload))
+                payload = []
+                expected = -1
+            }
+        }
+    }
+}
+
+/// gRPC's `grpc-timeout`: 1 to 8 ASCII digits and a unit (H, M, S, m, u, n).
+enum GRPCTimeout {
+    /// Nanoseconds, or nil when the value is malformed.
+    static func parse(_ value: some Collection<UInt8>) -> UInt64? {
+        guard value.count >= 2, value.count <= 9 else { return nil }
+        var amount: UInt64 = 0
+        for byte in value.dropLast() {
+            guard byte >= 0x30, byte <= 0x39 else { return nil }
+            amount = amount * 10 + UInt64(byte - 0x30)
+        }
+        let unit: UInt64
+        switch value[value.index(value.startIndex, offsetBy: value.count - 1)] {
+        case UInt8(ascii: "H"): unit = 3_600_000_000_000
+        case UInt8(ascii: "M"): unit = 60_000_000_000
+        case UInt8(ascii: "S"): unit = 1_000_000_000
+        case UInt8(ascii: "m"): unit = 1_000_000
+        case UInt8(ascii: "u"): unit = 1_000
+        case UInt8(ascii: "n"): unit = 1
+        default: return nil
+        }
+        return amount.multipliedReportingOverflow(by: unit).overflow ? UInt64.max : amount * unit
+    }
+
+    /// The shortest exact encoding with at most 8 digits (rounding up when it must).
+    static func encode(nanoseconds: UInt64) -> String {
+        let units: [(UInt64, Character)] = [(1, "n"), (1_000, "u"), (1_000_000, "m"), (1_000_000_000, "S"), (60_000_000_000, "M"), (3_600_000_000_000, "H")]
+        for (size, unit) in units {
+            let amount = (nanoseconds + size - 1) / size
+            if amount <= 99_999_999 { return "\(amount)\(unit)" }
+        }
+        return "99999999H"
+    }
+}
+
+/// Percent-encoding of `grpc-message` (gRPC spec: bytes outside 0x20...0x7E and '%').
+enum PercentEncoding {
+    static func encode(_ message: String) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity(message.utf8.count)
+        let hex = Array("0123456789ABCDEF".utf8)
+        for byte in message.utf8 {
+            if byte >= 0x20 && byte <= 0x7E && byte != UInt8(ascii: "%") {
+                out.append(byte)
+            } else {
+                out += [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0xF)]]
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Lenient, as the spec asks: a malformed escape is kept as it is.
+    static func decode(_ value: some Collection<UInt8>) -> String {
+        let bytes = Array(value)
+        var out = [UInt8]()
+        out.reserveCapacity(bytes.count)
+        var i = 0
+        while i < bytes.count {
+            if bytes[i] == UInt8(ascii: "%"), i + 2 < bytes.count, let high = hexValue(bytes[i + 1]), let low = hexValue(bytes[i + 2]) {
+                out.append(high << 4 | low)
+                i += 3
+            } else {
+                out.append(bytes[i])
+                i += 1
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case 0x30...0x39: byte - 0x30
+        case 0x41...0x46: byte - 0x41 + 10
+        case 0x61...0x66: byte - 0x61 + 10
+        default: nil
+        }
+    }
+}
+
+/// Base64 for `-bin` metadata (sent padded; accepted with or without padding).
+enum Base64 {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
+    private static let reverse: [UInt8] = {
+        var table = [UInt8](repeating: 0xFF, count: 256)
+        for (index, byte) in alphabet.enumerated() { table[Int(byte)] = UInt8(index) }
+        table[Int(UInt8(ascii: "-"))] = 62  // URL-safe variants, accepted too
+        table[Int(UInt8(ascii: "_"))] = 63
+        return table
+    }()
+
+    static func encode(_ bytes: [UInt8]) -> String {
+        var out = [UInt8]()
+        out.reserveCapacity((bytes.count + 2) / 3 * 4)
+        var i = 0
+        while i + 2 < bytes.count {
+            let n = Int(bytes[i]) << 16 | Int(bytes[i + 1]) << 8 | Int(bytes[i + 2])
+            out += [alphabet[n >> 18], alphabet[n >> 12 & 63], alphabet[n >> 6 & 63], alphabet[n & 63]]
+            i += 3
+        }
+        let rest = bytes.count - i
+        if rest == 1 {
+            let n = Int(bytes[i]) << 16
+            out += [alphabet[n >> 18], alphabet[n >> 12 & 63], UInt8(ascii: "="), UInt8(ascii: "=")]
+        } else if rest == 2 {
+            let n = Int(bytes[i]) << 16 | Int(bytes[i + 1]) << 8
+            out += [alphabet[n >> 18], alphabet[n >> 12 & 63], alphabet[n >> 6 & 63], UInt8(ascii: "=")]
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Nil when a character is outside the alphabet.
+    static func decode(_ text: some Collection<UInt8>) -> [UInt8]? {
+        var out = [UInt8]()
+        var accumulator = 0, bits = 0
+        for byte in text where byte != UInt8(ascii: "=") {
+            let value = reverse[Int(byte)]
+            guard value != 0xFF else { return nil }
+            accumulator = accumulator << 6 | Int(value)
+            bits += 6
+            if bits >= 8 {
+                bits -= 8
+                out.append(UInt8(truncatingIfNeeded: accumulator >> bits))
+            }
+        }
+        return out
+    }
+}

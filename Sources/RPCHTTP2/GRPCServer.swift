@@ -1,0 +1,128 @@
+public import EventLoop
+public import Logging
+public import RPC
+import Synchronization
+
+/// What every connection of a server shares: configuration, routes, logger, and the set
+/// of live connections (for graceful shutdown).
+final class ServerCore: Sendable {
+    let configuration: ServerConfiguration
+    let methods: [String: ServerMethod]
+    let services: Set<String>
+    let logger: Logger
+    private let connections = Mutex<[ObjectIdentifier: LoopBoundConnection]>([:])
+
+    init(configuration: ServerConfiguration, methods: [ServerMethod], logger: Logger) {
+        self.configuration = configuration
+        var routes: [String: ServerMethod] = [:]
+        for method in methods {
+            precondition(routes[method.descriptor.path] == nil, "\(method.descriptor.path) registered twice")
+            routes[method.descriptor.path] = method
+        }
+        self.methods = routes
+        self.services = Set(methods.map(\.descriptor.service))
+        self.logger = logger
+    }
+
+    func register(_ connection: ServerConnection) {
+        connections.withLock { $0[ObjectIdentifier(connection)] = LoopBoundConnection(connection: connection) }
+    }
+
+    func unregister(_ connection: ServerConnection) {
+        connections.withLock { $0[ObjectIdentifier(connection)] = nil }
+    }
+
+    var liveConnections: [LoopBoundConnection] { connections.withLock { Array($0.values) } }
+}
+
+/// A connection handed across threads only to be used back on its own loop.
+struct LoopBoundConnection: @unchecked Sendable {
+    let connection: ServerConnection
+
+    func onLoop(_ body: @escaping @Sendable (ServerConnection) -> Void) {
+        let connection = self.connection
+        nonisolated(unsafe) let unsafeConnection = connection
+        connection.loop.execute { body(unsafeConnection) }
+    }
+}
+
+/// A gRPC server over cleartext HTTP/2 (h2c with prior knowledge), one listener per loop.
+public final class GRPCServer: Sendable {
+    private let core: ServerCore
+    private let group: EventLoopGroup
+    private let listeners = Mutex<[LoopBoundListener]>([])
+    public var logger: Logger { core.logger }
+
+    public init(configuration: ServerConfiguration, services: [any RPCService], logger: Logger) throws(SystemCallError) {
+        core = ServerCore(configuration: configuration, methods: services.flatMap(\.methods), logger: logger)
+        group = try EventLoopGroup(loopCount: configuration.loopCount)
+    }
+
+    /// Binds every loop's listener and returns the bound port.
+    public func start() async throws -> Int {
+        var port = core.configuration.port
+        let core = self.core
+        for loop in group.loops {
+            // The first listener picks the port (0 = ephemeral); the others share it.
+            let boundPort = port
+            let listener: LoopBoundListener = try await withCheckedThrowingContinuation { continuation in
+                loop.execute {
+                    do {
+                        let listener = try TCPListener(
+                            loop: loop, host: core.configuration.host, port: boundPort,
+                            makeHandler: { connection in ServerConnection(connection: connection, core: core) },
+                            onAcceptError: { error in core.logger.warning("accept failed", metadata: ["error": "\(error)"]) })
+                        continuation.resume(returning: LoopBoundListener(listener: listener))
+                    } catch {
+                        continuation.resume(throwing: error)
+                    }
+                }
+            }
+            port = listener.listener.port
+            listeners.withLock { $0.append(listener) }
+        }
+        return port
+    }
+
+    /// Graceful shutdown: stop accepting, two-phase GOAWAY, let calls finish within the
+    /// drain timeout, end the rest UNAVAILABLE, stop the loops.
+    public func shutdown() async {
+        for listener in listeners.withLock({ $0 }) {
+            listener.onLoop { $0.close() }
+        }
+        let connections = core.liveConnections
+        for connection in connections { connection.onLoop { $0.beginDrain() } }
+        let deadline = monotonicNanoseconds() + core.configuration.drainTimeoutNanoseconds
+        while monotonicNanoseconds() < deadline {
+            let busy = await withTaskGroup(of: Bool.self) { group in
+                for connection in core.liveConnections {
+                    group.addTask { await connection.hasActiveStreams() }
+                }
+                return await group.reduce(false) { $0 || $1 }
+            }
+            if !busy { break }
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        for connection in core.liveConnections { connection.onLoop { $0.forceClose() } }
+        try? await Task.sleep(for: .milliseconds(50))  // let the final frames leave
+        group.shutdown()
+    }
+}
+
+struct LoopBoundListener: @unchecked Sendable {
+    let listener: TCPListener
+
+    func onLoop(_ body: @escaping @Sendable (TCPListener) -> Void) {
+        nonisolated(unsafe) let listener = self.listener
+        listener.loop.execute { body(listener) }
+    }
+}
+
+extension LoopBoundConnection {
+    func hasActiveStreams() async -> Bool {
+        await withCheckedContinuation { continuation in
+            onLoop { continuation.resume(returning: $0.hasActiveStreams) }
+        }
+    }
+}
+

@@ -1,0 +1,95 @@
+internal import CNGHTTP2
+
+/// The nghttp2 callback table of server sessions, built once.
+///
+/// Each callback is a non-capturing C function that recovers the `ServerConnection` from
+/// `user_data`, calls one method, and maps the outcome to nghttp2's contract: 0 = go on,
+/// NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE = reset this stream, NGHTTP2_ERR_CALLBACK_FAILURE
+/// = kill the session. Nothing throws through C.
+enum ServerCallbacks {
+    nonisolated(unsafe) static let table: OpaquePointer = {
+        var callbacks: OpaquePointer?
+        precondition(nghttp2_session_callbacks_new(&callbacks) == 0, "nghttp2_session_callbacks_new failed")
+        nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, onBeginHeaders)
+        nghttp2_session_callbacks_set_on_header_callback(callbacks, onHeader)
+        nghttp2_session_callbacks_set_on_invalid_header_callback(callbacks, onInvalidHeader)
+        nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, onFrameRecv)
+        nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, onDataChunkRecv)
+        nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, onStreamClose)
+        return callbacks!
+    }()
+
+    private static func connection(_ userData: UnsafeMutableRawPointer?) -> ServerConnection {
+        Unmanaged<ServerConnection>.fromOpaque(userData!).takeUnretainedValue()
+    }
+
+    private static func isRequestHeaders(_ frame: UnsafePointer<nghttp2_frame>) -> Bool {
+        frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) && frame.pointee.headers.cat == NGHTTP2_HCAT_REQUEST
+    }
+
+    private static let onBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, userData in
+        guard let frame, isRequestHeaders(frame) else { return 0 }
+        connection(userData).beginStream(frame.pointee.hd.stream_id)
+        return 0
+    }
+
+    private static let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength, value, valueLength, _, userData in
+        guard let frame, frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
+        let server = connection(userData)
+        guard let stream = server.streams[frame.pointee.hd.stream_id], stream.phase == .receivingHeaders else { return 0 }
+        server.header(stream, name: UnsafeRawBufferPointer(start: name, count: nameLength), value: UnsafeRawBufferPointer(start: value, count: valueLength))
+        return 0
+    }
+
+    /// Headers nghttp2's HTTP rules reject (e.g. `te: gzip`): returning 0 keeps the stream,
+    /// so the client gets a gRPC status instead of a bare RST_STREAM.
+    private static let onInvalidHeader: nghttp2_on_invalid_header_callback = { _, frame, name, nameLength, _, _, _, userData in
+        guard let frame else { return 0 }
+        let server = connection(userData)
+        guard let stream = server.streams[frame.pointee.hd.stream_id] else { return 0 }
+        server.invalidHeader(stream, name: UnsafeRawBufferPointer(start: name, count: nameLength))
+        return 0
+    }
+
+    private static let onFrameRecv: nghttp2_on_frame_recv_callback = { _, frame, userData in
+        guard let frame else { return 0 }
+        let server = connection(userData)
+        let endStream = frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
+        guard let stream = server.streams[frame.pointee.hd.stream_id] else { return 0 }
+        switch UInt32(frame.pointee.hd.type) {
+        case NGHTTP2_HEADERS.rawValue:
+            if stream.phase == .receivingHeaders {
+                server.requestHeadersComplete(stream, endStream: endStream)
+            } else if endStream {
+                server.requestComplete(stream)  // trailers ending the request
+            }
+        case NGHTTP2_DATA.rawValue:
+            if endStream { server.requestComplete(stream) }
+        default:
+            break
+        }
+        return 0
+    }
+
+    private static let onDataChunkRecv: nghttp2_on_data_chunk_recv_callback = { _, _, streamID, data, length, userData in
+        let server = connection(userData)
+        guard let stream = server.streams[streamID] else { return 0 }
+        server.requestData(stream, UnsafeRawBufferPointer(start: data, count: length))
+        return 0
+    }
+
+    private static let onStreamClose: nghttp2_on_stream_close_callback = { _, streamID, errorCode, userData in
+        connection(userData).streamClosed(streamID, errorCode: errorCode)
+        return 0
+    }
+
+    static let readResponseData: nghttp2_data_source_read_callback = { _, streamID, buffer, length, flags, _, userData in
+        connection(userData).readResponseData(streamID, into: buffer!, length: length, flags: flags!)
+    }
+}
+
+enum NGHTTP2Error {
+    static func describe(_ code: Int32) -> String {
+        "\(String(cString: nghttp2_strerror(code))) (\(code))"
+    }
+}

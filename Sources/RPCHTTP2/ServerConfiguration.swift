@@ -1,0 +1,30 @@
+/// Limits and timeouts of a gRPC server; every default is a deliberate choice.
+public struct ServerConfiguration: Sendable {
+    public var host = "127.0.0.1"
+    public var port = 0
+    /// Event loops (threads); each accepts on the same port via SO_REUSEPORT.
+    public var loopCount = 2
+    public var maxReceiveMessageBytes = 64 << 20
+    public var maxSendMessageBytes = 64 << 20
+    public var maxConcurrentStreams = 1_000
+    public var maxHeaderListBytes = 16 << 10
+    public var initialStreamWindowBytes = 1 << 20
+    public var connectionWindowBytes = 16 << 20
+    /// A streaming writer suspends above this many unsent bytes and resumes below the low mark.
+    public var streamHighWaterBytes = 256 << 10
+    public var streamLowWaterBytes = 64 << 10
+    /// Stop taking frames from nghttp2 while this much output waits for the socket.
+    public var socketHighWaterBytes = 1 << 20
+    /// RST_STREAM rate limit (rapid reset): burst, then per second.
+    public var resetBurst = 1_000
+    public var resetRatePerSecond = 100
+    public var maxContinuations = 8
+    /// PING a connection that was silent this long; nil = never.
+    public var keepaliveIntervalNanoseconds: UInt64? = 60_000_000_000
+    /// Close (GOAWAY) a connection without calls for this long; nil = never.
+    public var idleTimeoutNanoseconds: UInt64? = 300_000_000_000
+    /// How long graceful shutdown lets calls finish before ending them UNAVAILABLE.
+    public var drainTimeoutNanoseconds: UInt64 = 5_000_000_000
+
+    public init() {}
+}

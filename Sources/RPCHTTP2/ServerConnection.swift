@@ -1,0 +1,595 @@
+internal import CNGHTTP2
+import EventLoop
+import Logging
+import RPC
+
+/// One HTTP/2 connection of the server: an nghttp2 server session fed with the socket's
+/// bytes, turning requests into handler tasks and their results into frames.
+///
+/// Confined to its event loop. Handlers run as tasks whose executor preference is that
+/// loop, so their writes reach the session without a thread hop.
+final class ServerConnection: ConnectionHandler {
+    let core: ServerCore
+    let loop: EventLoop
+    private(set) weak var connection: TCPConnection?
+    /// The nghttp2 session; created in init, deleted in deinit; used only on `loop`.
+    private var session: OpaquePointer!
+    var streams: [Int32: ServerStream] = [:]
+    /// An error raised inside an nghttp2 callback, surfaced after mem_recv returns.
+    var callbackFailure: String?
+    private var draining = false
+    private var closed = false
+    private var idleTimer: LoopTimer?
+    private var pingTimer: LoopTimer?
+    private var lastActivity = monotonicNanoseconds()
+
+    init(connection: TCPConnection, core: ServerCore) {
+        self.core = core
+        self.loop = connection.loop
+        self.connection = connection
+        let options = NGHTTP2Options.server(core.configuration)
+        defer { nghttp2_option_del(options) }
+        var session: OpaquePointer?
+        let status = nghttp2_session_server_new2(&session, ServerCallbacks.table, Unmanaged.passUnretained(self).toOpaque(), options)
+        precondition(status == 0 && session != nil, "nghttp2_session_server_new2 failed: \(status)")
+        self.session = session
+        submitInitialSettings()
+        core.register(self)
+        armTimers()
+        connection.scheduleFlush()
+    }
+
+    deinit {
+        nghttp2_session_del(session)
+    }
+
+    private func submitInitialSettings() {
+        let config = core.configuration
+        var settings = [
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue), value: UInt32(config.maxConcurrentStreams)),
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: UInt32(config.initialStreamWindowBytes)),
+            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_HEADER_LIST_SIZE.rawValue), value: UInt32(config.maxHeaderListBytes)),
+        ]
+        _ = nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), &settings, settings.count)
+        // The connection window starts at 64 KiB whatever SETTINGS say; open it up so large
+        // requests from many streams are not throttled to one window per round trip.
+        _ = nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, Int32(config.connectionWindowBytes))
+    }
+
+    // MARK: ConnectionHandler
+
+    func connection(_ connection: TCPConnection, received bytes: UnsafeRawBufferPointer) {
+        lastActivity = monotonicNanoseconds()
+        let consumed = nghttp2_session_mem_recv(session, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count)
+        if consumed < 0 {
+            // Bad preface, flood limits, protocol errors: nghttp2 has queued a GOAWAY when it
+            // could; send what is queued, then close.
+            core.logger.debug("closing connection", metadata: ["peer": "\(connection.peer)", "reason": "\(NGHTTP2Error.describe(Int32(consumed)))"])
+            terminate()
+            return
+        }
+        if let failure = callbackFailure {
+            callbackFailure = nil
+            core.logger.warning("closing connection after a callback failure", metadata: ["peer": "\(connection.peer)", "error": "\(failure)"])
+            terminate()
+            return
+        }
+        connection.scheduleFlush()
+    }
+
+    func connectionReadEOF(_ connection: TCPConnection) {
+        // The peer sends nothing more; no request can complete now. Finish writing, then close.
+        terminate()
+    }
+
+    func connectionWillFlush(_ connection: TCPConnection) {
+        pumpOutput(into: connection)
+        if nghttp2_session_want_read(session) == 0 && nghttp2_session_want_write(session) == 0 && connection.outboundBytes == 0 {
+            connection.close()
+        }
+    }
+
+    /// Moves nghttp2's pending frames into the socket buffer, up to a bound: while the
+    /// kernel is backed up we stop asking, and streams' data waits in their own buffers.
+    private func pumpOutput(into connection: TCPConnection) {
+        while connection.outboundBytes < core.configuration.socketHighWaterBytes {
+            var data: UnsafePointer<UInt8>?
+            let count = nghttp2_session_mem_send(session, &data)
+            if count < 0 {
+                core.logger.warning("nghttp2_session_mem_send failed", metadata: ["error": "\(NGHTTP2Error.describe(Int32(count)))"])
+                connection.close()
+                return
+            }
+            if count == 0 { return }
+            connection.write(UnsafeRawBufferPointer(start: data, count: count))
+        }
+    }
+
+    func connectionClosed(_ connection: TCPConnection) {
+        closed = true
+        idleTimer?.cancel()
+        pingTimer?.cancel()
+        for stream in streams.values {
+            cancelHandler(of: stream, reason: "connection closed")
+        }
+        streams.removeAll()
+        core.unregister(self)
+    }
+
+    /// Sends whatever nghttp2 still has (a GOAWAY, typically) and closes.
+    private func terminate() {
+        guard let connection, !connection.isClosed else { return }
+        pumpOutput(into: connection)
+        connection.shutdownOutput()
+        connection.close()
+    }
+
+    // MARK: Timers: keepalive pings and idle connections
+
+    private func armTimers() {
+        let config = core.configuration
+        if let idle = config.idleTimeoutNanoseconds {
+            idleTimer = loop.schedule(afterNanoseconds: idle) { [weak self] in self?.idleCheck() }
+        }
+        if let interval = config.keepaliveIntervalNanoseconds {
+            pingTimer = loop.schedule(afterNanoseconds: interval) { [weak self] in self?.keepalive() }
+        }
+    }
+
+    private func idleCheck() {
+        guard let idle = core.configuration.idleTimeoutNanoseconds, !closed else { return }
+        let now = monotonicNanoseconds()
+        if streams.isEmpty && now - lastActivity >= idle {
+            core.logger.debug("closing idle connection", metadata: ["peer": "\(connection?.peer ?? "?")"])
+            beginDrain()
+        } else {
+            idleTimer = loop.schedule(afterNanoseconds: idle) { [weak self] in self?.idleCheck() }
+        }
+    }
+
+    private func keepalive() {
+        guard let interval = core.configuration.keepaliveIntervalNanoseconds, !closed else { return }
+        if monotonicNanoseconds() - lastActivity >= interval {
+            _ = nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nil)
+            connection?.scheduleFlush()
+        }
+        pingTimer = loop.schedule(afterNanoseconds: interval) { [weak self] in self?.keepalive() }
+    }
+
+    // MARK: Graceful shutdown
+
+    /// First phase of the two-phase GOAWAY: tell the client no new streams are welcome.
+    func beginDrain() {
+        guard !draining, !closed else { return }
+        draining = true
+        _ = nghttp2_submit_shutdown_notice(session)
+        connection?.scheduleFlush()
+        // Second phase one round trip later (streams the client opened meanwhile still count).
+        loop.schedule(afterNanoseconds: 100_000_000) { [weak self] in
+            guard let self, !self.closed else { return }
+            _ = nghttp2_submit_goaway(
+                self.session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nghttp2_session_get_last_proc_stream_id(self.session),
+                UInt32(NGHTTP2_NO_ERROR.rawValue), nil, 0)
+            self.connection?.scheduleFlush()
+        }
+    }
+
+    /// Ends every remaining call UNAVAILABLE (the drain timeout passed) and closes.
+    func forceClose() {
+        guard !closed else { return }
+        for stream in streams.values where stream.phase != .closed {
+            cancelHandler(of: stream, reason: "server shutting down")
+            finish(stream, status: Status(code: .unavailable, message: "the server is shutting down; retry elsewhere"), trailers: Metadata())
+        }
+        connection?.scheduleFlush()
+        loop.executeAfterIteration { [weak self] in self?.terminate() }
+    }
+
+    var hasActiveStreams: Bool { !streams.isEmpty }
+}
+
+// MARK: - Requests
+
+extension ServerConnection {
+    func beginStream(_ id: Int32) {
+        guard !draining || id <= nghttp2_session_get_last_proc_stream_id(session) else { return }
+        streams[id] = ServerStream(id: id, maxMessageBytes: core.configuration.maxReceiveMessageBytes)
+    }
+
+    /// One request header field. Returns false to reset the stream (nghttp2 rules).
+    func header(_ stream: ServerStream, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        switch name.count {
+        case 5 where name.elementsEqual(":path".utf8):
+            stream.path = String(decoding: value, as: UTF8.self)
+            return
+        case 7 where name.elementsEqual(":method".utf8):
+            stream.method = String(decoding: value, as: UTF8.self)
+            return
+        case 12 where name.elementsEqual("content-type".utf8):
+            stream.contentType = Array(value)
+            return
+        case 2 where name.elementsEqual("te".utf8):
+            stream.teSeen = true
+            stream.teIsTrailers = value.elementsEqual("trailers".utf8)
+            return
+        case 12 where name.elementsEqual("grpc-timeout".utf8):
+            stream.timeout = Array(value)
+            return
+        case 13 where name.elementsEqual("grpc-encoding".utf8):
+            stream.encoding = Array(value)
+            return
+        case 20 where name.elementsEqual("grpc-accept-encoding".utf8):
+            stream.clientAcceptsGzip = String(decoding: value, as: UTF8.self).split(separator: ",")
+                .contains { $0.trimmingSpaces == "gzip" }
+            return
+        default:
+            break
+        }
+        // Pseudo-headers other than the above and hop-by-hop headers are not metadata.
+        if name.first == UInt8(ascii: ":") { return }
+        let key = String(decoding: name, as: UTF8.self)
+        if key == "user-agent" || key == "host" || key == "grpc-message-type" { return }
+        if key.hasSuffix("-bin") {
+            guard let decoded = Base64.decode(value) else {
+                stream.headerProblem = RPCError(code: .invalidArgument, message: "metadata '\(key)' is not valid base64")
+                return
+            }
+            stream.metadata.append(Metadata.Entry(key: key, value: .binary(decoded)))
+        } else {
+            stream.metadata.append(Metadata.Entry(key: key, value: .text(String(decoding: value, as: UTF8.self))))
+        }
+    }
+
+    /// `te` with a value nghttp2 refuses: recorded so the call gets a gRPC answer instead of a reset.
+    func invalidHeader(_ stream: ServerStream, name: UnsafeRawBufferPointer) {
+        if name.elementsEqual("te".utf8) {
+            stream.teSeen = true
+            stream.teIsTrailers = false
+        } else {
+            stream.headerProblem = RPCError(code: .internal, message: "invalid header '\(String(decoding: name, as: UTF8.self))'")
+        }
+    }
+
+    /// The request headers are complete: validate, route, arm the deadline.
+    func requestHeadersComplete(_ stream: ServerStream, endStream: Bool) {
+        guard stream.phase == .receivingHeaders else { return }  // trailers from the client: ignored
+        stream.phase = .receivingMessage
+        let contentType = stream.contentType
+        let isGRPC = contentType.starts(with: "application/grpc".utf8)
+            && (contentType.count == 16 || contentType[16] == UInt8(ascii: "+") || contentType[16] == UInt8(ascii: ";"))
+        guard isGRPC else {
+            respondHTTPError(stream, httpStatus: "415", grpcCode: .invalidArgument, message: "content-type must be application/grpc, got '\(String(decoding: contentType, as: UTF8.self))'")
+            return
+        }
+        guard stream.method == "POST" else {
+            respondHTTPError(stream, httpStatus: "405", grpcCode: .unimplemented, message: "gRPC requires POST, got \(stream.method)")
+            return
+        }
+        guard stream.teIsTrailers else {
+            finish(stream, status: Status(code: .internal, message: stream.teSeen ? "the te header must be \"trailers\"" : "missing \"te: trailers\" header"), trailers: Metadata())
+            return
+        }
+        if let problem = stream.headerProblem {
+            finish(stream, status: problem.status, trailers: Metadata())
+            return
+        }
+        var deadline: UInt64?
+        if let timeout = stream.timeout {
+            guard let nanoseconds = GRPCTimeout.parse(timeout) else {
+                finish(stream, status: Status(code: .invalidArgument, message: "malformed grpc-timeout '\(String(decoding: timeout, as: UTF8.self))'"), trailers: Metadata())
+                return
+            }
+            let now = monotonicNanoseconds()
+            deadline = nanoseconds > UInt64.max - now ? UInt64.max : now + nanoseconds
+        }
+        if let encoding = stream.encoding, !encoding.elementsEqual("identity".utf8), !encoding.elementsEqual("gzip".utf8) {
+            var trailers = Metadata()
+            trailers.add("grpc-accept-encoding", "gzip,identity")
+            finish(stream, status: Status(code: .unimplemented, message: "unsupported grpc-encoding '\(String(decoding: encoding, as: UTF8.self))' (supported: gzip, identity)"), trailers: trailers)
+            return
+        }
+        guard let method = core.methods[stream.path] else {
+            let service = stream.path.split(separator: "/").first.map(String.init) ?? ""
+            let known = core.services.contains(service)
+            finish(stream, status: Status(code: .unimplemented, message: known ? "unknown method \(stream.path)" : "unknown service \(service)"), trailers: Metadata())
+            return
+        }
+        stream.serverMethod = method
+        stream.context = ServerContext(
+            method: method.descriptor, requestMetadata: stream.metadata, deadline: deadline,
+            peer: connection?.peer ?? "unknown", requestWasCompressed: false)
+        if let deadline {
+            stream.deadlineTimer = loop.schedule(at: deadline) { [weak self, weak stream] in
+                guard let self, let stream else { return }
+                self.deadlineExpired(stream)
+            }
+        }
+        if endStream { requestComplete(stream) }
+    }
+
+    func requestData(_ stream: ServerStream, _ bytes: UnsafeRawBufferPointer) {
+        guard stream.phase == .receivingMessage else { return }  // already answered: drop
+        do throws(MessageDeframer.Failure) {
+            try stream.deframer.append(bytes)
+        } catch {
+            switch error {
+            case .tooLarge(let announced):
+                finish(stream, status: Status(code: .resourceExhausted, message: "request message of \(announced) bytes exceeds the limit of \(core.configuration.maxReceiveMessageBytes) bytes"), trailers: Metadata())
+            case .badFlag(let flag):
+                finish(stream, status: Status(code: .internal, message: "invalid message flag byte \(flag)"), trailers: Metadata())
+            }
+            resetAfterResponse(stream)
+            return
+        }
+        stream.requestMessages += stream.deframer.takeMessages()
+        if stream.requestMessages.count > 1 {
+            finish(stream, status: Status(code: .internal, message: "\(stream.path) takes exactly one request message"), trailers: Metadata())
+            resetAfterResponse(stream)
+        }
+    }
+
+    /// The client half-closed: the request is complete. Start the handler.
+    func requestComplete(_ stream: ServerStream) {
+        guard stream.phase == .receivingMessage, let method = stream.serverMethod, let context = stream.context else { return }
+        if stream.deframer.hasPartialMessage {
+            finish(stream, status: Status(code: .internal, message: "the request ended inside a message (its length prefix promised more bytes)"), trailers: Metadata())
+            return
+        }
+        guard let message = stream.requestMessages.first else {
+            finish(stream, status: Status(code: .internal, message: "\(stream.path) received no request message"), trailers: Metadata())
+            return
+        }
+        stream.requestMessages = []
+        var payload = message.payload
+        var compressed = false
+        if message.compressed {
+            guard let encoding = stream.encoding, encoding.elementsEqual("gzip".utf8) else {
+                finish(stream, status: Status(code: .internal, message: "compressed message without a grpc-encoding"), trailers: Metadata())
+                return
+            }
+            do {
+                payload = try Gzip.decompress(payload, limit: core.configuration.maxReceiveMessageBytes)
+                compressed = true
+            } catch .tooLarge {
+                finish(stream, status: Status(code: .resourceExhausted, message: "decompressed request exceeds the limit of \(core.configuration.maxReceiveMessageBytes) bytes"), trailers: Metadata())
+                return
+            } catch {
+                finish(stream, status: Status(code: .internal, message: "the request is not valid gzip"), trailers: Metadata())
+                return
+            }
+        }
+        let callContext = compressed
+            ? ServerContext(method: context.method, requestMetadata: context.requestMetadata, deadline: context.deadline, peer: context.peer, requestWasCompressed: true)
+            : context
+        stream.context = callContext
+        stream.phase = .running
+        let sink = StreamSink(connection: self, stream: stream)
+        let logger = core.logger
+        stream.task = Task(executorPreference: loop) {
+            let status: Status
+            let trailers: Metadata
+            do {
+                try await method.handler(payload, callContext, sink)
+                status = .ok
+                trailers = callContext.trailingMetadata
+            } catch let error as RPCError {
+                status = error.status
+                var merged = callContext.trailingMetadata
+                for entry in error.metadata { merged.append(entry) }
+                trailers = merged
+                if let cause = error.cause { logger.debug("call failed", metadata: ["path": "\(callContext.method.path)", "status": "\(error.status)", "cause": "\(cause)"]) }
+            } catch is CancellationError {
+                status = Status(code: .cancelled, message: "the call was cancelled")
+                trailers = Metadata()
+            } catch {
+                // Unexpected: log the details here, send nothing of them.
+                logger.error("handler failed", metadata: ["path": "\(callContext.method.path)", "error": "\(error)"])
+                status = Status(code: .internal, message: "internal error")
+                trailers = Metadata()
+            }
+            sink.complete(status: status, trailers: trailers)
+        }
+    }
+
+    private func deadlineExpired(_ stream: ServerStream) {
+        guard stream.phase != .closed, stream.phase != .finishing else { return }
+        cancelHandler(of: stream, reason: nil)
+        finish(stream, status: Status(code: .deadlineExceeded, message: "deadline exceeded"), trailers: Metadata())
+    }
+
+    /// The stream closed (END_STREAM both ways, RST_STREAM, or connection loss).
+    func streamClosed(_ id: Int32, errorCode: UInt32) {
+        guard let stream = streams.removeValue(forKey: id) else { return }
+        let wasRunning = stream.phase == .running || stream.phase == .receivingMessage || stream.phase == .receivingHeaders
+        stream.phase = .closed
+        stream.deadlineTimer?.cancel()
+        if wasRunning && stream.task != nil {
+            core.logger.info("rpc cancelled by the client", metadata: ["path": "\(stream.path)", "peer": "\(connection?.peer ?? "?")", "http2_error": "\(errorCode)"])
+        }
+        cancelHandler(of: stream, reason: "stream closed")
+        if draining && streams.isEmpty { connection?.scheduleFlush() }
+    }
+
+    private func cancelHandler(of stream: ServerStream, reason: String?) {
+        stream.task?.cancel()
+        stream.task = nil
+        if let writer = stream.writerWaiting {
+            stream.writerWaiting = nil
+            writer.resume(throwing: RPCError(code: .cancelled, message: reason ?? "the call ended"))
+        }
+    }
+
+    /// After answering early, tell the client to stop sending the rest of its request.
+    private func resetAfterResponse(_ stream: ServerStream) {
+        _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.id, UInt32(NGHTTP2_NO_ERROR.rawValue))
+    }
+}
+
+// MARK: - Responses
+
+extension ServerConnection {
+    /// Queues a response message (called by the handler's sink on this loop).
+    func write(_ stream: ServerStream, frame message: EncodedMessage, compressed: Bool) throws(RPCError) {
+        guard stream.phase == .running else { throw RPCError(code: .cancelled, message: "the call is over") }
+        guard message.payloadCount <= core.configuration.maxSendMessageBytes else {
+            throw RPCError(code: .resourceExhausted, message: "response message of \(message.payloadCount) bytes exceeds the send limit of \(core.configuration.maxSendMessageBytes) bytes")
+        }
+        if !stream.headersSent {
+            stream.respondsCompressed = stream.clientAcceptsGzip && (compressed || (stream.context?.compressResponses ?? false))
+        }
+        if compressed && stream.respondsCompressed {
+            let packed = message.frame.withUnsafeBytes { Gzip.compress(UnsafeRawBufferPointer(rebasing: $0[5...])) }
+            let length = UInt32(packed.count)
+            stream.outbound += [1, UInt8(length >> 24), UInt8((length >> 16) & 0xFF), UInt8((length >> 8) & 0xFF), UInt8(length & 0xFF)]
+            stream.outbound += packed
+        } else {
+            if stream.outboundOffset == stream.outbound.count {
+                stream.outbound.removeAll(keepingCapacity: true)
+                stream.outboundOffset = 0
+            }
+            stream.outbound += message.frame
+        }
+        scheduleData(stream)
+    }
+
+    /// Whether the writer of `stream` must wait for the peer to read.
+    func isOverBudget(_ stream: ServerStream) -> Bool {
+        stream.outboundCount > core.configuration.streamHighWaterBytes
+    }
+
+    /// The handler is done: trailers follow the buffered messages (or Trailers-Only).
+    func finish(_ stream: ServerStream, status: Status, trailers: Metadata) {
+        guard stream.phase != .finishing, stream.phase != .closed else { return }
+        stream.phase = .finishing
+        stream.deadlineTimer?.cancel()
+        stream.pendingStatus = (status, trailers)
+        if stream.headersSent {
+            _ = nghttp2_session_resume_data(session, stream.id)
+        } else {
+            // Trailers-Only: one HEADERS frame with END_STREAM carrying the status.
+            var headers = HeaderList()
+            headers.add(":status", "200")
+            headers.add("content-type", "application/grpc")
+            addStatus(status, trailers: trailers, to: &headers)
+            stream.headersSent = true
+            let rv = headers.withNV { nghttp2_submit_response(session, stream.id, $0, $1, nil) }
+            if rv != 0 { core.logger.debug("submit trailers-only failed", metadata: ["error": "\(NGHTTP2Error.describe(rv))"]) }
+        }
+        connection?.scheduleFlush()
+    }
+
+    /// A request that is not gRPC at all gets an HTTP status (and, for gRPC-aware
+    /// clients, the closest gRPC status).
+    private func respondHTTPError(_ stream: ServerStream, httpStatus: StaticString, grpcCode: StatusCode, message: String) {
+        stream.phase = .finishing
+        var headers = HeaderList()
+        headers.add(":status", httpStatus)
+        headers.add("content-type", "application/grpc")
+        addStatus(Status(code: grpcCode, message: message), trailers: Metadata(), to: &headers)
+        stream.headersSent = true
+        _ = headers.withNV { nghttp2_submit_response(session, stream.id, $0, $1, nil) }
+        connection?.scheduleFlush()
+    }
+
+    private func addStatus(_ status: Status, trailers: Metadata, to headers: inout HeaderList) {
+        headers.add("grpc-status", String(status.code.rawValue))
+        if !status.message.isEmpty { headers.add("grpc-message", PercentEncoding.encode(status.message)) }
+        addMetadata(trailers, to: &headers)
+    }
+
+    private func addMetadata(_ metadata: Metadata, to headers: inout HeaderList) {
+        for entry in metadata {
+            switch entry.value {
+            case .text(let text): headers.add(entry.key, text)
+            case .binary(let bytes): headers.add(entry.key, Base64.encode(bytes))
+            }
+        }
+    }
+
+    private func scheduleData(_ stream: ServerStream) {
+        if stream.headersSent {
+            _ = nghttp2_session_resume_data(session, stream.id)
+        } else {
+            var headers = HeaderList()
+            headers.add(":status", "200")
+            headers.add("content-type", "application/grpc")
+            if stream.respondsCompressed { headers.add("grpc-encoding", "gzip") }
+            headers.add("grpc-accept-encoding", "gzip,identity")
+            if let context = stream.context { addMetadata(context.initialMetadata, to: &headers) }
+            stream.headersSent = true
+            var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: ServerCallbacks.readResponseData)
+            let rv = headers.withNV { nghttp2_submit_response(session, stream.id, $0, $1, &provider) }
+            if rv != 0 { core.logger.debug("submit response failed", metadata: ["error": "\(NGHTTP2Error.describe(rv))"]) }
+        }
+        connection?.scheduleFlush()
+    }
+
+    /// nghttp2 asks for up to `length` bytes of DATA for `streamID`.
+    func readResponseData(_ streamID: Int32, into buffer: UnsafeMutablePointer<UInt8>, length: Int, flags: UnsafeMutablePointer<UInt32>) -> Int {
+        guard let stream = streams[streamID] else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
+        let count = min(length, stream.outboundCount)
+        if count > 0 {
+            stream.outbound.withUnsafeBytes { bytes in
+                UnsafeMutableRawPointer(buffer).copyMemory(from: bytes.baseAddress! + stream.outboundOffset, byteCount: count)
+            }
+            stream.outboundOffset += count
+            if stream.outboundCount == 0 {
+                stream.outbound.removeAll(keepingCapacity: stream.outbound.capacity <= 1 << 20)
+                stream.outboundOffset = 0
+            } else if stream.outboundOffset > 1 << 20 {
+                stream.outbound.removeFirst(stream.outboundOffset)
+                stream.outboundOffset = 0
+            }
+        }
+        if stream.outboundCount <= core.configuration.streamLowWaterBytes, let writer = stream.writerWaiting {
+            stream.writerWaiting = nil
+            writer.resume()
+        }
+        if stream.outboundCount == 0, let (status, trailers) = stream.pendingStatus {
+            stream.pendingStatus = nil
+            flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue | NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
+            var headers = HeaderList()
+            addStatus(status, trailers: trailers, to: &headers)
+            _ = headers.withNV { nghttp2_submit_trailer(session, streamID, $0, $1) }
+            return count
+        }
+        return count > 0 ? count : Int(NGHTTP2_ERR_DEFERRED.rawValue)
+    }
+}
+
+/// The sink a handler writes to: forwards to its connection on the loop thread.
+struct StreamSink: ServerResponseSink, @unchecked Sendable {
+    // Both are confined to `connection.loop`; every entry point below checks it.
+    let connection: ServerConnection
+    let stream: ServerStream
+
+    func write(_ message: EncodedMessage, compressed: Bool) async throws {
+        if !connection.loop.inEventLoop {
+            // A handler that moved work to another executor: come back to the loop first.
+            try await withTaskExecutorPreference(connection.loop) { try await write(message, compressed: compressed) }
+            return
+        }
+        try Task.checkCancellation()
+        try connection.write(stream, frame: message, compressed: compressed)
+        if connection.isOverBudget(stream) {
+            try await withCheckedThrowingContinuation { continuation in
+                stream.writerWaiting = continuation
+            }
+        }
+    }
+
+    func complete(status: Status, trailers: Metadata) {
+        connection.loop.preconditionInEventLoop()
+        stream.task = nil
+        connection.finish(stream, status: status, trailers: trailers)
+    }
+}
+
+extension Substring {
+    fileprivate var trimmingSpaces: Substring {
+        var s = self
+        while s.first == " " { s.removeFirst() }
+        while s.last == " " { s.removeLast() }
+        return s
+    }
+}

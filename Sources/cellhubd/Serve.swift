@@ -1,0 +1,78 @@
+import ArgumentParser
+import CellHubProto
+import CellHubServer
+import Dispatch
+import Logging
+import RPC
+import RPCHTTP2
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `cellhubd serve`: runs the gRPC server until SIGINT or SIGTERM, then drains.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Serve gRPC on HOST:PORT until SIGINT/SIGTERM.")
+
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on; 0 picks a free one (printed on stdout).") var port = 50051
+    @Option(help: "Event loops (threads); default one per core.") var loops = 0
+    @Option(help: "Directory for the database and image files.") var dataDir = "./cellhub-data"
+    @Flag(help: "Also serve the standard interop service grpc.testing.TestService.") var interop = false
+    @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
+    @Option(help: "Seconds graceful shutdown waits for calls to finish.") var drainTimeout = 5.0
+
+    func run() async throws {
+        var logger = Logger(label: "cellhubd")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let bootstrapLevel = logger.logLevel
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = bootstrapLevel
+            return handler
+        }
+        logger = Logger(label: "cellhubd")
+
+        var configuration = ServerConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.loopCount = loops > 0 ? loops : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        configuration.drainTimeoutNanoseconds = UInt64(max(0, drainTimeout) * 1e9)
+
+        let health = HealthService()
+        var services: [any RPCService] = [health]
+        if interop { services.append(InteropTestService()) }
+
+        // Signals are turned into events before the server starts, so none is lost.
+        signal(SIGINT, SIG_IGN)
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGPIPE, SIG_IGN)
+        let (signals, signalContinuation) = AsyncStream.makeStream(of: Int32.self)
+        let sources = [SIGINT, SIGTERM].map { number in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler { signalContinuation.yield(number) }
+            source.resume()
+            return source
+        }
+
+        let server = try GRPCServer(configuration: configuration, services: services, logger: logger)
+        let boundPort = try await server.start()
+        // Tests and scripts read exactly this first line; flush it even into a pipe.
+        announce("listening on \(host):\(boundPort)\n")
+        logger.info("serving", metadata: ["host": "\(host)", "port": "\(boundPort)", "loops": "\(configuration.loopCount)", "interop": "\(interop)"])
+
+        var iterator = signals.makeAsyncIterator()
+        let received = await iterator.next()
+        logger.info("draining", metadata: ["signal": "\(received ?? 0)"])
+        health.setStatus(.notServing)
+        await server.shutdown()
+        sources.forEach { $0.cancel() }
+        logger.info("stopped")
+    }
+}
+
+/// Writes a line to stdout unbuffered (one write(2)), so a pipe sees it at once.
+private func announce(_ line: String) {
+    var line = line
+    line.withUTF8 { bytes in _ = write(STDOUT_FILENO, bytes.baseAddress, bytes.count) }
+}
