@@ -90,5 +90,6 @@ let package = Package(
             dependencies: ["CellHubProto"],
             swiftSettings: strictSwift
         ),
+        .testTarget(name: "RPCHTTP2Tests", dependencies: ["RPCHTTP2", "RPC", "EventLoop", "CellHubServer", "CellHubProto"], swiftSettings: strictSwift),
     ]
 )

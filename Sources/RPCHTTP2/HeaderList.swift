@@ -33,6 +33,15 @@ struct HeaderList {
         fields.append((nameStart..<valueStart, valueStart..<bytes.count))
     }
 
+    mutating func append(_ other: HeaderList) {
+        for field in other.fields {
+            let base = bytes.count
+            bytes.append(contentsOf: other.bytes[field.name.lowerBound..<field.value.upperBound])
+            let offset = base - field.name.lowerBound
+            fields.append((field.name.lowerBound + offset..<field.name.upperBound + offset, field.value.lowerBound + offset..<field.value.upperBound + offset))
+        }
+    }
+
     func withNV<R>(_ body: (UnsafePointer<nghttp2_nv>, Int) -> R) -> R {
         var bytes = self.bytes
         return bytes.withUnsafeMutableBufferPointer { storage in

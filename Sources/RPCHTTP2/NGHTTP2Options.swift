@@ -21,6 +21,8 @@ enum NGHTTP2Options {
     static func client() -> OpaquePointer {
         var options: OpaquePointer?
         precondition(nghttp2_option_new(&options) == 0, "nghttp2_option_new failed")
+        // Window updates follow what the caller consumed (see ClientStream.creditOnReceipt).
+        nghttp2_option_set_no_auto_window_update(options, 1)
         nghttp2_option_set_max_continuations(options, 16)
         nghttp2_option_set_max_settings(options, 32)
         return options!

@@ -1,7 +1,6 @@
 import ArgumentParser
 import CellHubProto
 import CellHubServer
-import Dispatch
 import Logging
 import RPC
 import RPCHTTP2
@@ -11,7 +10,7 @@ import Glibc
 #endif
 
 /// `cellhubd serve`: runs the gRPC server until SIGINT or SIGTERM, then drains.
-struct Serve: AsyncParsableCommand {
+struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Serve gRPC on HOST:PORT until SIGINT/SIGTERM.")
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
@@ -22,7 +21,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @Option(help: "Seconds graceful shutdown waits for calls to finish.") var drainTimeout = 5.0
 
-    func run() async throws {
+    func run() throws {
+        // Before any thread starts, so every thread inherits the mask and only sigwait sees them.
+        var terminationSignals = sigset_t()
+        sigemptyset(&terminationSignals)
+        sigaddset(&terminationSignals, SIGINT)
+        sigaddset(&terminationSignals, SIGTERM)
+        pthread_sigmask(SIG_BLOCK, &terminationSignals, nil)
+        signal(SIGPIPE, SIG_IGN)
+
         var logger = Logger(label: "cellhubd")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
         let bootstrapLevel = logger.logLevel
@@ -43,30 +50,17 @@ struct Serve: AsyncParsableCommand {
         var services: [any RPCService] = [health]
         if interop { services.append(InteropTestService()) }
 
-        // Signals are turned into events before the server starts, so none is lost.
-        signal(SIGINT, SIG_IGN)
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGPIPE, SIG_IGN)
-        let (signals, signalContinuation) = AsyncStream.makeStream(of: Int32.self)
-        let sources = [SIGINT, SIGTERM].map { number in
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler { signalContinuation.yield(number) }
-            source.resume()
-            return source
-        }
-
         let server = try GRPCServer(configuration: configuration, services: services, logger: logger)
-        let boundPort = try await server.start()
+        let boundPort = try blockingWait { try await server.start() }
         // Tests and scripts read exactly this first line; flush it even into a pipe.
         announce("listening on \(host):\(boundPort)\n")
         logger.info("serving", metadata: ["host": "\(host)", "port": "\(boundPort)", "loops": "\(configuration.loopCount)", "interop": "\(interop)"])
 
-        var iterator = signals.makeAsyncIterator()
-        let received = await iterator.next()
-        logger.info("draining", metadata: ["signal": "\(received ?? 0)"])
+        var received: Int32 = 0
+        sigwait(&terminationSignals, &received)
+        logger.info("draining", metadata: ["signal": "\(received)"])
         health.setStatus(.notServing)
-        await server.shutdown()
-        sources.forEach { $0.cancel() }
+        try blockingWait { await server.shutdown() }
         logger.info("stopped")
     }
 }

@@ -1,0 +1,333 @@
+public import EventLoop
+public import RPC
+import Synchronization
+
+/// Per-call settings.
+public struct CallOptions: Sendable {
+    /// How long the caller waits; sent as `grpc-timeout` and enforced locally too.
+    public var timeout: Duration?
+    public var metadata = Metadata()
+    /// Send the request gzip-compressed.
+    public var compressRequest = false
+    public var maxReceiveMessageBytes = 64 << 20
+    public var maxSendMessageBytes = 64 << 20
+
+    public init(timeout: Duration? = nil, metadata: Metadata = Metadata()) {
+        self.timeout = timeout
+        self.metadata = metadata
+    }
+}
+
+/// Client settings: how many connections, and how to back off between failed connects.
+public struct ClientConfiguration: Sendable {
+    /// HTTP/2 connections to open lazily and use round-robin.
+    public var connections = 1
+    public var initialBackoff: Duration = .milliseconds(100)
+    public var maxBackoff: Duration = .seconds(10)
+    public var backoffMultiplier = 1.6
+    /// ± this fraction of randomness on every backoff, so clients do not reconnect in step.
+    public var backoffJitter = 0.2
+
+    public init() {}
+}
+
+/// A unary response with its metadata.
+public struct ClientResponse<Message: RPCMessage>: Sendable {
+    public let message: Message
+    public let initialMetadata: Metadata
+    public let trailingMetadata: Metadata
+}
+
+/// A gRPC client over HTTP/2 (h2c). Connects lazily, reconnects after a lost connection
+/// with jittered exponential backoff, and multiplexes calls over its connections.
+public final class GRPCClient: Sendable {
+    public let host: String
+    public let port: Int
+    private let group: EventLoopGroup
+    private let ownsGroup: Bool
+    private let slots: [ConnectionSlot]
+    private let next = Atomic<Int>(0)
+
+    /// `group` nil: the client makes (and shuts down) its own, one loop per connection.
+    public init(host: String, port: Int, configuration: ClientConfiguration = ClientConfiguration(), group: EventLoopGroup? = nil) throws(SystemCallError) {
+        self.host = host
+        self.port = port
+        let loops: EventLoopGroup
+        if let group {
+            loops = group
+        } else {
+            loops = try EventLoopGroup(loopCount: min(max(1, configuration.connections), EventLoopGroup.coreCount))
+        }
+        self.group = loops
+        ownsGroup = group == nil
+        slots = (0..<max(1, configuration.connections)).map { _ in
+            ConnectionSlot(loop: loops.next(), host: host, port: port, configuration: configuration)
+        }
+    }
+
+    /// Closes the connections (calls in flight end UNAVAILABLE) and stops owned loops.
+    public func close() async {
+        for slot in slots {
+            await withCheckedContinuation { continuation in
+                slot.loop.execute {
+                    slot.state.close()
+                    continuation.resume()
+                }
+            }
+        }
+        if ownsGroup { group.shutdown() }
+    }
+
+    private func slot() -> ConnectionSlot {
+        slots[next.wrappingAdd(1, ordering: .relaxed).oldValue % slots.count]
+    }
+
+    // MARK: Calls
+
+    public func unary<Request, Response>(
+        _ method: TypedMethodDescriptor<Request, Response>, _ request: Request, options: CallOptions = CallOptions()
+    ) async throws -> ClientResponse<Response> {
+        let frame = try Self.frame(request, options: options)
+        let call = UnaryCall<Response>(options: options)
+        let slot = slot()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                call.continuation = continuation
+                slot.loop.execute {
+                    slot.state.start(path: method.descriptor.path, frame: frame, options: options, streaming: false, observer: call)
+                }
+            }
+        } onCancel: {
+            slot.loop.execute { call.cancel() }
+        }
+    }
+
+    /// Starts a server-streaming call; iterate the result for the messages. The stream
+    /// ends when the server's status is OK and throws `RPCError` otherwise.
+    public func serverStreaming<Request, Response>(
+        _ method: TypedMethodDescriptor<Request, Response>, _ request: Request, options: CallOptions = CallOptions()
+    ) -> ResponseStream<Response> {
+        let stream = ResponseStream<Response>(options: options)
+        do {
+            let frame = try Self.frame(request, options: options)
+            let slot = slot()
+            stream.buffer.loop = slot.loop
+            slot.loop.execute {
+                slot.state.start(path: method.descriptor.path, frame: frame, options: options, streaming: true, observer: stream.buffer)
+            }
+        } catch let error as RPCError {
+            stream.buffer.finished(error.status, trailers: Metadata())
+        } catch {
+            stream.buffer.finished(Status(code: .internal, message: "\(error)"), trailers: Metadata())
+        }
+        return stream
+    }
+
+    private static func frame(_ request: some RPCMessage, options: CallOptions) throws -> [UInt8] {
+        var frame = request.serializedFrame()
+        guard frame.count - 5 <= options.maxSendMessageBytes else {
+            throw RPCError(code: .resourceExhausted, message: "request message of \(frame.count - 5) bytes exceeds the send limit of \(options.maxSendMessageBytes) bytes")
+        }
+        if options.compressRequest {
+            let packed = frame.withUnsafeBytes { Gzip.compress(UnsafeRawBufferPointer(rebasing: $0[5...])) }
+            let n = UInt32(packed.count)
+            frame = [1, UInt8(n >> 24), UInt8((n >> 16) & 0xFF), UInt8((n >> 8) & 0xFF), UInt8(n & 0xFF)] + packed
+        }
+        return frame
+    }
+}
+
+/// Something a call can be cancelled through once it started (loop-confined).
+class CallHandle {
+    weak var connection: ClientConnection?
+    var streamID: Int32 = 0
+    var deadlineTimer: LoopTimer?
+    var cancelledBeforeStart = false
+
+    func cancel() {
+        if let connection, streamID > 0 {
+            connection.cancel(streamID)
+        } else {
+            cancelledBeforeStart = true
+        }
+    }
+}
+
+/// One lazily connected HTTP/2 connection and its reconnect state.
+final class ConnectionSlot: @unchecked Sendable {
+    // `state` is confined to `loop`; only `loop` is touched from other threads.
+    let loop: EventLoop
+    let state: SlotState
+
+    init(loop: EventLoop, host: String, port: Int, configuration: ClientConfiguration) {
+        self.loop = loop
+        self.state = SlotState(loop: loop, host: host, port: port, configuration: configuration)
+    }
+}
+
+final class SlotState {
+    let loop: EventLoop
+    let host: String
+    let port: Int
+    let configuration: ClientConfiguration
+    private var connection: ClientConnection?
+    private var connecting = false
+    private var waiting: [(ClientConnection?, Status?) -> Void] = []
+    private var backoff: Duration
+    private var nextAttempt: UInt64 = 0
+    private var closed = false
+
+    init(loop: EventLoop, host: String, port: Int, configuration: ClientConfiguration) {
+        self.loop = loop
+        self.host = host
+        self.port = port
+        self.configuration = configuration
+        self.backoff = configuration.initialBackoff
+    }
+
+    func start(path: String, frame: [UInt8], options: CallOptions, streaming: Bool, observer: some ClientStreamObserver & CallHandle) {
+        guard !observer.cancelledBeforeStart else {
+            observer.finished(Status(code: .cancelled, message: "cancelled before it started"), trailers: Metadata())
+            return
+        }
+        var headers = HeaderList()
+        var deadline: UInt64?
+        if let timeout = options.timeout {
+            let nanoseconds = UInt64(max(0, timeout.components.seconds)) * 1_000_000_000 + UInt64(max(0, timeout.components.attoseconds / 1_000_000_000))
+            headers.add("grpc-timeout", GRPCTimeout.encode(nanoseconds: max(1, nanoseconds)))
+            deadline = monotonicNanoseconds() + nanoseconds
+        }
+        headers.add("grpc-accept-encoding", "gzip,identity")
+        if options.compressRequest { headers.add("grpc-encoding", "gzip") }
+        for entry in options.metadata {
+            switch entry.value {
+            case .text(let text): headers.add(entry.key, text)
+            case .binary(let bytes): headers.add(entry.key, Base64.encode(bytes))
+            }
+        }
+        if let deadline {
+            observer.deadlineTimer = loop.schedule(at: deadline) { [weak observer] in
+                guard let observer else { return }
+                // Report the deadline first: the reset below would report CANCELLED.
+                observer.finished(Status(code: .deadlineExceeded, message: "deadline exceeded"), trailers: Metadata())
+                if let connection = observer.connection, observer.streamID > 0 { connection.cancel(observer.streamID) }
+            }
+        }
+        withConnection { connection, failure in
+            guard let connection else {
+                observer.finished(failure ?? Status(code: .unavailable, message: "no connection"), trailers: Metadata())
+                return
+            }
+            guard let id = connection.start(path: path, headers: headers, request: frame, maxReceiveBytes: options.maxReceiveMessageBytes, streaming: streaming, observer: observer) else {
+                observer.finished(Status(code: .unavailable, message: "the connection cannot take new calls"), trailers: Metadata())
+                return
+            }
+            observer.connection = connection
+            observer.streamID = id
+        }
+    }
+
+    /// Calls `body` with a usable connection, connecting (after any backoff) if needed.
+    private func withConnection(_ body: @escaping (ClientConnection?, Status?) -> Void) {
+        if let connection, connection.isUsable {
+            body(connection, nil)
+            return
+        }
+        guard !closed else {
+            body(nil, Status(code: .unavailable, message: "the client is closed"))
+            return
+        }
+        waiting.append(body)
+        guard !connecting else { return }
+        connecting = true
+        let now = monotonicNanoseconds()
+        if nextAttempt > now {
+            loop.schedule(at: nextAttempt) { [weak self] in self?.connect() }
+        } else {
+            connect()
+        }
+    }
+
+    private func connect() {
+        let connection = ClientConnection(loop: loop, authority: "\(host):\(port)")
+        TCPConnection.connect(on: loop, host: host, port: port, handler: connection) { [weak self] result in
+            guard let self else { return }
+            self.connecting = false
+            let waiters = self.waiting
+            self.waiting = []
+            switch result {
+            case .success(let tcp):
+                connection.connection = tcp
+                connection.onUnusable = { [weak self, weak connection] in
+                    if let self, self.connection === connection { self.connection = nil }
+                }
+                self.connection = connection
+                self.backoff = self.configuration.initialBackoff
+                self.nextAttempt = 0
+                waiters.forEach { $0(connection, nil) }
+            case .failure(let error):
+                // Jittered exponential backoff before the next attempt.
+                let jitter = 1 + Double.random(in: -self.configuration.backoffJitter...self.configuration.backoffJitter)
+                let delay = self.backoff * jitter
+                self.nextAttempt = monotonicNanoseconds() + UInt64(max(0, delay.components.seconds)) * 1_000_000_000 + UInt64(max(0, delay.components.attoseconds / 1_000_000_000))
+                self.backoff = min(self.configuration.maxBackoff, self.backoff * self.configuration.backoffMultiplier)
+                let status = Status(code: .unavailable, message: "cannot connect to \(self.host):\(self.port): \(error)")
+                waiters.forEach { $0(nil, status) }
+            }
+        }
+    }
+
+    func close() {
+        closed = true
+        connection?.connection?.close()
+        connection = nil
+    }
+}
+
+/// A unary call's observer: collects the one response, resumes the caller.
+final class UnaryCall<Response: RPCMessage>: CallHandle, ClientStreamObserver, @unchecked Sendable {
+    // Loop-confined after start; `continuation` is set before the call is handed to the loop.
+    var continuation: CheckedContinuation<ClientResponse<Response>, any Error>?
+    let options: CallOptions
+    private var initialMetadata = Metadata()
+    private var payload: (bytes: [UInt8], compressed: Bool)?
+    private var extraMessage = false
+
+    init(options: CallOptions) { self.options = options }
+
+    func receivedHeaders(_ metadata: Metadata) { initialMetadata = metadata }
+
+    func receivedMessage(_ payload: [UInt8], compressed: Bool) -> Bool {
+        if self.payload != nil {
+            extraMessage = true
+            return false
+        }
+        self.payload = (payload, compressed)
+        return true
+    }
+
+    func finished(_ status: Status, trailers: Metadata) {
+        deadlineTimer?.cancel()
+        guard let continuation else { return }
+        self.continuation = nil
+        if extraMessage {
+            continuation.resume(throwing: RPCError(code: .internal, message: "the server sent more than one response message to a unary call"))
+            return
+        }
+        guard status.code == .ok else {
+            continuation.resume(throwing: RPCError(code: status.code, message: status.message, metadata: trailers))
+            return
+        }
+        guard let payload else {
+            continuation.resume(throwing: RPCError(code: .internal, message: "the server sent no response message"))
+            return
+        }
+        do {
+            let bytes = payload.compressed ? try Gzip.decompress(payload.bytes, limit: options.maxReceiveMessageBytes) : payload.bytes
+            let message = try Response(serializedBytes: bytes)
+            continuation.resume(returning: ClientResponse(message: message, initialMetadata: initialMetadata, trailingMetadata: trailers))
+        } catch {
+            continuation.resume(throwing: RPCError(code: .internal, message: "cannot decode the \(Response.protoName) response", cause: error))
+        }
+    }
+}
