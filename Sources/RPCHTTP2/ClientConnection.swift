@@ -155,13 +155,13 @@ final class ClientConnection: ConnectionHandler {
 
     func header(_ id: Int32, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
         guard let stream = streams[id] else { return }
-        if name.elementsEqual(":status".utf8) {
+        if name.equals(":status") {
             stream.httpStatus = Int(String(decoding: value, as: UTF8.self))
-        } else if name.elementsEqual("grpc-status".utf8) {
+        } else if name.equals("grpc-status") {
             stream.grpcStatus = Int(String(decoding: value, as: UTF8.self)).map(StatusCode.init(rawValue:)) ?? .unknown
-        } else if name.elementsEqual("grpc-message".utf8) {
+        } else if name.equals("grpc-message") {
             stream.grpcMessage = PercentEncoding.decode(value)
-        } else if name.elementsEqual("grpc-encoding".utf8) {
+        } else if name.equals("grpc-encoding") {
             stream.encoding = Array(value)
         } else if name.first != UInt8(ascii: ":") {
             let key = String(decoding: name, as: UTF8.self)
@@ -202,7 +202,7 @@ final class ClientConnection: ConnectionHandler {
             return
         }
         for message in stream.deframer.takeMessages() where !stream.done {
-            if message.compressed, !(stream.encoding?.elementsEqual("gzip".utf8) ?? false) {
+            if message.compressed, stream.encoding != Array("gzip".utf8) {
                 _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), id, UInt32(NGHTTP2_CANCEL.rawValue))
                 end(id, Status(code: .internal, message: "compressed response without a supported grpc-encoding"))
                 return

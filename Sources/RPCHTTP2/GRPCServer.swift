@@ -3,11 +3,16 @@ public import Logging
 public import RPC
 import Synchronization
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// What every connection of a server shares: configuration, routes, logger, and the set
 /// of live connections (for graceful shutdown).
 final class ServerCore: Sendable {
     let configuration: ServerConfiguration
-    let methods: [String: ServerMethod]
+    /// Methods by `:path` length, then compared byte-wise: routing makes no String.
+    private let routes: [Int: [(path: [UInt8], method: ServerMethod)]]
     let services: Set<String>
     let logger: Logger
     private let connections = Mutex<[ObjectIdentifier: LoopBoundConnection]>([:])
@@ -19,9 +24,17 @@ final class ServerCore: Sendable {
             precondition(routes[method.descriptor.path] == nil, "\(method.descriptor.path) registered twice")
             routes[method.descriptor.path] = method
         }
-        self.methods = routes
+        self.routes = Dictionary(grouping: routes.values.map { (Array($0.descriptor.path.utf8), $0) }, by: \.0.count)
         self.services = Set(methods.map(\.descriptor.service))
         self.logger = logger
+    }
+
+    func route(_ path: UnsafeRawBufferPointer) -> ServerMethod? {
+        guard let candidates = routes[path.count] else { return nil }
+        for candidate in candidates where candidate.path.withUnsafeBytes({ memcmp($0.baseAddress!, path.baseAddress!, path.count) == 0 }) {
+            return candidate.method
+        }
+        return nil
     }
 
     func register(_ connection: ServerConnection) {

@@ -36,7 +36,7 @@ enum ServerCallbacks {
     private static let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength, value, valueLength, _, userData in
         guard let frame, frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
         let server = connection(userData)
-        guard let stream = server.streams[frame.pointee.hd.stream_id], stream.phase == .receivingHeaders else { return 0 }
+        guard let stream = server.stream(frame.pointee.hd.stream_id), stream.phase == .receivingHeaders else { return 0 }
         server.header(stream, name: UnsafeRawBufferPointer(start: name, count: nameLength), value: UnsafeRawBufferPointer(start: value, count: valueLength))
         return 0
     }
@@ -46,7 +46,7 @@ enum ServerCallbacks {
     private static let onInvalidHeader: nghttp2_on_invalid_header_callback = { _, frame, name, nameLength, _, _, _, userData in
         guard let frame else { return 0 }
         let server = connection(userData)
-        guard let stream = server.streams[frame.pointee.hd.stream_id] else { return 0 }
+        guard let stream = server.stream(frame.pointee.hd.stream_id) else { return 0 }
         server.invalidHeader(stream, name: UnsafeRawBufferPointer(start: name, count: nameLength))
         return 0
     }
@@ -55,7 +55,7 @@ enum ServerCallbacks {
         guard let frame else { return 0 }
         let server = connection(userData)
         let endStream = frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
-        guard let stream = server.streams[frame.pointee.hd.stream_id] else { return 0 }
+        guard let stream = server.stream(frame.pointee.hd.stream_id) else { return 0 }
         switch UInt32(frame.pointee.hd.type) {
         case NGHTTP2_HEADERS.rawValue:
             if stream.phase == .receivingHeaders {
@@ -73,7 +73,7 @@ enum ServerCallbacks {
 
     private static let onDataChunkRecv: nghttp2_on_data_chunk_recv_callback = { _, _, streamID, data, length, userData in
         let server = connection(userData)
-        guard let stream = server.streams[streamID] else { return 0 }
+        guard let stream = server.stream(streamID) else { return 0 }
         server.requestData(stream, UnsafeRawBufferPointer(start: data, count: length))
         return 0
     }

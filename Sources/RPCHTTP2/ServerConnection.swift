@@ -15,6 +15,8 @@ final class ServerConnection: ConnectionHandler {
     /// The nghttp2 session; created in init, deleted in deinit; used only on `loop`.
     private var session: OpaquePointer!
     var streams: [Int32: ServerStream] = [:]
+    /// The stream the last callback was about: header callbacks come in runs per stream.
+    private var lastStream: ServerStream?
     /// An error raised inside an nghttp2 callback, surfaced after mem_recv returns.
     var callbackFailure: String?
     private var draining = false
@@ -186,49 +188,65 @@ final class ServerConnection: ConnectionHandler {
     }
 
     var hasActiveStreams: Bool { !streams.isEmpty }
+
+    private static let gzip = Array("gzip".utf8)
+    private static let identity = Array("identity".utf8)
 }
 
 // MARK: - Requests
 
 extension ServerConnection {
+    /// The open stream with `id` (one dictionary lookup per run of callbacks, not per header).
+    func stream(_ id: Int32) -> ServerStream? {
+        if let last = lastStream, last.id == id { return last }
+        lastStream = streams[id]
+        return lastStream
+    }
+
     func beginStream(_ id: Int32) {
         guard !draining || id <= nghttp2_session_get_last_proc_stream_id(session) else { return }
         streams[id] = ServerStream(id: id, maxMessageBytes: core.configuration.maxReceiveMessageBytes)
     }
 
-    /// One request header field. Returns false to reset the stream (nghttp2 rules).
+    /// One request header field: the few gRPC cares about are matched as bytes; the rest
+    /// become call metadata.
     func header(_ stream: ServerStream, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        if name.first == UInt8(ascii: ":") {
+            if name.equals(":path") {
+                stream.serverMethod = core.route(value)
+                if stream.serverMethod == nil { stream.unknownPath = String(decoding: value, as: UTF8.self) }
+            } else if name.equals(":method") {
+                stream.methodIsPOST = value.equals("POST")
+            }
+            return  // other pseudo-headers (:scheme, :authority) are not metadata
+        }
         switch name.count {
-        case 5 where name.elementsEqual(":path".utf8):
-            stream.path = String(decoding: value, as: UTF8.self)
+        case 12 where name.equals("content-type"):
+            // application/grpc, optionally followed by +format or ;parameters.
+            stream.contentTypeIsGRPC = value.count >= 16 && UnsafeRawBufferPointer(rebasing: value[0..<16]).equals("application/grpc")
+                && (value.count == 16 || value[16] == UInt8(ascii: "+") || value[16] == UInt8(ascii: ";"))
+            if !stream.contentTypeIsGRPC { stream.otherContentType = String(decoding: value, as: UTF8.self) }
             return
-        case 7 where name.elementsEqual(":method".utf8):
-            stream.method = String(decoding: value, as: UTF8.self)
-            return
-        case 12 where name.elementsEqual("content-type".utf8):
-            stream.contentType = Array(value)
-            return
-        case 2 where name.elementsEqual("te".utf8):
+        case 2 where name.equals("te"):
             stream.teSeen = true
-            stream.teIsTrailers = value.elementsEqual("trailers".utf8)
+            stream.teIsTrailers = value.equals("trailers")
             return
-        case 12 where name.elementsEqual("grpc-timeout".utf8):
+        case 12 where name.equals("grpc-timeout"):
             stream.timeout = Array(value)
             return
-        case 13 where name.elementsEqual("grpc-encoding".utf8):
+        case 13 where name.equals("grpc-encoding"):
             stream.encoding = Array(value)
             return
-        case 20 where name.elementsEqual("grpc-accept-encoding".utf8):
+        case 20 where name.equals("grpc-accept-encoding"):
             stream.clientAcceptsGzip = String(decoding: value, as: UTF8.self).split(separator: ",")
                 .contains { $0.trimmingSpaces == "gzip" }
+            return
+        case 10 where name.equals("user-agent"), 4 where name.equals("host"), 14 where name.equals("content-length"):
             return
         default:
             break
         }
-        // Pseudo-headers other than the above and hop-by-hop headers are not metadata.
-        if name.first == UInt8(ascii: ":") { return }
         let key = String(decoding: name, as: UTF8.self)
-        if key == "user-agent" || key == "host" || key == "grpc-message-type" { return }
         if key.hasSuffix("-bin") {
             guard let decoded = Base64.decode(value) else {
                 stream.headerProblem = RPCError(code: .invalidArgument, message: "metadata '\(key)' is not valid base64")
@@ -242,7 +260,7 @@ extension ServerConnection {
 
     /// `te` with a value nghttp2 refuses: recorded so the call gets a gRPC answer instead of a reset.
     func invalidHeader(_ stream: ServerStream, name: UnsafeRawBufferPointer) {
-        if name.elementsEqual("te".utf8) {
+        if name.equals("te") {
             stream.teSeen = true
             stream.teIsTrailers = false
         } else {
@@ -254,15 +272,12 @@ extension ServerConnection {
     func requestHeadersComplete(_ stream: ServerStream, endStream: Bool) {
         guard stream.phase == .receivingHeaders else { return }  // trailers from the client: ignored
         stream.phase = .receivingMessage
-        let contentType = stream.contentType
-        let isGRPC = contentType.starts(with: "application/grpc".utf8)
-            && (contentType.count == 16 || contentType[16] == UInt8(ascii: "+") || contentType[16] == UInt8(ascii: ";"))
-        guard isGRPC else {
-            respondHTTPError(stream, httpStatus: "415", grpcCode: .invalidArgument, message: "content-type must be application/grpc, got '\(String(decoding: contentType, as: UTF8.self))'")
+        guard stream.contentTypeIsGRPC else {
+            respondHTTPError(stream, httpStatus: "415", grpcCode: .invalidArgument, message: "content-type must be application/grpc, got '\(stream.otherContentType)'")
             return
         }
-        guard stream.method == "POST" else {
-            respondHTTPError(stream, httpStatus: "405", grpcCode: .unimplemented, message: "gRPC requires POST, got \(stream.method)")
+        guard stream.methodIsPOST else {
+            respondHTTPError(stream, httpStatus: "405", grpcCode: .unimplemented, message: "gRPC requires the POST method")
             return
         }
         guard stream.teIsTrailers else {
@@ -273,32 +288,28 @@ extension ServerConnection {
             finish(stream, status: problem.status, trailers: Metadata())
             return
         }
-        var deadline: UInt64?
         if let timeout = stream.timeout {
             guard let nanoseconds = GRPCTimeout.parse(timeout) else {
                 finish(stream, status: Status(code: .invalidArgument, message: "malformed grpc-timeout '\(String(decoding: timeout, as: UTF8.self))'"), trailers: Metadata())
                 return
             }
             let now = monotonicNanoseconds()
-            deadline = nanoseconds > UInt64.max - now ? UInt64.max : now + nanoseconds
+            stream.deadline = nanoseconds > UInt64.max - now ? UInt64.max : now + nanoseconds
         }
-        if let encoding = stream.encoding, !encoding.elementsEqual("identity".utf8), !encoding.elementsEqual("gzip".utf8) {
+        if let encoding = stream.encoding, encoding != Self.identity, encoding != Self.gzip {
             var trailers = Metadata()
             trailers.add("grpc-accept-encoding", "gzip,identity")
             finish(stream, status: Status(code: .unimplemented, message: "unsupported grpc-encoding '\(String(decoding: encoding, as: UTF8.self))' (supported: gzip, identity)"), trailers: trailers)
             return
         }
-        guard let method = core.methods[stream.path] else {
-            let service = stream.path.split(separator: "/").first.map(String.init) ?? ""
+        guard stream.serverMethod != nil else {
+            let path = stream.unknownPath ?? ""
+            let service = path.split(separator: "/").first.map(String.init) ?? ""
             let known = core.services.contains(service)
-            finish(stream, status: Status(code: .unimplemented, message: known ? "unknown method \(stream.path)" : "unknown service \(service)"), trailers: Metadata())
+            finish(stream, status: Status(code: .unimplemented, message: known ? "unknown method \(path)" : "unknown service \(service)"), trailers: Metadata())
             return
         }
-        stream.serverMethod = method
-        stream.context = ServerContext(
-            method: method.descriptor, requestMetadata: stream.metadata, deadline: deadline,
-            peer: connection?.peer ?? "unknown", requestWasCompressed: false)
-        if let deadline {
+        if let deadline = stream.deadline {
             stream.deadlineTimer = loop.schedule(at: deadline) { [weak self, weak stream] in
                 guard let self, let stream else { return }
                 self.deadlineExpired(stream)
@@ -321,8 +332,10 @@ extension ServerConnection {
             resetAfterResponse(stream)
             return
         }
-        stream.requestMessages += stream.deframer.takeMessages()
-        if stream.requestMessages.count > 1 {
+        for message in stream.deframer.takeMessages() {
+            if stream.requestMessage == nil { stream.requestMessage = message } else { stream.extraRequestMessage = true }
+        }
+        if stream.extraRequestMessage {
             finish(stream, status: Status(code: .internal, message: "\(stream.path) takes exactly one request message"), trailers: Metadata())
             resetAfterResponse(stream)
         }
@@ -330,26 +343,24 @@ extension ServerConnection {
 
     /// The client half-closed: the request is complete. Start the handler.
     func requestComplete(_ stream: ServerStream) {
-        guard stream.phase == .receivingMessage, let method = stream.serverMethod, let context = stream.context else { return }
+        guard stream.phase == .receivingMessage, let method = stream.serverMethod else { return }
         if stream.deframer.hasPartialMessage {
             finish(stream, status: Status(code: .internal, message: "the request ended inside a message (its length prefix promised more bytes)"), trailers: Metadata())
             return
         }
-        guard let message = stream.requestMessages.first else {
+        guard let message = stream.requestMessage else {
             finish(stream, status: Status(code: .internal, message: "\(stream.path) received no request message"), trailers: Metadata())
             return
         }
-        stream.requestMessages = []
+        stream.requestMessage = nil
         var payload = message.payload
-        var compressed = false
         if message.compressed {
-            guard let encoding = stream.encoding, encoding.elementsEqual("gzip".utf8) else {
+            guard let encoding = stream.encoding, encoding == Self.gzip else {
                 finish(stream, status: Status(code: .internal, message: "compressed message without a grpc-encoding"), trailers: Metadata())
                 return
             }
             do {
                 payload = try Gzip.decompress(payload, limit: core.configuration.maxReceiveMessageBytes)
-                compressed = true
             } catch .tooLarge {
                 finish(stream, status: Status(code: .resourceExhausted, message: "decompressed request exceeds the limit of \(core.configuration.maxReceiveMessageBytes) bytes"), trailers: Metadata())
                 return
@@ -358,9 +369,9 @@ extension ServerConnection {
                 return
             }
         }
-        let callContext = compressed
-            ? ServerContext(method: context.method, requestMetadata: context.requestMetadata, deadline: context.deadline, peer: context.peer, requestWasCompressed: true)
-            : context
+        let callContext = ServerContext(
+            method: method.descriptor, requestMetadata: stream.metadata, deadline: stream.deadline,
+            peer: connection?.peer ?? "unknown", requestWasCompressed: message.compressed)
         stream.context = callContext
         stream.phase = .running
         let sink = StreamSink(connection: self, stream: stream)
@@ -400,6 +411,7 @@ extension ServerConnection {
     /// The stream closed (END_STREAM both ways, RST_STREAM, or connection loss).
     func streamClosed(_ id: Int32, errorCode: UInt32) {
         guard let stream = streams.removeValue(forKey: id) else { return }
+        if lastStream === stream { lastStream = nil }
         let wasRunning = stream.phase == .running || stream.phase == .receivingMessage || stream.phase == .receivingHeaders
         stream.phase = .closed
         stream.deadlineTimer?.cancel()
@@ -510,15 +522,20 @@ extension ServerConnection {
         if stream.headersSent {
             _ = nghttp2_session_resume_data(session, stream.id)
         } else {
-            var headers = HeaderList()
-            headers.add(":status", "200")
-            headers.add("content-type", "application/grpc")
-            if stream.respondsCompressed { headers.add("grpc-encoding", "gzip") }
-            headers.add("grpc-accept-encoding", "gzip,identity")
-            if let context = stream.context { addMetadata(context.initialMetadata, to: &headers) }
             stream.headersSent = true
             var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: ServerCallbacks.readResponseData)
-            let rv = headers.withNV { nghttp2_submit_response(session, stream.id, $0, $1, &provider) }
+            let rv: Int32
+            if !stream.respondsCompressed && (stream.context?.initialMetadata.isEmpty ?? true) {
+                rv = StaticHeaders.plainResponse.withUnsafeBufferPointer { nghttp2_submit_response(session, stream.id, $0.baseAddress, $0.count, &provider) }
+            } else {
+                var headers = HeaderList()
+                headers.add(":status", "200")
+                headers.add("content-type", "application/grpc")
+                if stream.respondsCompressed { headers.add("grpc-encoding", "gzip") }
+                headers.add("grpc-accept-encoding", "gzip,identity")
+                if let context = stream.context { addMetadata(context.initialMetadata, to: &headers) }
+                rv = headers.withNV { nghttp2_submit_response(session, stream.id, $0, $1, &provider) }
+            }
             if rv != 0 { core.logger.debug("submit response failed", metadata: ["error": "\(NGHTTP2Error.describe(rv))"]) }
         }
         connection?.scheduleFlush()
@@ -526,7 +543,7 @@ extension ServerConnection {
 
     /// nghttp2 asks for up to `length` bytes of DATA for `streamID`.
     func readResponseData(_ streamID: Int32, into buffer: UnsafeMutablePointer<UInt8>, length: Int, flags: UnsafeMutablePointer<UInt32>) -> Int {
-        guard let stream = streams[streamID] else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
+        guard let stream = stream(streamID) else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
         let count = min(length, stream.outboundCount)
         if count > 0 {
             stream.outbound.withUnsafeBytes { bytes in
@@ -548,9 +565,13 @@ extension ServerConnection {
         if stream.outboundCount == 0, let (status, trailers) = stream.pendingStatus {
             stream.pendingStatus = nil
             flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue | NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
-            var headers = HeaderList()
-            addStatus(status, trailers: trailers, to: &headers)
-            _ = headers.withNV { nghttp2_submit_trailer(session, streamID, $0, $1) }
+            if status.code == .ok && status.message.isEmpty && trailers.isEmpty {
+                _ = StaticHeaders.okTrailers.withUnsafeBufferPointer { nghttp2_submit_trailer(session, streamID, $0.baseAddress, $0.count) }
+            } else {
+                var headers = HeaderList()
+                addStatus(status, trailers: trailers, to: &headers)
+                _ = headers.withNV { nghttp2_submit_trailer(session, streamID, $0, $1) }
+            }
             return count
         }
         return count > 0 ? count : Int(NGHTTP2_ERR_DEFERRED.rawValue)

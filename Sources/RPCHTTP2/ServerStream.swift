@@ -8,9 +8,14 @@ final class ServerStream {
     let id: Int32
 
     // Request headers (filled by the on_header callback).
-    var method = ""
-    var path = ""
-    var contentType: [UInt8] = []
+    var methodIsPOST = false
+    /// Routed as soon as `:path` arrives (bytes compared, no String made).
+    var serverMethod: ServerMethod?
+    /// `:path` kept as text only when it matched no method (for the error message).
+    var unknownPath: String?
+    var contentTypeIsGRPC = false
+    /// The content-type, kept as text only when it is not gRPC (for the 415 message).
+    var otherContentType = ""
     var teIsTrailers = false
     var teSeen = false
     var timeout: [UInt8]?
@@ -20,9 +25,12 @@ final class ServerStream {
     /// A header we must reject the call for (e.g. undecodable `-bin` value).
     var headerProblem: RPCError?
 
-    // Request body.
+    var deadline: UInt64?
+
+    // Request body: exactly one message for unary and server-streaming methods.
     var deframer: MessageDeframer
-    var requestMessages: [MessageDeframer.Message] = []
+    var requestMessage: MessageDeframer.Message?
+    var extraRequestMessage = false
 
     // The call.
     enum Phase {
@@ -34,7 +42,6 @@ final class ServerStream {
         case closed
     }
     var phase = Phase.receivingHeaders
-    var serverMethod: ServerMethod?
     var context: ServerContext?
     var task: Task<Void, Never>?
     var deadlineTimer: LoopTimer?
@@ -48,6 +55,9 @@ final class ServerStream {
     var writerWaiting: CheckedContinuation<Void, any Error>?
 
     var outboundCount: Int { outbound.count - outboundOffset }
+
+    /// The request path, for logs and messages.
+    var path: String { serverMethod?.descriptor.path ?? unknownPath ?? "" }
 
     init(id: Int32, maxMessageBytes: Int) {
         self.id = id
