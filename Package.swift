@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "CellHubProto", targets: ["CellHubProto"]),
         .library(name: "RPC", targets: ["RPC"]),
         .executable(name: "cellhub-proto-bench", targets: ["ProtoBenchmark"]),
+        .executable(name: "cellhub-rpc-bench", targets: ["RPCBenchmark"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -87,6 +88,13 @@ let package = Package(
         .executableTarget(
             name: "ProtoBenchmark",
             dependencies: ["CellHubProto", "CProtoBaseline"],
+            swiftSettings: strictSwift
+        ),
+
+        // Load from our own client (the benchmark's "Swift client" column).
+        .executableTarget(
+            name: "RPCBenchmark",
+            dependencies: ["RPCHTTP2", "RPC", "EventLoop", "CellHubProto"],
             swiftSettings: strictSwift
         ),
 

@@ -189,6 +189,8 @@ public final class TCPConnection: Selectable, Flushable {
             return
         }
         writeOutbound()
+        // The kernel took the backlog: let the protocol produce what it held back.
+        if outboundBytes == 0 { scheduleFlush() }
     }
 
     /// Closes the socket now (unsent output is dropped) and tells the handler once.

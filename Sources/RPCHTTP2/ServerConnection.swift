@@ -20,6 +20,8 @@ final class ServerConnection: ConnectionHandler {
     /// An error raised inside an nghttp2 callback, surfaced after mem_recv returns.
     var callbackFailure: String?
     private var draining = false
+    /// The peer half-closed its side of the TCP connection.
+    private var peerFinishedSending = false
     private var closed = false
     private var idleTimer: LoopTimer?
     private var pingTimer: LoopTimer?
@@ -80,13 +82,17 @@ final class ServerConnection: ConnectionHandler {
     }
 
     func connectionReadEOF(_ connection: TCPConnection) {
-        // The peer sends nothing more; no request can complete now. Finish writing, then close.
-        terminate()
+        // A half-closed peer sends nothing more but may still wait for answers: finish the
+        // calls in flight, then close (connectionWillFlush checks).
+        peerFinishedSending = true
+        if streams.isEmpty { terminate() } else { connection.scheduleFlush() }
     }
 
     func connectionWillFlush(_ connection: TCPConnection) {
         pumpOutput(into: connection)
-        if nghttp2_session_want_read(session) == 0 && nghttp2_session_want_write(session) == 0 && connection.outboundBytes == 0 {
+        let sessionDone = nghttp2_session_want_read(session) == 0 && nghttp2_session_want_write(session) == 0
+        let peerDone = peerFinishedSending && streams.isEmpty && nghttp2_session_want_write(session) == 0
+        if (sessionDone || peerDone) && connection.outboundBytes == 0 {
             connection.close()
         }
     }
@@ -211,6 +217,12 @@ extension ServerConnection {
     /// One request header field: the few gRPC cares about are matched as bytes; the rest
     /// become call metadata.
     func header(_ stream: ServerStream, name: UnsafeRawBufferPointer, value: UnsafeRawBufferPointer) {
+        // HTTP/2's accounting (RFC 9113 §6.5.2); past the limit nothing more is kept.
+        stream.headerBytes += name.count + value.count + 32
+        guard stream.headerBytes <= core.configuration.maxHeaderListBytes else {
+            stream.headerProblem = RPCError(code: .resourceExhausted, message: "request headers exceed \(core.configuration.maxHeaderListBytes) bytes")
+            return
+        }
         if name.first == UInt8(ascii: ":") {
             if name.equals(":path") {
                 stream.serverMethod = core.route(value)
@@ -419,7 +431,7 @@ extension ServerConnection {
             core.logger.info("rpc cancelled by the client", metadata: ["path": "\(stream.path)", "peer": "\(connection?.peer ?? "?")", "http2_error": "\(errorCode)"])
         }
         cancelHandler(of: stream, reason: "stream closed")
-        if draining && streams.isEmpty { connection?.scheduleFlush() }
+        if (draining || peerFinishedSending) && streams.isEmpty { connection?.scheduleFlush() }
     }
 
     private func cancelHandler(of stream: ServerStream, reason: String?) {

@@ -22,6 +22,7 @@ final class ServerStream {
     var encoding: [UInt8]?
     var clientAcceptsGzip = false
     var metadata = Metadata()
+    var headerBytes = 0
     /// A header we must reject the call for (e.g. undecodable `-bin` value).
     var headerProblem: RPCError?
 
