@@ -12,7 +12,7 @@ enum ServerCallbacks {
         precondition(nghttp2_session_callbacks_new(&callbacks) == 0, "nghttp2_session_callbacks_new failed")
         nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, onBeginHeaders)
         nghttp2_session_callbacks_set_on_header_callback(callbacks, onHeader)
-        nghttp2_session_callbacks_set_on_invalid_header_callback(callbacks, onInvalidHeader)
+        nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, onFrameSend)
         nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, onFrameRecv)
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, onDataChunkRecv)
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, onStreamClose)
@@ -41,13 +41,11 @@ enum ServerCallbacks {
         return 0
     }
 
-    /// Headers nghttp2's HTTP rules reject (e.g. `te: gzip`): returning 0 keeps the stream,
-    /// so the client gets a gRPC status instead of a bare RST_STREAM.
-    private static let onInvalidHeader: nghttp2_on_invalid_header_callback = { _, frame, name, nameLength, _, _, _, userData in
-        guard let frame else { return 0 }
-        let server = connection(userData)
-        guard let stream = server.stream(frame.pointee.hd.stream_id) else { return 0 }
-        server.invalidHeader(stream, name: UnsafeRawBufferPointer(start: name, count: nameLength))
+    /// A response frame left: a status sent early may now be followed by a reset.
+    private static let onFrameSend: nghttp2_on_frame_send_callback = { _, frame, userData in
+        guard let frame, frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue),
+              frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0 else { return 0 }
+        connection(userData).responseEnded(frame.pointee.hd.stream_id)
         return 0
     }
 

@@ -270,16 +270,6 @@ extension ServerConnection {
         }
     }
 
-    /// `te` with a value nghttp2 refuses: recorded so the call gets a gRPC answer instead of a reset.
-    func invalidHeader(_ stream: ServerStream, name: UnsafeRawBufferPointer) {
-        if name.equals("te") {
-            stream.teSeen = true
-            stream.teIsTrailers = false
-        } else {
-            stream.headerProblem = RPCError(code: .internal, message: "invalid header '\(String(decoding: name, as: UTF8.self))'")
-        }
-    }
-
     /// The request headers are complete: validate, route, arm the deadline.
     func requestHeadersComplete(_ stream: ServerStream, endStream: Bool) {
         guard stream.phase == .receivingHeaders else { return }  // trailers from the client: ignored
@@ -443,9 +433,17 @@ extension ServerConnection {
         }
     }
 
-    /// After answering early, tell the client to stop sending the rest of its request.
+    /// After answering early, tell the client to stop sending the rest of its request —
+    /// once the status has left: a reset queued now could overtake it (nghttp2 sends
+    /// RST_STREAM ahead of HEADERS), and the client would never see the status.
     private func resetAfterResponse(_ stream: ServerStream) {
-        _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.id, UInt32(NGHTTP2_NO_ERROR.rawValue))
+        stream.resetAfterResponse = true
+    }
+
+    /// The response's last HEADERS frame (trailers or Trailers-Only) was sent.
+    func responseEnded(_ id: Int32) {
+        guard let stream = streams[id], stream.resetAfterResponse else { return }
+        _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), id, UInt32(NGHTTP2_NO_ERROR.rawValue))
     }
 }
 

@@ -54,6 +54,8 @@ final class ServerStream {
     var outboundOffset = 0
     var pendingStatus: (status: Status, trailers: Metadata)?
     var writerWaiting: CheckedContinuation<Void, any Error>?
+    /// Reset the stream (NO_ERROR) once the early status is sent: the client is still sending.
+    var resetAfterResponse = false
 
     var outboundCount: Int { outbound.count - outboundOffset }
 

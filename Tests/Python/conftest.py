@@ -11,7 +11,13 @@ Which server runs (environment):
                            the command starts, so a wrapper must exec the server.
 
 Tests the grpc-go reference is known to fail carry `@pytest.mark.skip_on_grpc_go(reason)`:
-skipped only when CELLHUB_SERVER=grpc-go, never against cellhubd.
+skipped only when CELLHUB_SERVER=grpc-go, never against cellhubd; `@pytest.mark.cellhubd_only(reason)`
+marks checks of cellhubd's own behaviour (its log lines), skipped the same way.
+
+Fixtures: `server` (session), `module_server` (one per module: bad peers, CPU/RSS probes),
+`own_server` (one per test: shutdown), `channel`/`stub` (grpcio on `server`), `h2_connect`
+(raw HTTP/2 connections). Helpers for tests: `raw_call` (one request on a fresh h2 connection),
+`grpc_frame`, `unary_request`, `streaming_request`, `make_channel`.
 """
 from __future__ import annotations
 
@@ -46,7 +52,7 @@ collect_ignore = ["interop_stubs"]  # its test_pb2*.py are stubs, not tests
 SERVER_KIND = "grpc-go" if os.environ.get("CELLHUB_SERVER") == "grpc-go" else "cellhubd"
 IS_GRPC_GO = SERVER_KIND == "grpc-go"
 HOST = "127.0.0.1"
-STARTUP_TIMEOUT = 30.0
+STARTUP_TIMEOUT = float(os.environ.get("CELLHUB_STARTUP_TIMEOUT", "30"))
 MiB = 1024 * 1024
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 # grpcio must not route 127.0.0.1 through an http_proxy from the environment.
@@ -87,7 +93,7 @@ def server_command(data_dir: Path) -> list[str]:
             return shlex.split(prefix)
         binary = os.environ.get("CELLHUB_GRPC_GO_BIN")
         if not binary:
-            built = subprocess.run(["bash", "/work/shared/peers/build.sh"], capture_output=True, text=True, timeout=1800)
+            built = subprocess.run(["bash", str(REPO.parent / "shared/peers/build.sh")], capture_output=True, text=True, timeout=1800)
             assert built.returncode == 0, f"build.sh failed:\n{built.stderr[-4000:]}"
             binary = built.stdout.strip().splitlines()[-1]
         return [binary, "-port", "0"]
@@ -508,11 +514,6 @@ def raw_call(srv: Server, path: str, body: bytes = b"", *, headers: dict | None 
         return client.response(sid, timeout)
     finally:
         client.close()
-
-
-@pytest.fixture
-def h2_call():
-    return raw_call
 
 
 # ---------------------------------------------------------------------------------------------

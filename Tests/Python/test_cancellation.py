@@ -19,7 +19,7 @@ def srv(module_server):
 def open_stream(channel, interval_us, size):
     """A 100,000-message stream, read until it is surely running."""
     call = test_pb2_grpc.TestServiceStub(channel).StreamingOutputCall(
-        streaming_request([size] * 100_000, interval_us=interval_us), timeout=300)
+        streaming_request([size] * 100_000, interval_us=interval_us), timeout=120)
     for _ in range(20):
         next(call)
     return call

@@ -99,7 +99,7 @@ def test_1000_streams_open_at_once_on_one_connection(server, h2_connect):
 
 def test_100000_message_stream_in_order(stub):
     sizes = [i % 97 for i in range(100_000)]
-    call = stub.StreamingOutputCall(streaming_request(sizes), timeout=300)
+    call = stub.StreamingOutputCall(streaming_request(sizes), timeout=120)
     got = 0
     for i, reply in enumerate(call):
         n = len(reply.payload.body)
