@@ -47,6 +47,10 @@ public final class EventLoop: @unchecked Sendable {
     private var nextToken: UInt64 = 1
     private var flushQueue: [any Flushable] = []
     private var afterIteration: [() -> Void] = []
+    private var lastIOAt: UInt64 = 0
+    /// How long the loop keeps polling after its last I/O before it sleeps in epoll_wait
+    /// (0: never poll). Trades CPU on a busy loop for lower latency.
+    public let busyPollNanoseconds: UInt64
 
     private static let wakeToken: UInt64 = 0
 
@@ -55,8 +59,9 @@ public final class EventLoop: @unchecked Sendable {
         case closure(@Sendable () -> Void)
     }
 
-    public init(index: Int = 0) throws(SystemCallError) {
+    public init(index: Int = 0, busyPollNanoseconds: UInt64 = 0) throws(SystemCallError) {
         self.index = index
+        self.busyPollNanoseconds = busyPollNanoseconds
         epollFD = try systemCall("epoll_create1") { epoll_create1(Int32(EPOLL_CLOEXEC)) }
         wakeFD = try systemCall("eventfd") { eventfd(0, Int32(EFD_NONBLOCK | EFD_CLOEXEC)) }
         _ = try systemCall("epoll_ctl(wake)") {
@@ -163,9 +168,27 @@ public final class EventLoop: @unchecked Sendable {
             } else {
                 timeout = timers.timeoutMilliseconds(now: monotonicNanoseconds())
             }
-            let count = events.withUnsafeMutableBufferPointer {
-                cellhub_epoll_wait(epollFD, $0.baseAddress, Int32($0.count), timeout)
+            let polling = busyPollNanoseconds > 0 && timeout != 0
+            var count = events.withUnsafeMutableBufferPointer {
+                cellhub_epoll_wait(epollFD, $0.baseAddress, Int32($0.count), polling ? 0 : timeout)
             }
+            if count == 0 && polling {
+                // Adaptive busy poll: right after I/O, the next request of a ping-ponging
+                // client is typically tens of µs away; polling for it briefly avoids the
+                // sleep/wake-up round trip. An idle loop never spins.
+                let spinUntil = lastIOAt &+ busyPollNanoseconds
+                while count == 0 && monotonicNanoseconds() < spinUntil {
+                    count = events.withUnsafeMutableBufferPointer {
+                        cellhub_epoll_wait(epollFD, $0.baseAddress, Int32($0.count), 0)
+                    }
+                }
+                if count == 0 {
+                    count = events.withUnsafeMutableBufferPointer {
+                        cellhub_epoll_wait(epollFD, $0.baseAddress, Int32($0.count), timeout)
+                    }
+                }
+            }
+            if count > 0 { lastIOAt = monotonicNanoseconds() }
             if count < 0 {
                 let error = errno
                 precondition(error == EINTR, "epoll_wait failed with errno \(error)")

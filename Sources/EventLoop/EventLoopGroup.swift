@@ -13,9 +13,9 @@ public final class EventLoopGroup: Sendable {
     public static var coreCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
 
     /// Creates the loops and starts a thread running each.
-    public init(loopCount: Int = EventLoopGroup.coreCount) throws(SystemCallError) {
+    public init(loopCount: Int = EventLoopGroup.coreCount, busyPollNanoseconds: UInt64 = 0) throws(SystemCallError) {
         var loops: [EventLoop] = []
-        for index in 0..<max(1, loopCount) { loops.append(try EventLoop(index: index)) }
+        for index in 0..<max(1, loopCount) { loops.append(try EventLoop(index: index, busyPollNanoseconds: busyPollNanoseconds)) }
         self.loops = loops
         var threads: [pthread_t] = []
         for loop in loops {

@@ -68,7 +68,7 @@ public final class GRPCServer: Sendable {
 
     public init(configuration: ServerConfiguration, services: [any RPCService], logger: Logger) throws(SystemCallError) {
         core = ServerCore(configuration: configuration, methods: services.flatMap(\.methods), logger: logger)
-        group = try EventLoopGroup(loopCount: configuration.loopCount)
+        group = try EventLoopGroup(loopCount: configuration.loopCount, busyPollNanoseconds: configuration.busyPollNanoseconds)
     }
 
     /// Binds every loop's listener and returns the bound port.

@@ -23,6 +23,9 @@ public struct ServerConfiguration: Sendable {
     public var keepaliveIntervalNanoseconds: UInt64? = 60_000_000_000
     /// Close (GOAWAY) a connection without calls for this long; nil = never.
     public var idleTimeoutNanoseconds: UInt64? = 300_000_000_000
+    /// After I/O, a loop polls this long for more before sleeping: lower latency for
+    /// request/response ping-pong at the price of CPU while busy. 0 = never poll.
+    public var busyPollNanoseconds: UInt64 = 50_000
     /// How long graceful shutdown lets calls finish before ending them UNAVAILABLE.
     public var drainTimeoutNanoseconds: UInt64 = 5_000_000_000
 

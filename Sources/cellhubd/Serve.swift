@@ -20,6 +20,7 @@ struct Serve: ParsableCommand {
     @Flag(help: "Also serve the standard interop service grpc.testing.TestService.") var interop = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @Option(help: "Seconds graceful shutdown waits for calls to finish.") var drainTimeout = 5.0
+    @Option(help: "Microseconds a loop keeps polling after I/O before sleeping (0 = never; lower latency, more CPU).") var busyPollUs = 50
 
     func run() throws {
         // Before any thread starts, so every thread inherits the mask and only sigwait sees them.
@@ -45,6 +46,7 @@ struct Serve: ParsableCommand {
         configuration.port = port
         configuration.loopCount = loops > 0 ? loops : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         configuration.drainTimeoutNanoseconds = UInt64(max(0, drainTimeout) * 1e9)
+        configuration.busyPollNanoseconds = UInt64(max(0, busyPollUs)) * 1_000
 
         let health = HealthService()
         var services: [any RPCService] = [health]
