@@ -11,8 +11,9 @@ import Glibc
 /// of live connections (for graceful shutdown).
 final class ServerCore: Sendable {
     let configuration: ServerConfiguration
-    /// Methods by `:path` length, then compared byte-wise: routing makes no String.
-    private let routes: [Int: [(path: [UInt8], method: ServerMethod)]]
+    /// Every method with its `:path` bytes, scanned linearly: a few dozen length checks
+    /// and one memcmp beat hashing a String per request.
+    private let routes: [Route]
     let services: Set<String>
     let logger: Logger
     private let connections = Mutex<[ObjectIdentifier: LoopBoundConnection]>([:])
@@ -24,15 +25,14 @@ final class ServerCore: Sendable {
             precondition(routes[method.descriptor.path] == nil, "\(method.descriptor.path) registered twice")
             routes[method.descriptor.path] = method
         }
-        self.routes = Dictionary(grouping: routes.values.map { (Array($0.descriptor.path.utf8), $0) }, by: \.0.count)
+        self.routes = routes.values.map(Route.init)
         self.services = Set(methods.map(\.descriptor.service))
         self.logger = logger
     }
 
-    func route(_ path: UnsafeRawBufferPointer) -> ServerMethod? {
-        guard let candidates = routes[path.count] else { return nil }
-        for candidate in candidates where candidate.path.withUnsafeBytes({ memcmp($0.baseAddress!, path.baseAddress!, path.count) == 0 }) {
-            return candidate.method
+    func route(_ path: UnsafeRawBufferPointer) -> Route? {
+        for route in routes where route.path.count == path.count && memcmp(route.path.baseAddress!, path.baseAddress!, path.count) == 0 {
+            return route
         }
         return nil
     }
@@ -46,6 +46,22 @@ final class ServerCore: Sendable {
     }
 
     var liveConnections: [LoopBoundConnection] { connections.withLock { Array($0.values) } }
+}
+
+/// A method and its `:path` bytes; a class so that a stream holds it with one reference.
+final class Route: Sendable {
+    let method: ServerMethod
+    /// `:path` as bytes; allocated once here, freed in deinit.
+    nonisolated(unsafe) let path: UnsafeMutableRawBufferPointer
+
+    init(_ method: ServerMethod) {
+        self.method = method
+        let utf8 = Array(method.descriptor.path.utf8)
+        path = .allocate(byteCount: utf8.count, alignment: 1)
+        utf8.withUnsafeBytes { path.copyMemory(from: $0) }
+    }
+
+    deinit { path.deallocate() }
 }
 
 /// A connection handed across threads only to be used back on its own loop.

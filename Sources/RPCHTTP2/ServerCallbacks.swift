@@ -19,8 +19,11 @@ enum ServerCallbacks {
         return callbacks!
     }()
 
-    private static func connection(_ userData: UnsafeMutableRawPointer?) -> ServerConnection {
-        Unmanaged<ServerConnection>.fromOpaque(userData!).takeUnretainedValue()
+    /// Runs `body` with the connection behind `user_data`, without retaining it: the
+    /// session belongs to the connection, so the connection outlives every callback.
+    @inline(__always)
+    private static func withConnection<R>(_ userData: UnsafeMutableRawPointer?, _ body: (ServerConnection) -> R) -> R {
+        Unmanaged<ServerConnection>.fromOpaque(userData!)._withUnsafeGuaranteedRef(body)
     }
 
     private static func isRequestHeaders(_ frame: UnsafePointer<nghttp2_frame>) -> Bool {
@@ -29,15 +32,16 @@ enum ServerCallbacks {
 
     private static let onBeginHeaders: nghttp2_on_begin_headers_callback = { _, frame, userData in
         guard let frame, isRequestHeaders(frame) else { return 0 }
-        connection(userData).beginStream(frame.pointee.hd.stream_id)
+        withConnection(userData) { $0.beginStream(frame.pointee.hd.stream_id) }
         return 0
     }
 
     private static let onHeader: nghttp2_on_header_callback = { _, frame, name, nameLength, value, valueLength, _, userData in
         guard let frame, frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
-        let server = connection(userData)
-        guard let stream = server.stream(frame.pointee.hd.stream_id), stream.phase == .receivingHeaders else { return 0 }
-        server.header(stream, name: UnsafeRawBufferPointer(start: name, count: nameLength), value: UnsafeRawBufferPointer(start: value, count: valueLength))
+        withConnection(userData) { server in
+            guard let stream = server.stream(frame.pointee.hd.stream_id), stream.phase == .receivingHeaders else { return }
+            server.header(stream, name: UnsafeRawBufferPointer(start: name, count: nameLength), value: UnsafeRawBufferPointer(start: value, count: valueLength))
+        }
         return 0
     }
 
@@ -45,44 +49,46 @@ enum ServerCallbacks {
     private static let onFrameSend: nghttp2_on_frame_send_callback = { _, frame, userData in
         guard let frame, frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue),
               frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0 else { return 0 }
-        connection(userData).responseEnded(frame.pointee.hd.stream_id)
+        withConnection(userData) { $0.responseEnded(frame.pointee.hd.stream_id) }
         return 0
     }
 
     private static let onFrameRecv: nghttp2_on_frame_recv_callback = { _, frame, userData in
         guard let frame else { return 0 }
-        let server = connection(userData)
         let endStream = frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
-        guard let stream = server.stream(frame.pointee.hd.stream_id) else { return 0 }
-        switch UInt32(frame.pointee.hd.type) {
-        case NGHTTP2_HEADERS.rawValue:
-            if stream.phase == .receivingHeaders {
-                server.requestHeadersComplete(stream, endStream: endStream)
-            } else if endStream {
-                server.requestComplete(stream)  // trailers ending the request
+        withConnection(userData) { server in
+            guard let stream = server.stream(frame.pointee.hd.stream_id) else { return }
+            switch UInt32(frame.pointee.hd.type) {
+            case NGHTTP2_HEADERS.rawValue:
+                if stream.phase == .receivingHeaders {
+                    server.requestHeadersComplete(stream, endStream: endStream)
+                } else if endStream {
+                    server.requestComplete(stream)  // trailers ending the request
+                }
+            case NGHTTP2_DATA.rawValue:
+                if endStream { server.requestComplete(stream) }
+            default:
+                break
             }
-        case NGHTTP2_DATA.rawValue:
-            if endStream { server.requestComplete(stream) }
-        default:
-            break
         }
         return 0
     }
 
     private static let onDataChunkRecv: nghttp2_on_data_chunk_recv_callback = { _, _, streamID, data, length, userData in
-        let server = connection(userData)
-        guard let stream = server.stream(streamID) else { return 0 }
-        server.requestData(stream, UnsafeRawBufferPointer(start: data, count: length))
+        withConnection(userData) { server in
+            guard let stream = server.stream(streamID) else { return }
+            server.requestData(stream, UnsafeRawBufferPointer(start: data, count: length))
+        }
         return 0
     }
 
     private static let onStreamClose: nghttp2_on_stream_close_callback = { _, streamID, errorCode, userData in
-        connection(userData).streamClosed(streamID, errorCode: errorCode)
+        withConnection(userData) { $0.streamClosed(streamID, errorCode: errorCode) }
         return 0
     }
 
     static let readResponseData: nghttp2_data_source_read_callback = { _, streamID, buffer, length, flags, _, userData in
-        connection(userData).readResponseData(streamID, into: buffer!, length: length, flags: flags!)
+        withConnection(userData) { $0.readResponseData(streamID, into: buffer!, length: length, flags: flags!) }
     }
 }
 

@@ -225,8 +225,8 @@ extension ServerConnection {
         }
         if name.first == UInt8(ascii: ":") {
             if name.equals(":path") {
-                stream.serverMethod = core.route(value)
-                if stream.serverMethod == nil { stream.unknownPath = String(decoding: value, as: UTF8.self) }
+                stream.route = core.route(value)
+                if stream.route == nil { stream.unknownPath = String(decoding: value, as: UTF8.self) }
             } else if name.equals(":method") {
                 stream.methodIsPOST = value.equals("POST")
             }
@@ -304,7 +304,7 @@ extension ServerConnection {
             finish(stream, status: Status(code: .unimplemented, message: "unsupported grpc-encoding '\(String(decoding: encoding, as: UTF8.self))' (supported: gzip, identity)"), trailers: trailers)
             return
         }
-        guard stream.serverMethod != nil else {
+        guard stream.route != nil else {
             let path = stream.unknownPath ?? ""
             let service = path.split(separator: "/").first.map(String.init) ?? ""
             let known = core.services.contains(service)
@@ -345,7 +345,7 @@ extension ServerConnection {
 
     /// The client half-closed: the request is complete. Start the handler.
     func requestComplete(_ stream: ServerStream) {
-        guard stream.phase == .receivingMessage, let method = stream.serverMethod else { return }
+        guard stream.phase == .receivingMessage, let method = stream.route?.method else { return }
         if stream.deframer.hasPartialMessage {
             finish(stream, status: Status(code: .internal, message: "the request ended inside a message (its length prefix promised more bytes)"), trailers: Metadata())
             return
@@ -465,11 +465,14 @@ extension ServerConnection {
             stream.outbound += [1, UInt8(length >> 24), UInt8((length >> 16) & 0xFF), UInt8((length >> 8) & 0xFF), UInt8(length & 0xFF)]
             stream.outbound += packed
         } else {
-            if stream.outboundOffset == stream.outbound.count {
-                stream.outbound.removeAll(keepingCapacity: true)
+            if stream.outboundCount == 0 {
+                // The common case (a unary response, a stream the peer keeps up with):
+                // take the encoded frame as the buffer, no copy.
+                stream.outbound = message.frame
                 stream.outboundOffset = 0
+            } else {
+                stream.outbound += message.frame
             }
-            stream.outbound += message.frame
         }
         scheduleData(stream)
     }
@@ -561,7 +564,8 @@ extension ServerConnection {
             }
             stream.outboundOffset += count
             if stream.outboundCount == 0 {
-                stream.outbound.removeAll(keepingCapacity: stream.outbound.capacity <= 1 << 20)
+                // Drop the buffer rather than clear it: it is often a shared encoded frame.
+                stream.outbound = []
                 stream.outboundOffset = 0
             } else if stream.outboundOffset > 1 << 20 {
                 stream.outbound.removeFirst(stream.outboundOffset)

@@ -10,7 +10,7 @@ final class ServerStream {
     // Request headers (filled by the on_header callback).
     var methodIsPOST = false
     /// Routed as soon as `:path` arrives (bytes compared, no String made).
-    var serverMethod: ServerMethod?
+    var route: Route?
     /// `:path` kept as text only when it matched no method (for the error message).
     var unknownPath: String?
     var contentTypeIsGRPC = false
@@ -60,7 +60,7 @@ final class ServerStream {
     var outboundCount: Int { outbound.count - outboundOffset }
 
     /// The request path, for logs and messages.
-    var path: String { serverMethod?.descriptor.path ?? unknownPath ?? "" }
+    var path: String { route?.method.descriptor.path ?? unknownPath ?? "" }
 
     init(id: Int32, maxMessageBytes: Int) {
         self.id = id
