@@ -9,6 +9,8 @@ protocol ClientStreamObserver: AnyObject {
     func receivedMessage(_ payload: [UInt8], compressed: Bool) -> Bool
     /// The call ended: the status from the trailers, or one derived from how the stream ended.
     func finished(_ status: Status, trailers: Metadata)
+    /// True while the consumer holds as much as it may: flow-control credit waits.
+    var isSaturated: Bool { get }
 }
 
 /// One call in flight on a client connection. Confined to the connection's loop.
@@ -24,9 +26,9 @@ final class ClientStream {
     var metadata = Metadata()
     var headersDelivered = false
     var done = false
-    /// Unary calls return flow-control credit at once; streaming calls when their
-    /// consumer takes messages (so a slow reader slows the server, not our memory).
-    var creditOnReceipt = true
+    /// Flow-control credit held back while a streaming consumer's queue is full (so a
+    /// slow reader slows the server, not our memory); returned as the queue drains.
+    var withheldCredit = 0
 
     init(observer: any ClientStreamObserver, request: [UInt8], maxMessageBytes: Int) {
         self.observer = observer
@@ -68,7 +70,7 @@ final class ClientConnection: ConnectionHandler {
     }
 
     /// Starts a call; returns false when the connection cannot take it (the caller retries elsewhere).
-    func start(path: String, headers extra: HeaderList, request: [UInt8], maxReceiveBytes: Int, streaming: Bool, observer: any ClientStreamObserver) -> Int32? {
+    func start(path: String, headers extra: HeaderList, request: [UInt8], maxReceiveBytes: Int, observer: any ClientStreamObserver) -> Int32? {
         guard isUsable, let connection, !connection.isClosed else { return nil }
         var headers = HeaderList()
         headers.add(":method", "POST")
@@ -80,7 +82,6 @@ final class ClientConnection: ConnectionHandler {
         headers.add("user-agent", "cellhub-swift/1")
         headers.append(extra)
         let stream = ClientStream(observer: observer, request: request, maxMessageBytes: maxReceiveBytes)
-        stream.creditOnReceipt = !streaming
         var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: ClientCallbacks.readRequestData)
         let id = headers.withNV { nghttp2_submit_request(session, nil, $0, $1, &provider, nil) }
         guard id > 0 else { return nil }
@@ -89,13 +90,11 @@ final class ClientConnection: ConnectionHandler {
         return id
     }
 
-    /// Returns `count` bytes of flow-control window, taken by a streaming consumer.
-    func credit(_ id: Int32, _ count: Int) {
-        if streams[id] != nil {
-            _ = nghttp2_session_consume(session, id, count)
-        } else {
-            _ = nghttp2_session_consume_connection(session, count)
-        }
+    /// The consumer of `id` caught up: return the credit held back for it.
+    func releaseCredit(_ id: Int32) {
+        guard let stream = streams[id], stream.withheldCredit > 0 else { return }
+        _ = nghttp2_session_consume(session, id, stream.withheldCredit)
+        stream.withheldCredit = 0
         connection?.scheduleFlush()
     }
 
@@ -189,7 +188,11 @@ final class ClientConnection: ConnectionHandler {
             _ = nghttp2_session_consume_connection(session, bytes.count)
             return
         }
-        if stream.creditOnReceipt { _ = nghttp2_session_consume(session, id, bytes.count) }
+        if stream.observer.isSaturated {
+            stream.withheldCredit += bytes.count
+        } else {
+            _ = nghttp2_session_consume(session, id, bytes.count)
+        }
         do throws(MessageDeframer.Failure) {
             try stream.deframer.append(bytes)
         } catch {

@@ -1,4 +1,5 @@
 internal import CZlib
+import RPC
 
 /// gzip, the one message compression CellHub speaks (besides identity).
 enum Gzip {
@@ -21,6 +22,17 @@ enum Gzip {
             let status = deflate(&stream, Z_FINISH)
             precondition(status == Z_STREAM_END, "deflate into a deflateBound buffer did not finish: \(status)")
             count = Int(stream.total_out)
+        }
+    }
+
+    /// For a received response: over the limit is RESOURCE_EXHAUSTED, corrupt is INTERNAL.
+    static func decompressResponse(_ input: [UInt8], limit: Int) throws(RPCError) -> [UInt8] {
+        do {
+            return try decompress(input, limit: limit)
+        } catch .tooLarge {
+            throw RPCError(code: .resourceExhausted, message: "the decompressed response exceeds the limit of \(limit) bytes")
+        } catch {
+            throw RPCError(code: .internal, message: "the response is not valid gzip")
         }
     }
 

@@ -47,6 +47,7 @@ public final class GRPCClient: Sendable {
     private let ownsGroup: Bool
     private let slots: [ConnectionSlot]
     private let next = Atomic<Int>(0)
+    private let closed = Atomic<Bool>(false)
 
     /// `group` nil: the client makes (and shuts down) its own, one loop per connection.
     public init(host: String, port: Int, configuration: ClientConfiguration = ClientConfiguration(), group: EventLoopGroup? = nil) throws(SystemCallError) {
@@ -67,6 +68,7 @@ public final class GRPCClient: Sendable {
 
     /// Closes the connections (calls in flight end UNAVAILABLE) and stops owned loops.
     public func close() async {
+        guard !closed.exchange(true, ordering: .acquiringAndReleasing) else { return }
         for slot in slots {
             await withCheckedContinuation { continuation in
                 slot.loop.execute {
@@ -87,6 +89,7 @@ public final class GRPCClient: Sendable {
     public func unary<Request, Response>(
         _ method: TypedMethodDescriptor<Request, Response>, _ request: Request, options: CallOptions = CallOptions()
     ) async throws -> ClientResponse<Response> {
+        guard !closed.load(ordering: .acquiring) else { throw Self.closedError }
         let frame = try Self.frame(request, options: options)
         let call = UnaryCall<Response>(options: options)
         let slot = slot()
@@ -94,7 +97,7 @@ public final class GRPCClient: Sendable {
             try await withCheckedThrowingContinuation { continuation in
                 call.continuation = continuation
                 slot.loop.execute {
-                    slot.state.start(path: method.descriptor.path, frame: frame, options: options, streaming: false, observer: call)
+                    slot.state.start(path: method.descriptor.path, frame: frame, options: options, observer: call)
                 }
             }
         } onCancel: {
@@ -108,12 +111,16 @@ public final class GRPCClient: Sendable {
         _ method: TypedMethodDescriptor<Request, Response>, _ request: Request, options: CallOptions = CallOptions()
     ) -> ResponseStream<Response> {
         let stream = ResponseStream<Response>(options: options)
+        guard !closed.load(ordering: .acquiring) else {
+            stream.buffer.finished(Self.closedError.status, trailers: Metadata())
+            return stream
+        }
         do {
             let frame = try Self.frame(request, options: options)
             let slot = slot()
             stream.buffer.loop = slot.loop
             slot.loop.execute {
-                slot.state.start(path: method.descriptor.path, frame: frame, options: options, streaming: true, observer: stream.buffer)
+                slot.state.start(path: method.descriptor.path, frame: frame, options: options, observer: stream.buffer)
             }
         } catch let error as RPCError {
             stream.buffer.finished(error.status, trailers: Metadata())
@@ -122,6 +129,8 @@ public final class GRPCClient: Sendable {
         }
         return stream
     }
+
+    private static let closedError = RPCError(code: .unavailable, message: "the client is closed")
 
     private static func frame(_ request: some RPCMessage, options: CallOptions) throws -> [UInt8] {
         var frame = request.serializedFrame()
@@ -185,7 +194,7 @@ final class SlotState {
         self.backoff = configuration.initialBackoff
     }
 
-    func start(path: String, frame: [UInt8], options: CallOptions, streaming: Bool, observer: some ClientStreamObserver & CallHandle) {
+    func start(path: String, frame: [UInt8], options: CallOptions, observer: some ClientStreamObserver & CallHandle) {
         guard !observer.cancelledBeforeStart else {
             observer.finished(Status(code: .cancelled, message: "cancelled before it started"), trailers: Metadata())
             return
@@ -193,9 +202,10 @@ final class SlotState {
         var headers = HeaderList()
         var deadline: UInt64?
         if let timeout = options.timeout {
-            let nanoseconds = UInt64(max(0, timeout.components.seconds)) * 1_000_000_000 + UInt64(max(0, timeout.components.attoseconds / 1_000_000_000))
+            let nanoseconds = timeout.saturatingNanoseconds
             headers.add("grpc-timeout", GRPCTimeout.encode(nanoseconds: max(1, nanoseconds)))
-            deadline = monotonicNanoseconds() + nanoseconds
+            let now = monotonicNanoseconds()
+            deadline = nanoseconds > UInt64.max - now ? UInt64.max : now + nanoseconds
         }
         headers.add("grpc-accept-encoding", "gzip,identity")
         if options.compressRequest { headers.add("grpc-encoding", "gzip") }
@@ -218,7 +228,7 @@ final class SlotState {
                 observer.finished(failure ?? Status(code: .unavailable, message: "no connection"), trailers: Metadata())
                 return
             }
-            guard let id = connection.start(path: path, headers: headers, request: frame, maxReceiveBytes: options.maxReceiveMessageBytes, streaming: streaming, observer: observer) else {
+            guard let id = connection.start(path: path, headers: headers, request: frame, maxReceiveBytes: options.maxReceiveMessageBytes, observer: observer) else {
                 observer.finished(Status(code: .unavailable, message: "the connection cannot take new calls"), trailers: Metadata())
                 return
             }
@@ -268,8 +278,7 @@ final class SlotState {
             case .failure(let error):
                 // Jittered exponential backoff before the next attempt.
                 let jitter = 1 + Double.random(in: -self.configuration.backoffJitter...self.configuration.backoffJitter)
-                let delay = self.backoff * jitter
-                self.nextAttempt = monotonicNanoseconds() + UInt64(max(0, delay.components.seconds)) * 1_000_000_000 + UInt64(max(0, delay.components.attoseconds / 1_000_000_000))
+                self.nextAttempt = monotonicNanoseconds() + (self.backoff * jitter).saturatingNanoseconds
                 self.backoff = min(self.configuration.maxBackoff, self.backoff * self.configuration.backoffMultiplier)
                 let status = Status(code: .unavailable, message: "cannot connect to \(self.host):\(self.port): \(error)")
                 waiters.forEach { $0(nil, status) }
@@ -297,6 +306,9 @@ final class UnaryCall<Response: RPCMessage>: CallHandle, ClientStreamObserver, @
 
     func receivedHeaders(_ metadata: Metadata) { initialMetadata = metadata }
 
+    /// One message at most, bounded by the receive limit: never holds credit back.
+    var isSaturated: Bool { false }
+
     func receivedMessage(_ payload: [UInt8], compressed: Bool) -> Bool {
         if self.payload != nil {
             extraMessage = true
@@ -323,11 +335,25 @@ final class UnaryCall<Response: RPCMessage>: CallHandle, ClientStreamObserver, @
             return
         }
         do {
-            let bytes = payload.compressed ? try Gzip.decompress(payload.bytes, limit: options.maxReceiveMessageBytes) : payload.bytes
+            let bytes = payload.compressed ? try Gzip.decompressResponse(payload.bytes, limit: options.maxReceiveMessageBytes) : payload.bytes
             let message = try Response(serializedBytes: bytes)
             continuation.resume(returning: ClientResponse(message: message, initialMetadata: initialMetadata, trailingMetadata: trailers))
+        } catch let error as RPCError {
+            continuation.resume(throwing: error)
         } catch {
             continuation.resume(throwing: RPCError(code: .internal, message: "cannot decode the \(Response.protoName) response", cause: error))
         }
+    }
+}
+
+extension Duration {
+    /// Whole nanoseconds, clamped to 0...UInt64.max (a timeout of centuries must not trap).
+    var saturatingNanoseconds: UInt64 {
+        let (seconds, attoseconds) = components
+        guard seconds >= 0 else { return 0 }
+        let (whole, overflow) = UInt64(seconds).multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return .max }
+        let (total, overflow2) = whole.addingReportingOverflow(UInt64(max(0, attoseconds) / 1_000_000_000))
+        return overflow2 ? .max : total
     }
 }

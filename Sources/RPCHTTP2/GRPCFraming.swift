@@ -82,11 +82,12 @@ enum GRPCTimeout {
         return amount.multipliedReportingOverflow(by: unit).overflow ? UInt64.max : amount * unit
     }
 
-    /// The shortest exact encoding with at most 8 digits (rounding up when it must).
+    /// The finest unit whose amount fits in 8 digits (rounded up, so the peer never
+    /// gives up earlier than the caller asked).
     static func encode(nanoseconds: UInt64) -> String {
         let units: [(UInt64, Character)] = [(1, "n"), (1_000, "u"), (1_000_000, "m"), (1_000_000_000, "S"), (60_000_000_000, "M"), (3_600_000_000_000, "H")]
         for (size, unit) in units {
-            let amount = (nanoseconds + size - 1) / size
+            let amount = nanoseconds / size + (nanoseconds % size == 0 ? 0 : 1)
             if amount <= 99_999_999 { return "\(amount)\(unit)" }
         }
         return "99999999H"

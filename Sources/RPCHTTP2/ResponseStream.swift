@@ -17,17 +17,39 @@ public struct ResponseStream<Message: RPCMessage>: AsyncSequence, Sendable {
 
     public struct Iterator: AsyncIteratorProtocol {
         let buffer: StreamBuffer
+        /// Cancels the call when the iterator goes away before the stream ended
+        /// (`break` out of a `for try await` loop).
+        private let guardian: EarlyExitGuard
+
+        init(buffer: StreamBuffer) {
+            self.buffer = buffer
+            self.guardian = EarlyExitGuard(buffer: buffer)
+        }
 
         public mutating func next() async throws -> Message? {
             guard let (bytes, compressed) = try await buffer.next() else { return nil }
             do {
-                let payload = compressed ? try Gzip.decompress(bytes, limit: buffer.options.maxReceiveMessageBytes) : bytes
+                let payload = compressed ? try Gzip.decompressResponse(bytes, limit: buffer.options.maxReceiveMessageBytes) : bytes
                 return try Message(serializedBytes: payload)
+            } catch let error as RPCError {
+                buffer.cancelFromAnyThread()
+                throw error
             } catch {
                 buffer.cancelFromAnyThread()
                 throw RPCError(code: .internal, message: "cannot decode a \(Message.protoName) response", cause: error)
             }
         }
+    }
+}
+
+/// Cancels an unfinished call when the last iterator copy is released.
+final class EarlyExitGuard: Sendable {
+    let buffer: StreamBuffer
+
+    init(buffer: StreamBuffer) { self.buffer = buffer }
+
+    deinit {
+        if !buffer.hasEnded { buffer.cancelFromAnyThread() }
     }
 }
 
@@ -45,12 +67,26 @@ final class StreamBuffer: CallHandle, ClientStreamObserver, @unchecked Sendable 
         var head = 0
         var end: (status: Status, trailers: Metadata)?
         var waiter: CheckedContinuation<([UInt8], Bool)?, any Error>?
-        var uncredited = 0
+        /// Bytes of messages received and not yet taken by the consumer.
+        var queuedBytes = 0
+        var creditWithheld = false
         var cancelled = false
     }
 
     private let state = Mutex(State())
-    private static let creditBatch = 64 << 10
+    /// Flow-control credit is held back while the consumer has this much waiting.
+    private static let queueBudget = 1 << 20
+
+    /// Called on the loop for every DATA chunk: hold back credit while the queue is full.
+    var isSaturated: Bool {
+        state.withLock { state in
+            let saturated = state.queuedBytes >= Self.queueBudget
+            if saturated { state.creditWithheld = true }
+            return saturated
+        }
+    }
+
+    var hasEnded: Bool { state.withLock { $0.end != nil } }
 
     init(options: CallOptions) { self.options = options }
 
@@ -60,6 +96,7 @@ final class StreamBuffer: CallHandle, ClientStreamObserver, @unchecked Sendable 
         let waiter = state.withLock { state -> CheckedContinuation<([UInt8], Bool)?, any Error>? in
             if state.cancelled { return nil }
             state.messages.append((payload, compressed))
+            state.queuedBytes += payload.count + 5
             guard let waiter = state.waiter else { return nil }
             state.waiter = nil
             return waiter
@@ -91,7 +128,7 @@ final class StreamBuffer: CallHandle, ClientStreamObserver, @unchecked Sendable 
     /// The next message if one is buffered, nil at a clean end; throws at an error end.
     /// Must be called only when a message or the end is available (or from `next`).
     private func take() throws -> ([UInt8], Bool)? {
-        let (message, credit, end) = state.withLock { state -> (([UInt8], Bool)?, Int, (Status, Metadata)?) in
+        let (message, release, end) = state.withLock { state -> (([UInt8], Bool)?, Bool, (Status, Metadata)?) in
             if state.head < state.messages.count {
                 let message = state.messages[state.head]
                 state.head += 1
@@ -99,19 +136,17 @@ final class StreamBuffer: CallHandle, ClientStreamObserver, @unchecked Sendable 
                     state.messages.removeFirst(state.head)
                     state.head = 0
                 }
-                state.uncredited += message.bytes.count + 5
-                var credit = 0
-                if state.uncredited >= Self.creditBatch || state.head == state.messages.count {
-                    credit = state.uncredited
-                    state.uncredited = 0
-                }
-                return (message, credit, nil)
+                state.queuedBytes -= message.bytes.count + 5
+                // Below half the budget again: give back what the loop held back.
+                let release = state.creditWithheld && state.queuedBytes < Self.queueBudget / 2
+                if release { state.creditWithheld = false }
+                return (message, release, nil)
             }
-            return (nil, 0, state.end)
+            return (nil, false, state.end)
         }
-        if credit > 0, let loop {
+        if release, let loop {
             loop.execute { [self] in
-                if let connection, streamID > 0 { connection.credit(streamID, credit) }
+                if let connection, streamID > 0 { connection.releaseCredit(streamID) }
             }
         }
         if let message { return message }
