@@ -15,6 +15,12 @@ public struct ResponseStream<Message: RPCMessage>: AsyncSequence, Sendable {
     /// Cancels the call (the server sees RST_STREAM(CANCEL)).
     public func cancel() { buffer.cancelFromAnyThread() }
 
+    /// The response headers' metadata; nil until they arrived (they precede the first message).
+    public var initialMetadata: Metadata? { buffer.initialMetadata }
+
+    /// The trailers' metadata; nil until the stream ended.
+    public var trailingMetadata: Metadata? { buffer.trailingMetadata }
+
     public struct Iterator: AsyncIteratorProtocol {
         let buffer: StreamBuffer
         /// Cancels the call when the iterator goes away before the stream ended
@@ -71,6 +77,7 @@ final class StreamBuffer: CallHandle, ClientStreamObserver, @unchecked Sendable 
         var queuedBytes = 0
         var creditWithheld = false
         var cancelled = false
+        var initialMetadata: Metadata?
     }
 
     private let state = Mutex(State())
@@ -90,7 +97,12 @@ final class StreamBuffer: CallHandle, ClientStreamObserver, @unchecked Sendable 
 
     init(options: CallOptions) { self.options = options }
 
-    func receivedHeaders(_ metadata: Metadata) {}
+    func receivedHeaders(_ metadata: Metadata) {
+        state.withLock { $0.initialMetadata = metadata }
+    }
+
+    var initialMetadata: Metadata? { state.withLock { $0.initialMetadata } }
+    var trailingMetadata: Metadata? { state.withLock { $0.end?.trailers } }
 
     func receivedMessage(_ payload: [UInt8], compressed: Bool) -> Bool {
         let waiter = state.withLock { state -> CheckedContinuation<([UInt8], Bool)?, any Error>? in

@@ -62,8 +62,22 @@ struct ClientServerTests {
         }
     }
 
-    /// `ResponseStream` exposes neither initial nor trailing metadata of a successful call,
-    /// so the streaming custom_metadata case can only check the trailers an error carries.
+    /// The interop custom_metadata case, streaming: both echoes arrive on a successful call.
+    @Test func customMetadataStreaming() async throws {
+        try await withTimeout {
+            try await withLoopback { _, client throws in
+                let stream = client.serverStreaming(
+                    TestService.streamingOutputCall, Interop.streaming(sizes: [31_415]), options: CallOptions(metadata: Interop.echoMetadata))
+                #expect(stream.trailingMetadata == nil)
+                var received = 0
+                for try await _ in stream { received += 1 }
+                #expect(received == 1)
+                #expect(stream.initialMetadata?[Interop.echoInitialKey] == Interop.echoInitialValue)
+                #expect(stream.trailingMetadata?[binary: Interop.echoTrailingKey] == Interop.echoTrailingValue)
+            }
+        }
+    }
+
     @Test func customMetadataStreamingTrailersArriveWithAnError() async throws {
         try await withTimeout {
             try await withLoopback { _, client throws in
