@@ -6,6 +6,8 @@ enum NGHTTP2Options {
     static func server(_ config: ServerConfiguration) -> OpaquePointer {
         var options: OpaquePointer?
         precondition(nghttp2_option_new(&options) == 0, "nghttp2_option_new failed")
+        // Window updates follow what requests hold in memory (ServerConnection's budget).
+        nghttp2_option_set_no_auto_window_update(options, 1)
         // Rapid reset (CVE-2023-44487): at most `burst` RST_STREAMs, refilled at `rate`/s;
         // beyond that nghttp2 answers GOAWAY(ENHANCE_YOUR_CALM).
         nghttp2_option_set_stream_reset_rate_limit(options, UInt64(config.resetBurst), UInt64(config.resetRatePerSecond))

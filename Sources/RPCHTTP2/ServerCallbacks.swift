@@ -76,7 +76,10 @@ enum ServerCallbacks {
 
     private static let onDataChunkRecv: nghttp2_on_data_chunk_recv_callback = { _, _, streamID, data, length, userData in
         withConnection(userData) { server in
-            guard let stream = server.stream(streamID) else { return }
+            guard let stream = server.stream(streamID) else {
+                server.discardData(streamID, length)
+                return
+            }
             server.requestData(stream, UnsafeRawBufferPointer(start: data, count: length))
         }
         return 0

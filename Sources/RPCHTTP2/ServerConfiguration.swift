@@ -13,6 +13,9 @@ public struct ServerConfiguration: Sendable {
     /// A streaming writer suspends above this many unsent bytes and resumes below the low mark.
     public var streamHighWaterBytes = 256 << 10
     public var streamLowWaterBytes = 64 << 10
+    /// Request bytes one connection may hold before its peer's window stops being
+    /// refilled (at least one maximal message must fit).
+    public var maxBufferedRequestBytesPerConnection = 128 << 20
     /// Stop taking frames from nghttp2 while this much output waits for the socket.
     public var socketHighWaterBytes = 1 << 20
     /// RST_STREAM rate limit (rapid reset): burst, then per second.

@@ -20,6 +20,8 @@ final class ServerConnection: ConnectionHandler {
     /// An error raised inside an nghttp2 callback, surfaced after mem_recv returns.
     var callbackFailure: String?
     private var draining = false
+    /// Request bytes held by all streams (deframers and complete messages not yet handed over).
+    private var bufferedRequestBytes = 0
     /// The peer half-closed its side of the TCP connection.
     private var peerFinishedSending = false
     private var closed = false
@@ -321,7 +323,19 @@ extension ServerConnection {
     }
 
     func requestData(_ stream: ServerStream, _ bytes: UnsafeRawBufferPointer) {
-        guard stream.phase == .receivingMessage else { return }  // already answered: drop
+        guard stream.phase == .receivingMessage else {
+            discardData(stream.id, bytes.count)  // already answered: drop, but keep the window open
+            return
+        }
+        // Memory bound: request bytes are credited back to the peer only while the whole
+        // connection holds less than its budget; past it the peer's window runs dry.
+        stream.bufferedBytes += bytes.count
+        bufferedRequestBytes += bytes.count
+        if bufferedRequestBytes <= requestBudget {
+            _ = nghttp2_session_consume(session, stream.id, bytes.count)
+        } else {
+            stream.withheldCredit += bytes.count
+        }
         do throws(MessageDeframer.Failure) {
             try stream.deframer.append(bytes)
         } catch {
@@ -343,6 +357,33 @@ extension ServerConnection {
         }
     }
 
+    /// Data nobody holds (an unknown or answered stream): return its window at once.
+    func discardData(_ id: Int32, _ count: Int) {
+        if nghttp2_session_consume(session, id, count) != 0 {
+            _ = nghttp2_session_consume_connection(session, count)
+        }
+    }
+
+    /// `stream` no longer holds request bytes: take them off the budget and return credit
+    /// withheld from it and, while under budget again, from the others.
+    private func releaseRequestBytes(_ stream: ServerStream) {
+        bufferedRequestBytes -= stream.bufferedBytes
+        stream.bufferedBytes = 0
+        if stream.withheldCredit > 0 {
+            discardData(stream.id, stream.withheldCredit)
+            stream.withheldCredit = 0
+        }
+        guard bufferedRequestBytes <= requestBudget else { return }
+        for other in streams.values where other.withheldCredit > 0 {
+            _ = nghttp2_session_consume(session, other.id, other.withheldCredit)
+            other.withheldCredit = 0
+        }
+    }
+
+    private var requestBudget: Int {
+        max(core.configuration.maxBufferedRequestBytesPerConnection, core.configuration.maxReceiveMessageBytes + 5)
+    }
+
     /// The client half-closed: the request is complete. Start the handler.
     func requestComplete(_ stream: ServerStream) {
         guard stream.phase == .receivingMessage, let method = stream.route?.method else { return }
@@ -355,6 +396,7 @@ extension ServerConnection {
             return
         }
         stream.requestMessage = nil
+        releaseRequestBytes(stream)
         var payload = message.payload
         if message.compressed {
             guard let encoding = stream.encoding, encoding == Self.gzip else {
@@ -414,6 +456,7 @@ extension ServerConnection {
     func streamClosed(_ id: Int32, errorCode: UInt32) {
         guard let stream = streams.removeValue(forKey: id) else { return }
         if lastStream === stream { lastStream = nil }
+        releaseRequestBytes(stream)
         let wasRunning = stream.phase == .running || stream.phase == .receivingMessage || stream.phase == .receivingHeaders
         stream.phase = .closed
         stream.deadlineTimer?.cancel()
@@ -486,6 +529,7 @@ extension ServerConnection {
     func finish(_ stream: ServerStream, status: Status, trailers: Metadata) {
         guard stream.phase != .finishing, stream.phase != .closed else { return }
         stream.phase = .finishing
+        releaseRequestBytes(stream)
         stream.deadlineTimer?.cancel()
         stream.pendingStatus = (status, trailers)
         if stream.headersSent {

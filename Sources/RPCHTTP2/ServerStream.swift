@@ -30,6 +30,10 @@ final class ServerStream {
 
     // Request body: exactly one message for unary and server-streaming methods.
     var deframer: MessageDeframer
+    /// Request bytes this stream holds against the connection's budget.
+    var bufferedBytes = 0
+    /// Flow-control credit not yet returned because the connection was over budget.
+    var withheldCredit = 0
     var requestMessage: MessageDeframer.Message?
     var extraRequestMessage = false
 
