@@ -27,7 +27,9 @@ final class ServerConnection: ConnectionHandler {
     private var closed = false
     private var idleTimer: LoopTimer?
     private var pingTimer: LoopTimer?
+    /// Last bytes from the peer (keepalive); last call started or ended (idle timeout).
     private var lastActivity = monotonicNanoseconds()
+    private var lastCallActivity = monotonicNanoseconds()
 
     init(connection: TCPConnection, core: ServerCore) {
         self.core = core
@@ -149,11 +151,12 @@ final class ServerConnection: ConnectionHandler {
     private func idleCheck() {
         guard let idle = core.configuration.idleTimeoutNanoseconds, !closed else { return }
         let now = monotonicNanoseconds()
-        if streams.isEmpty && now - lastActivity >= idle {
+        if streams.isEmpty && now - lastCallActivity >= idle {
             core.logger.debug("closing idle connection", metadata: ["peer": "\(connection?.peer ?? "?")"])
             beginDrain()
         } else {
-            idleTimer = loop.schedule(afterNanoseconds: idle) { [weak self] in self?.idleCheck() }
+            // Next look when this connection could first have been idle long enough.
+            idleTimer = loop.schedule(at: max(now, lastCallActivity) + idle) { [weak self] in self?.idleCheck() }
         }
     }
 
@@ -214,6 +217,7 @@ extension ServerConnection {
     func beginStream(_ id: Int32) {
         guard !draining || id <= nghttp2_session_get_last_proc_stream_id(session) else { return }
         streams[id] = ServerStream(id: id, maxMessageBytes: core.configuration.maxReceiveMessageBytes)
+        lastCallActivity = monotonicNanoseconds()
     }
 
     /// One request header field: the few gRPC cares about are matched as bytes; the rest
@@ -456,6 +460,7 @@ extension ServerConnection {
     func streamClosed(_ id: Int32, errorCode: UInt32) {
         guard let stream = streams.removeValue(forKey: id) else { return }
         if lastStream === stream { lastStream = nil }
+        lastCallActivity = monotonicNanoseconds()
         releaseRequestBytes(stream)
         let wasRunning = stream.phase == .running || stream.phase == .receivingMessage || stream.phase == .receivingHeaders
         stream.phase = .closed

@@ -20,6 +20,11 @@ struct Serve: ParsableCommand {
     @Flag(help: "Also serve the standard interop service grpc.testing.TestService.") var interop = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @Option(help: "Seconds graceful shutdown waits for calls to finish.") var drainTimeout = 5.0
+    @Option(help: "Seconds a connection may stay without calls before it is closed (GOAWAY); 0 = never.") var idleTimeout = 300.0
+    @Option(help: "Seconds of silence after which a connection is PINGed; 0 = never.") var keepalive = 60.0
+    @Option(help: "Largest request message accepted, in bytes.") var maxReceiveMessageBytes = 64 << 20
+    @Option(help: "Largest response message sent, in bytes.") var maxSendMessageBytes = 64 << 20
+    @Option(help: "SETTINGS_MAX_CONCURRENT_STREAMS per connection.") var maxConcurrentStreams = 1_000
     @Option(help: "Microseconds a loop keeps polling after I/O before sleeping (0 = never; lower latency, more CPU).") var busyPollUs = 50
 
     func run() throws {
@@ -47,6 +52,11 @@ struct Serve: ParsableCommand {
         configuration.loopCount = loops > 0 ? loops : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         configuration.drainTimeoutNanoseconds = UInt64(max(0, drainTimeout) * 1e9)
         configuration.busyPollNanoseconds = UInt64(max(0, busyPollUs)) * 1_000
+        configuration.idleTimeoutNanoseconds = idleTimeout > 0 ? UInt64(idleTimeout * 1e9) : nil
+        configuration.keepaliveIntervalNanoseconds = keepalive > 0 ? UInt64(keepalive * 1e9) : nil
+        configuration.maxReceiveMessageBytes = max(0, maxReceiveMessageBytes)
+        configuration.maxSendMessageBytes = max(0, maxSendMessageBytes)
+        configuration.maxConcurrentStreams = max(1, maxConcurrentStreams)
 
         let health = HealthService()
         var services: [any RPCService] = [health]

@@ -86,7 +86,7 @@ def pytest_collection_modifyitems(config, items):
 # the server process
 
 
-def server_command(data_dir: Path) -> list[str]:
+def server_command(data_dir: Path, extra_args: list[str] = ()) -> list[str]:
     prefix = os.environ.get("CELLHUB_SERVER_CMD")
     if IS_GRPC_GO:
         if prefix:
@@ -106,14 +106,14 @@ def server_command(data_dir: Path) -> list[str]:
             "or run against the reference with CELLHUB_SERVER=grpc-go"
         )
         base = [str(binary)]
-    return base + ["serve", "--host", HOST, "--port", "0", "--interop", "--data-dir", str(data_dir)]
+    return base + ["serve", "--host", HOST, "--port", "0", "--interop", "--data-dir", str(data_dir), *extra_args]
 
 
 class Server:
     """A running server: address, pid, captured stderr lines, /proc probes."""
 
-    def __init__(self, data_dir: Path):
-        self.cmd = server_command(data_dir)
+    def __init__(self, data_dir: Path, extra_args: list[str] = ()):
+        self.cmd = server_command(data_dir, extra_args)
         self.proc = subprocess.Popen(
             self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
             start_new_session=True,  # the terminal's Ctrl-C goes to pytest, which stops us via SIGTERM

@@ -1,0 +1,27 @@
+/// One row of the event log: a committed change, in revision order.
+package struct StoredEvent: Sendable, Hashable {
+    /// Strictly increasing per committed change within the store's epoch; never reused
+    /// (AUTOINCREMENT), also after old rows are pruned.
+    package var revision: Int64
+    package var committedAtMs: Int64
+    /// The stored kind; see `kind` for the decoded value.
+    package var rawKind: Int64
+    /// The project changed; nil for user changes and for operations spanning projects
+    /// (claims, lease sweeps, job-list cancellations), whose payload names them.
+    package var projectID: String?
+    /// Who acted; nil for system changes (worker results, lease expiry).
+    package var actorUserID: String?
+    /// Encoded by the domain from the operation's result, inside the transaction.
+    package var payload: [UInt8]
+
+    /// The decoded kind; nil for a kind this binary does not know (written by a newer one).
+    package var kind: ChangeKind? { ChangeKind.stored(rawKind) }
+}
+
+/// Which revisions the event log can still replay.
+package struct EventLogBounds: Sendable, Hashable {
+    /// Every event up to and including this revision was pruned (0 = none).
+    package var prunedThrough: Int64
+    /// The last committed revision.
+    package var current: Int64
+}

@@ -1,0 +1,56 @@
+extension Store {
+    /// Up to `limit` events after `revision`, oldest first: the replay for a resuming stream
+    /// and the EventHub's catch-up after each commit.
+    package func events(after revision: Int64, limit: Int) throws(StoreError) -> [StoredEvent] {
+        try read { db in
+            try db.query(
+                """
+                SELECT revision, committed_at_ms, kind, project_id, actor_user_id, payload
+                FROM event_log WHERE revision > ? ORDER BY revision LIMIT ?
+                """, revision, limit
+            ) {
+                StoredEvent(
+                    revision: $0.int64(0), committedAtMs: $0.int64(1), rawKind: $0.int64(2),
+                    projectID: $0.optionalString(3), actorUserID: $0.optionalString(4), payload: $0.blob(5))
+            }
+        }
+    }
+
+    /// The revision of the last committed change (0 before the first), also after pruning.
+    package func currentRevision() throws(StoreError) -> Int64 {
+        try read { db in try Self.currentRevision(db) }
+    }
+
+    /// The revision range a stream can resume from: a client at revision r resumes without a
+    /// gap iff `prunedThrough <= r <= current`; otherwise it needs a RESYNC.
+    package func eventLogBounds() throws(StoreError) -> EventLogBounds {
+        try read { db in
+            EventLogBounds(prunedThrough: try Self.prunedThrough(db), current: try Self.currentRevision(db))
+        }
+    }
+
+    /// Deletes events committed before `beforeMs` (the retention window) and records the
+    /// highest revision deleted; returns how many were deleted.
+    package func pruneEvents(committedBefore beforeMs: Int64) throws(StoreError) -> Int {
+        try write { tx in
+            guard let last = try tx.db.queryOne(
+                "SELECT max(revision) FROM event_log WHERE committed_at_ms < ?", beforeMs, row: { $0.optionalInt64(0) }
+            ) ?? nil else { return 0 }
+            let deleted = try tx.db.run("DELETE FROM event_log WHERE revision <= ?", last)
+            try tx.db.run(
+                "INSERT INTO store_meta (key, value) VALUES ('events_pruned_through', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                String(last))
+            return deleted
+        }
+    }
+
+    /// AUTOINCREMENT keeps the highest revision ever assigned in sqlite_sequence, which
+    /// survives deleting the newest rows (max(revision) would not).
+    static func currentRevision(_ db: SQLiteConnection) throws(SQLiteError) -> Int64 {
+        try db.queryOne("SELECT seq FROM sqlite_sequence WHERE name = 'event_log'") { $0.int64(0) } ?? 0
+    }
+
+    private static func prunedThrough(_ db: SQLiteConnection) throws(SQLiteError) -> Int64 {
+        try db.queryOne("SELECT value FROM store_meta WHERE key = 'events_pruned_through'") { Int64($0.string(0)) ?? 0 } ?? 0
+    }
+}

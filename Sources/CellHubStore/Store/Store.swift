@@ -1,0 +1,124 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// CellHub's storage: users, projects, shares, images, segmentation jobs, their counters and
+/// the event log, in one SQLite database.
+///
+/// Every write operation is one `BEGIN IMMEDIATE` transaction that changes the rows, moves
+/// the counters incrementally (never recounts) and appends exactly one row to `event_log`
+/// (the transactional outbox), whose revision it returns. Operations that turn out to change
+/// nothing append nothing and return a nil revision. The event payload is encoded by the
+/// caller from the operation's result, inside the transaction (the `payload` closures), so
+/// the log holds exactly what was committed; fan-out happens after the call returns.
+///
+/// Threading: writes are serialised on one connection behind a lock, so revisions commit in
+/// order; reads use a second, read-only connection (WAL: they never wait for a write and see
+/// only committed data). Calls block the calling thread for the length of one transaction —
+/// call them off latency-sensitive threads. `payload` closures run under the write lock and
+/// must not call back into the store.
+package final class Store: Sendable {
+    /// How to open the store; the clock and id generator are injectable for tests.
+    package struct Options: Sendable {
+        /// `synchronous=FULL` (every commit is fsynced) instead of NORMAL.
+        package var durable = false
+        /// How long a connection waits for a lock held by another process (e.g. an admin
+        /// command running while the server is).
+        package var busyTimeoutMs: Int32 = 5_000
+        /// How long an upload's idempotency key is honoured.
+        package var idempotencyWindowMs: Int64 = 24 * 3_600_000
+        /// Milliseconds since the Unix epoch, UTC; read once per transaction.
+        package var clock: @Sendable () -> Int64 = Store.systemClock
+        /// New ids (users, projects, images, jobs, batches, leases, the epoch).
+        package var makeID: @Sendable () -> String = Store.randomUUID
+        /// The schema history to apply on open (tests append to it).
+        package var migrations: [Migration] = Migrations.all
+
+        package init() {}
+    }
+
+    /// The database file.
+    package let path: String
+    /// Names the lifetime of this database's event log: created once, randomly, with the
+    /// database; revisions of different epochs are not comparable.
+    package let epoch: String
+    /// Migrations applied by this open (empty when the database was up to date).
+    package let appliedMigrations: [String]
+    let options: Options
+    /// The only connection that writes; used only inside `write`.
+    private let writer: LockedConnection
+    /// A read-only connection, used only inside `read`.
+    private let reader: LockedConnection
+
+    /// Opens (creating if needed) the database at `path`, applies pending migrations and
+    /// creates the epoch on first open.
+    package init(path: String, options: Options = Options()) throws(StoreError) {
+        let opened: (writer: SQLiteConnection, reader: SQLiteConnection, epoch: String, applied: [String])
+        do {
+            opened = try Self.open(path: path, options: options)
+        } catch {
+            throw StoreError.wrapping(error)
+        }
+        self.path = path
+        self.options = options
+        self.epoch = opened.epoch
+        self.appliedMigrations = opened.applied
+        self.writer = LockedConnection(opened.writer)
+        self.reader = LockedConnection(opened.reader)
+    }
+
+    private static func open(path: String, options: Options) throws -> (SQLiteConnection, SQLiteConnection, String, [String]) {
+        let writer = try SQLiteConnection(path: path, mode: .readWrite, durable: options.durable, busyTimeoutMs: options.busyTimeoutMs)
+        let applied = try Migrations.apply(options.migrations, to: writer, now: options.clock())
+        try writer.run("INSERT OR IGNORE INTO store_meta (key, value) VALUES ('epoch', ?)", randomUUID())
+        let epoch = try writer.queryOne("SELECT value FROM store_meta WHERE key = 'epoch'") { $0.string(0) } ?? ""
+        // Opened after the writer so the WAL and shared-memory files exist (a read-only
+        // connection cannot create them).
+        let reader = try SQLiteConnection(path: path, mode: .readOnly, busyTimeoutMs: options.busyTimeoutMs)
+        return (writer, reader, epoch, applied)
+    }
+
+    /// Runs `body` as one write transaction at one instant (`Transaction.now`); anything it
+    /// throws rolls the transaction back.
+    func write<T: Sendable>(_ body: (Transaction) throws -> T) throws(StoreError) -> T {
+        do {
+            return try writer.withConnection { db in
+                let transaction = Transaction(db: db, now: options.clock(), makeID: options.makeID)
+                return try db.transaction { try body(transaction) }
+            }
+        } catch {
+            throw StoreError.wrapping(error)
+        }
+    }
+
+    /// Runs `body` in one read transaction, so all its queries see the same snapshot.
+    func read<T: Sendable>(_ body: (SQLiteConnection) throws -> T) throws(StoreError) -> T {
+        do {
+            return try reader.withConnection { db in
+                try db.readTransaction { try body(db) }
+            }
+        } catch {
+            throw StoreError.wrapping(error)
+        }
+    }
+
+    /// The current time in milliseconds since the Unix epoch (CLOCK_REALTIME).
+    package static func systemClock() -> Int64 {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int64(now.tv_sec) * 1_000 + Int64(now.tv_nsec) / 1_000_000
+    }
+
+    /// A random (version 4) UUID in lowercase text, the id format of the API.
+    package static func randomUUID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        var bytes = (0..<16).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        bytes[6] = (bytes[6] & 0x0F) | 0x40
+        bytes[8] = (bytes[8] & 0x3F) | 0x80
+        let hex = bytes.map { byte in
+            let digits = Array("0123456789abcdef")
+            return String([digits[Int(byte >> 4)], digits[Int(byte & 0x0F)]])
+        }
+        return [hex[0..<4], hex[4..<6], hex[6..<8], hex[8..<10], hex[10..<16]].map { $0.joined() }.joined(separator: "-")
+    }
+}
