@@ -40,6 +40,7 @@ let package = Package(
             pkgConfig: "libnghttp2",
             providers: [.apt(["libnghttp2-dev"])]
         ),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
 
         // protoc-c output for every proto in Protos/ (generated, committed).
         .target(
@@ -71,6 +72,9 @@ let package = Package(
             swiftSettings: hotPathSwift
         ),
 
+        // The domain: projects, images, sharing, roles, tokens, stats (standard library only).
+        .target(name: "CellHub", swiftSettings: strictSwift),
+
         // CellHub's services on the RPC core: health, the interop service, (next) the domain.
         .target(name: "CellHubServer", dependencies: ["RPC", "CellHubProto"], swiftSettings: strictSwift),
         .executableTarget(
@@ -82,6 +86,10 @@ let package = Package(
             ],
             swiftSettings: strictSwift
         ),
+
+        // SQLite storage (the only importer of CSQLite): migrations, repositories, counters,
+        // the event log. Knows nothing about protos or RPC.
+        .target(name: "CellHubStore", dependencies: ["CSQLite"], swiftSettings: strictSwift),
 
         // Raw protobuf-c pack/unpack timed in C: the baseline the Swift layer is measured against.
         .target(name: "CProtoBaseline", dependencies: ["CellHubProtoC"]),
@@ -103,6 +111,8 @@ let package = Package(
             dependencies: ["CellHubProto"],
             swiftSettings: strictSwift
         ),
+        .testTarget(name: "CellHubStoreTests", dependencies: ["CellHubStore"], swiftSettings: strictSwift),
+        .testTarget(name: "CellHubTests", dependencies: ["CellHub"], swiftSettings: strictSwift),
         .testTarget(name: "RPCHTTP2Tests", dependencies: ["RPCHTTP2", "RPC", "EventLoop", "CellHubServer", "CellHubProto"], swiftSettings: strictSwift),
     ]
 )

@@ -1,0 +1,159 @@
+@testable import CellHubStore
+import Testing
+
+@Suite("Store: segmentation queue")
+struct SegmentationTests {
+    /// A project with `count` uploaded images, and its owner.
+    private func project(_ t: TestStore, images count: Int) throws -> (owner: UserRecord, project: ProjectRecord, images: [ImageRecord]) {
+        let owner = try t.user("owner")
+        let p = try t.store.createProject(ownerID: owner.id, name: "p", description: "", payload: tag("c")).project
+        guard case .stored(let up) = try t.store.uploadImages(projectID: p.id, uploaderID: owner.id, images: t.images(count), payload: tag("u"))
+        else { preconditionFailure() }
+        return (owner, p, up.images)
+    }
+
+    @Test("enqueue, claim in priority then FIFO order, complete: statuses, counters, result, batch summary")
+    func lifecycle() throws {
+        let t = try TestStore()
+        let (owner, p, images) = try project(t, images: 4)
+        let low = try t.store.enqueue(
+            EnqueueRequest(projectID: p.id, target: .images([images[0].id, images[1].id]), model: "m", requestedBy: owner.id),
+            payload: tag("q"))
+        #expect(low.jobs.map(\.imageID) == [images[0].id, images[1].id] && low.firstQueuePosition == 1 && low.skippedCount == 0)
+        #expect(low.counters.queued == 2 && low.counters.noSegmentation == 2)
+        let high = try t.store.enqueue(
+            EnqueueRequest(projectID: p.id, target: .unsegmented, model: "m", priority: 5, requestedBy: owner.id), payload: tag("q"))
+        #expect(high.jobs.map(\.imageID) == [images[2].id, images[3].id] && high.firstQueuePosition == 1)
+        #expect(try t.store.queuePosition(jobID: low.jobs[0].jobID) == 3)
+        let again = try t.store.enqueue(EnqueueRequest(projectID: p.id, target: .unsegmented, model: "m", requestedBy: owner.id), payload: tag("q"))
+        #expect(again.revision == nil && again.jobs.isEmpty && again.batchID == nil)
+        #expect(throws: StoreError.imagesNotFound(["ghost"])) {
+            try t.store.enqueue(EnqueueRequest(projectID: p.id, target: .images(["ghost"]), model: "m", requestedBy: owner.id), payload: tag("q"))
+        }
+
+        #expect(try t.store.claimJobs(workerName: "w", models: ["other"], limit: 4, leaseDurationMs: 1_000, payload: tag("c")).revision == nil)
+        let claimed = try t.store.claimJobs(workerName: "w", models: ["m"], limit: 3, leaseDurationMs: 60_000, payload: tag("c"))
+        #expect(claimed.assignments.map(\.image.id) == [images[2].id, images[3].id, images[0].id])
+        #expect(claimed.assignments.allSatisfy { $0.job.status == .processing && $0.job.attempts == 1 && $0.image.status == .processing })
+        #expect(claimed.counters.map(\.processing) == [3])
+        #expect(try t.store.queueStats(userID: owner.id) == QueueStats(queued: 1, processing: 3, scopeQueued: 1, scopeProcessing: 3, position: 1))
+        #expect(try t.store.nextLeaseExpiry() == t.clock.now + 60_000)
+
+        t.clock.advance(by: 2_000)
+        var finished: BatchSummary?
+        for assignment in claimed.assignments {
+            let done = try t.store.completeJob(
+                jobID: assignment.job.id, leaseID: assignment.job.leaseID!,
+                output: SegmentationOutput(cellCount: 7, result: [1, 2, 3]), payload: tag("done"))
+            #expect(done.image.status == .segmented && done.image.cellCount == 7 && done.job.processingMs == 2_000)
+            #expect(done.counters.lastSegmentationCompletedAtMs == t.clock.now)
+            if let summary = done.batchFinished { finished = summary }
+        }
+        #expect(finished?.batchID == high.batchID && finished?.completedCount == 2 && finished?.durationMs == 2_000)
+        #expect(try t.store.segmentationResult(imageID: images[0].id)?.result == [1, 2, 3])
+        let counters = try #require(try t.store.counters(projectID: p.id))
+        #expect(counters.segmented == 3 && counters.queued == 1 && counters.processing == 0)
+        let stats = try t.store.completionStats(userID: owner.id, sinceMs: t.clock.now - 600_000)
+        #expect(stats == CompletionStats(averageProcessingMs: 2_000, sampleCount: 3, completedSince: 3))
+
+        // Force re-segments a segmented image; its old result stays readable meanwhile.
+        let forced = try t.store.enqueue(
+            EnqueueRequest(projectID: p.id, target: .images([images[0].id, images[1].id]), model: "m", force: true, requestedBy: owner.id),
+            payload: tag("q"))
+        #expect(forced.jobs.map(\.imageID) == [images[0].id] && forced.skippedCount == 1, "the queued one is skipped")
+        #expect(try t.store.segmentationResult(imageID: images[0].id) != nil)
+        #expect(try t.store.checkConsistency() == [])
+    }
+
+    @Test("retryable failures re-queue until attempts run out; the last one fails the image")
+    func failures() throws {
+        let t = try TestStore()
+        let (owner, p, images) = try project(t, images: 1)
+        _ = try t.store.enqueue(EnqueueRequest(projectID: p.id, target: .unsegmented, model: "m", requestedBy: owner.id, maxAttempts: 2), payload: tag("q"))
+        var job = try t.store.claimJobs(workerName: "w", models: ["m"], limit: 1, leaseDurationMs: 1_000, payload: tag("c")).assignments[0].job
+        let retry = try t.store.failJob(jobID: job.id, leaseID: job.leaseID!, reason: "oom", retryable: true, payload: tag("f"))
+        #expect(retry.requeued && retry.image.status == .queued && retry.job.error == "oom" && retry.batchFinished == nil)
+        #expect(throws: StoreError.lease(jobID: job.id, .expired)) {
+            try t.store.completeJob(jobID: job.id, leaseID: job.leaseID!, output: SegmentationOutput(cellCount: 0, result: []), payload: tag("x"))
+        }
+        job = try t.store.claimJobs(workerName: "w", models: ["m"], limit: 1, leaseDurationMs: 1_000, payload: tag("c")).assignments[0].job
+        #expect(job.attempts == 2)
+        let final = try t.store.failJob(jobID: job.id, leaseID: job.leaseID!, reason: "oom again", retryable: true, payload: tag("f"))
+        #expect(!final.requeued && final.image.status == .failed && final.image.failureReason == "oom again")
+        #expect(final.job.status == .failed && final.batchFinished?.failedCount == 1)
+        #expect(final.counters.failed == 1 && final.counters.processing == 0)
+        #expect(throws: StoreError.lease(jobID: job.id, .jobFinished)) {
+            try t.store.failJob(jobID: job.id, leaseID: job.leaseID!, reason: "x", retryable: false, payload: tag("f"))
+        }
+        #expect(throws: StoreError.lease(jobID: job.id, .unknownLease)) {
+            try t.store.renewLease(jobID: job.id, leaseID: "forged", durationMs: 1)
+        }
+        #expect(throws: StoreError.notFound(.job, id: "ghost")) { try t.store.renewLease(jobID: "ghost", leaseID: "l", durationMs: 1) }
+        // A FAILED image can be queued again without force.
+        #expect(try t.store.enqueue(EnqueueRequest(projectID: p.id, target: .images([images[0].id]), model: "m", requestedBy: owner.id), payload: tag("q")).jobs.count == 1)
+        #expect(try t.store.checkConsistency() == [])
+    }
+
+    @Test("expired leases are refused, renewals extend them, and the sweep re-queues or fails")
+    func leases() throws {
+        let t = try TestStore()
+        let (owner, p, _) = try project(t, images: 2)
+        _ = try t.store.enqueue(EnqueueRequest(projectID: p.id, target: .unsegmented, model: "m", requestedBy: owner.id, maxAttempts: 1), payload: tag("q"))
+        let jobs = try t.store.claimJobs(workerName: "w", models: ["m"], limit: 2, leaseDurationMs: 1_000, payload: tag("c")).assignments.map(\.job)
+        t.clock.advance(by: 900)
+        #expect(try t.store.renewLease(jobID: jobs[0].id, leaseID: jobs[0].leaseID!, durationMs: 5_000) == t.clock.now + 5_000)
+        t.clock.advance(by: 200)
+        #expect(throws: StoreError.lease(jobID: jobs[1].id, .expired)) {
+            try t.store.completeJob(jobID: jobs[1].id, leaseID: jobs[1].leaseID!, output: SegmentationOutput(cellCount: 0, result: []), payload: tag("x"))
+        }
+        let swept = try t.store.expireLeases(payload: tag("sweep"))
+        #expect(swept.failed.map(\.id) == [jobs[1].id] && swept.requeued.isEmpty && swept.failed[0].error == "lease expired")
+        #expect(swept.batchesFinished.isEmpty, "the renewed job is still open")
+        #expect(try t.store.expireLeases(payload: tag("sweep")).revision == nil)
+        #expect(try t.store.nextLeaseExpiry() == t.clock.now - 200 + 5_000)
+        #expect(try t.store.checkConsistency() == [])
+    }
+
+    @Test("cancelling: by jobs (finished ones refuse the call), by batch, by project")
+    func cancel() throws {
+        let t = try TestStore()
+        let (owner, p, images) = try project(t, images: 4)
+        let first = try t.store.enqueue(
+            EnqueueRequest(projectID: p.id, target: .images([images[0].id, images[1].id]), model: "m", requestedBy: owner.id), payload: tag("q"))
+        let second = try t.store.enqueue(
+            EnqueueRequest(projectID: p.id, target: .images([images[2].id, images[3].id]), model: "m", requestedBy: owner.id), payload: tag("q"))
+        let claimed = try t.store.claimJobs(workerName: "w", models: ["m"], limit: 1, leaseDurationMs: 10_000, payload: tag("c")).assignments[0].job
+        _ = try t.store.completeJob(jobID: claimed.id, leaseID: claimed.leaseID!, output: SegmentationOutput(cellCount: 1, result: [0]), payload: tag("d"))
+
+        #expect(throws: StoreError.jobFinished(jobID: claimed.id, status: .completed)) {
+            try t.store.cancelJobs(.jobs([first.jobs[1].jobID, claimed.id]), actor: owner.id, payload: tag("x"))
+        }
+        #expect(try t.store.job(id: first.jobs[1].jobID)?.status == .queued, "nothing was cancelled")
+        #expect(throws: StoreError.notFound(.batch, id: "nope")) { try t.store.cancelJobs(.batch("nope"), actor: owner.id, payload: tag("x")) }
+
+        let byBatch = try t.store.cancelJobs(.batch(first.batchID!), actor: owner.id, payload: tag("x"))
+        #expect(byBatch.cancelled.map(\.jobID) == [first.jobs[1].jobID] && byBatch.counters[0].noSegmentation == 1)
+        let processing = try t.store.claimJobs(workerName: "w", models: ["m"], limit: 1, leaseDurationMs: 10_000, payload: tag("c")).assignments[0].job
+        let byProject = try t.store.cancelJobs(.project(p.id), actor: owner.id, payload: tag("x"))
+        #expect(byProject.cancelled.count == 2 && byProject.processingCount == 1)
+        #expect(byProject.cancelled.first { $0.jobID == processing.id }?.leaseID == processing.leaseID)
+        #expect(throws: StoreError.lease(jobID: processing.id, .jobCancelled)) {
+            try t.store.failJob(jobID: processing.id, leaseID: processing.leaseID!, reason: "x", retryable: true, payload: tag("f"))
+        }
+        #expect(try t.store.cancelJobs(.project(p.id), actor: owner.id, payload: tag("x")).revision == nil)
+        #expect(second.batchID != nil)
+        let counters = try #require(try t.store.counters(projectID: p.id))
+        #expect(counters.noSegmentation == 3 && counters.segmented == 1 && counters.queued == 0 && counters.processing == 0)
+        #expect(try t.store.checkConsistency() == [])
+    }
+
+    @Test("the queue limit refuses an enqueue that would exceed it")
+    func queueLimit() throws {
+        let t = try TestStore()
+        let (owner, p, _) = try project(t, images: 3)
+        #expect(throws: StoreError.queueFull(limit: 2)) {
+            try t.store.enqueue(EnqueueRequest(projectID: p.id, target: .unsegmented, model: "m", requestedBy: owner.id, queueLimit: 2), payload: tag("q"))
+        }
+        #expect(try t.store.counters(projectID: p.id)?.queued == 0)
+    }
+}

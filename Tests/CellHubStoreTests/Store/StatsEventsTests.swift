@@ -1,0 +1,140 @@
+@testable import CellHubStore
+import Dispatch
+import Synchronization
+import Testing
+
+@Suite("Store: dashboard, event log")
+struct StatsEventsTests {
+    @Test("'today' and 'this week' follow the caller's zone, including a half-hour one")
+    func dashboardTimeZones() throws {
+        // 2025-06-16 is a Monday. Start at 18:20 UTC on Sunday the 15th = 23:50 in India (+5:30).
+        let sunday1820 = Int64(1_750_011_600_000)
+        let t = try TestStore(clock: FakeClock(sunday1820))
+        let ada = try t.user("ada")
+        let p = try t.store.createProject(ownerID: ada.id, name: "p", description: "", payload: tag("c")).project
+        _ = try t.store.uploadImages(projectID: p.id, uploaderID: ada.id, images: t.images(2), payload: tag("u"))
+        t.clock.advance(by: 20 * 60_000) // 18:40 UTC = 00:10 Monday in India, still Sunday in UTC
+        _ = try t.store.uploadImages(projectID: p.id, uploaderID: ada.id, images: t.images(3), payload: tag("u"))
+
+        let india = Int64(5 * 3_600_000 + 30 * 60_000)
+        let indiaMidnight = sunday1820 + 10 * 60_000 // 18:30 UTC
+        let inIndia = try t.store.dashboard(userID: ada.id, todayStartMs: indiaMidnight, weekStartMs: indiaMidnight)
+        #expect(inIndia.imagesUploadedToday == 3 && inIndia.totalImages == 5)
+        #expect(inIndia.projectsCreatedThisWeek == 0, "created on Sunday, India's previous week")
+        #expect(indiaMidnight + india == 1_750_032_000_000, "local midnight")
+
+        let utcMidnight = sunday1820 - (18 * 60 + 20) * 60_000
+        let inUTC = try t.store.dashboard(userID: ada.id, todayStartMs: utcMidnight, weekStartMs: utcMidnight - 6 * 86_400_000)
+        #expect(inUTC.imagesUploadedToday == 5 && inUTC.projectsCreatedThisWeek == 1 && inUTC.projectsOwned == 1)
+        #expect(inUTC.revision == (try t.store.currentRevision()))
+    }
+
+    @Test("one event row per operation: a 500-image upload is one event, payloads hold what the closure encoded")
+    func oneEventPerOperation() throws {
+        let t = try TestStore()
+        let ada = try t.user("ada")
+        let p = try t.store.createProject(ownerID: ada.id, name: "p", description: "", payload: tag("created")).project
+        let before = try t.store.currentRevision()
+        guard case .stored(let up) = try t.store.uploadImages(
+            projectID: p.id, uploaderID: ada.id, images: t.images(500, sha: { $0 % 7 }),
+            payload: { Array("rev \($0.revision) count \($0.images.count) prev \($0.previousImageCount)".utf8) })
+        else { Issue.record("upload"); return }
+        let events = try t.store.events(after: before, limit: 100)
+        #expect(events.count == 1)
+        #expect(events.first?.revision == before + 1 && up.revision == before + 1)
+        #expect(events.first?.kind == .imagesUploaded && events.first?.projectID == p.id && events.first?.actorUserID == ada.id)
+        #expect(events.first?.payload == Array("rev \(before + 1) count 500 prev 0".utf8))
+        #expect(up.counters.revision == up.revision)
+
+        let deleted = try t.store.deleteImages(projectID: p.id, ids: up.images.map(\.id), allowMissing: false, actor: ada.id, payload: tag("batch"))
+        #expect(deleted.orphanedBlobs.count == 7)
+        let after = try t.store.events(after: before + 1, limit: 100)
+        #expect(after.map(\.kind) == [.imagesDeleted] && after.map(\.revision) == [before + 2])
+    }
+
+    @Test("concurrent writers from many threads get distinct, gap-free revisions and exact counters")
+    func concurrentWriters() throws {
+        let t = try TestStore()
+        let ada = try t.user("ada")
+        let p = try t.store.createProject(ownerID: ada.id, name: "p", description: "", payload: tag("c")).project
+        let before = try t.store.currentRevision()
+        let store = t.store
+        let images = t.images(10)
+        let revisions = Revisions()
+        DispatchQueue.concurrentPerform(iterations: 16) { n in
+            do {
+                if case .stored(let up) = try store.uploadImages(projectID: p.id, uploaderID: ada.id, images: images, payload: tag("u")) {
+                    revisions.add(up.revision)
+                }
+                _ = try store.dashboard(userID: ada.id, todayStartMs: 0, weekStartMs: 0)
+            } catch {
+                Issue.record("writer \(n): \(error)")
+            }
+        }
+        #expect(revisions.sorted == Array(before + 1...before + 16))
+        #expect(try t.store.counters(projectID: p.id)?.imageCount == 160)
+        #expect(try t.store.checkConsistency() == [])
+    }
+
+    @Test("revisions survive pruning; the bounds tell whether a position can resume")
+    func pruning() throws {
+        let t = try TestStore()
+        _ = try t.user("a")
+        t.clock.advance(by: 10_000)
+        _ = try t.user("b")
+        let cut = t.clock.now
+        t.clock.advance(by: 10_000)
+        _ = try t.user("c")
+        #expect(try t.store.eventLogBounds() == EventLogBounds(prunedThrough: 0, current: 3))
+        #expect(try t.store.pruneEvents(committedBefore: cut + 1) == 2)
+        #expect(try t.store.eventLogBounds() == EventLogBounds(prunedThrough: 2, current: 3))
+        #expect(try t.store.events(after: 0, limit: 10).map(\.revision) == [3])
+        #expect(try t.store.pruneEvents(committedBefore: t.clock.now + 1) == 1)
+        #expect(try t.store.currentRevision() == 3, "the revision counter does not go back when the log is empty")
+        let d = try t.store.createUser(name: "d", isWorker: false, tokenHash: t.tokenHash("d"), payload: tag("x"))
+        #expect(d.revision == 4)
+    }
+
+    @Test("a store re-opened on the same file keeps its epoch, revisions and counters")
+    func reopen() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("s.sqlite")
+        let epoch: String
+        do {
+            let store = try Store(path: path)
+            let user = try store.createUser(name: "a", isWorker: false, tokenHash: Array(repeating: 1, count: 32), payload: tag("x")).user
+            _ = try store.createProject(ownerID: user.id, name: "p", description: "", payload: tag("x"))
+            epoch = store.epoch
+        }
+        let store = try Store(path: path)
+        #expect(store.epoch == epoch && store.appliedMigrations.isEmpty)
+        #expect(try store.currentRevision() == 2)
+        #expect(try store.checkConsistency() == [])
+    }
+
+    @Test("a hand-broken counter is reported by recount and checkConsistency")
+    func detectsDrift() throws {
+        let t = try TestStore()
+        let ada = try t.user("ada")
+        let p = try t.store.createProject(ownerID: ada.id, name: "p", description: "", payload: tag("c")).project
+        _ = try t.store.uploadImages(projectID: p.id, uploaderID: ada.id, images: t.images(2), payload: tag("u"))
+        let writer = try SQLiteConnection(path: t.directory.file("cellhub.sqlite"))
+        try writer.run("UPDATE project_counters SET total_bytes = total_bytes + 5 WHERE project_id = ?", p.id)
+        try writer.run("UPDATE blobs SET ref_count = 3 WHERE sha256 = ?", TestStore.sha(0))
+        #expect(try t.store.recount(projectID: p.id) == [Inconsistency(scope: "project \(p.id)", field: "total_bytes", stored: 205, actual: 200)])
+        let all = try t.store.checkConsistency()
+        #expect(all.count == 2 && all.contains { $0.field == "ref_count" && $0.stored == 3 && $0.actual == 1 })
+        // The CHECK constraint refuses a drift that breaks image_count = Σ statuses.
+        #expect(throws: SQLiteError.self) { try writer.run("UPDATE project_counters SET queued = 1 WHERE project_id = ?", p.id) }
+    }
+}
+
+/// Revisions collected from several threads.
+private final class Revisions: Sendable {
+    private let values = Mutex<[Int64]>([])
+
+    func add(_ revision: Int64) { values.withLock { $0.append(revision) } }
+
+    var sorted: [Int64] { values.withLock { $0.sorted() } }
+}

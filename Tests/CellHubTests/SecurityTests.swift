@@ -1,0 +1,92 @@
+import CellHub
+import Testing
+
+@Suite struct SHA256Tests {
+    /// FIPS 180-4 / NIST example vectors, plus block-boundary lengths.
+    @Test(arguments: [
+        ("", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"),
+        ("abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"),
+        ("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq", "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"),
+        ("abcdefghbcdefghicdefghijdefghijkefghijklfghijklmghijklmnhijklmnoijklmnopjklmnopqklmnopqrlmnopqrsmnopqrstnopqrstu",
+         "cf5b16a778af8380036ce59e7b0492370b249b11e8f07a51afac45037afee9d1"),
+    ])
+    func vectors(input: String, digest: String) {
+        #expect(SHA256.hexHash(input.utf8) == digest)
+    }
+
+    @Test func millionAs() {
+        #expect(SHA256.hexHash([UInt8](repeating: 0x61, count: 1_000_000)) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+    }
+
+    /// Feeding in pieces (any split) gives the same digest as one call.
+    @Test(arguments: [1, 7, 63, 64, 65, 1000])
+    func incremental(pieceSize: Int) {
+        let data = (0..<3_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        var hasher = SHA256()
+        for start in stride(from: 0, to: data.count, by: pieceSize) {
+            hasher.update(data[start..<min(start + pieceSize, data.count)])
+        }
+        #expect(hasher.finalize() == SHA256.hash(data))
+    }
+
+    @Test func constantTimeEquality() {
+        #expect(constantTimeEquals([1, 2, 3], [1, 2, 3]))
+        #expect(!constantTimeEquals([1, 2, 3], [1, 2, 4]))
+        #expect(!constantTimeEquals([1, 2, 3], [1, 2]))
+    }
+}
+
+@Suite struct APITokenTests {
+    @Test func generatedTokensAreWellFormedAndDistinct() {
+        let tokens = (0..<100).map { _ in APIToken.generate() }
+        #expect(Set(tokens).count == 100)
+        #expect(tokens.allSatisfy(APIToken.isWellFormed))
+        #expect(APIToken.hash(tokens[0]).count == 32)
+    }
+
+    @Test(arguments: ["", "chub_", "chub_" + String(repeating: "g", count: 64), "xxxx_" + String(repeating: "a", count: 64),
+                      "chub_" + String(repeating: "A", count: 64), "chub_" + String(repeating: "a", count: 63)])
+    func malformed(token: String) {
+        #expect(!APIToken.isWellFormed(token))
+    }
+}
+
+@Suite struct ValidationTests {
+    @Test(arguments: [
+        ([0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0], ImageFormat.png),
+        ([0xFF, 0xD8, 0xFF, 0xE0], .jpeg),
+        ([0x49, 0x49, 0x2A, 0x00, 8], .tiff),
+        ([0x4D, 0x4D, 0x00, 0x2A, 0], .tiff),
+        (Array("P5\n640 480\n255\n".utf8), .pgm),
+        (Array("P2 3 2 255".utf8), .pgm),
+    ] as [([UInt8], ImageFormat)])
+    func detectsFormats(bytes: [UInt8], format: ImageFormat) {
+        #expect(ImageFormat.detect(bytes) == format)
+    }
+
+    @Test(arguments: [[], [0x89, 0x50], Array("GIF89a".utf8), Array("P6\n".utf8), Array("%PDF-1.7".utf8)] as [[UInt8]])
+    func rejectsOthers(bytes: [UInt8]) {
+        #expect(ImageFormat.detect(bytes) == nil)
+    }
+
+    @Test func names() throws {
+        #expect(try Validation.name("  Mitochondria 2026  ", field: "name") == "Mitochondria 2026")
+        #expect(throws: Validation.Failure(message: "name must not be empty")) { try Validation.name("   ", field: "name") }
+        #expect(throws: Validation.Failure(message: "name must not contain control characters")) { try Validation.name("a\u{07}b", field: "name") }
+        #expect(throws: Validation.Failure(message: "name is longer than 3 characters")) { try Validation.name("abcd", field: "name", maxLength: 3) }
+    }
+
+    @Test func ids() throws {
+        #expect(try Validation.id("0b7c5e2a-4f1d-4c3e-9a6b-000000000001", field: "project_id") == "0b7c5e2a-4f1d-4c3e-9a6b-000000000001")
+        for bad in ["", "0B7C5E2A-4F1D-4C3E-9A6B-000000000001", "0b7c5e2a4f1d4c3e9a6b000000000001", "0b7c5e2a-4f1d-4c3e-9a6b-00000000000g"] {
+            #expect(throws: Validation.Failure.self) { try Validation.id(bad, field: "project_id") }
+        }
+    }
+
+    @Test func pageSizes() throws {
+        #expect(try Validation.pageSize(0) == 50)
+        #expect(try Validation.pageSize(7) == 7)
+        #expect(try Validation.pageSize(10_000) == 500)
+        #expect(throws: Validation.Failure(message: "page_size must not be negative")) { try Validation.pageSize(-1) }
+    }
+}
