@@ -176,7 +176,7 @@ public final class EventLoop: @unchecked Sendable {
                 // Adaptive busy poll: right after I/O, the next request of a ping-ponging
                 // client is typically tens of µs away; polling for it briefly avoids the
                 // sleep/wake-up round trip. An idle loop never spins.
-                let spinUntil = lastIOAt &+ busyPollNanoseconds
+                let spinUntil = lastIOAt == 0 ? 0 : monotonicNanoseconds() &+ busyPollNanoseconds
                 while count == 0 && monotonicNanoseconds() < spinUntil {
                     count = events.withUnsafeMutableBufferPointer {
                         cellhub_epoll_wait(epollFD, $0.baseAddress, Int32($0.count), 0)
@@ -188,7 +188,8 @@ public final class EventLoop: @unchecked Sendable {
                     }
                 }
             }
-            if count > 0 { lastIOAt = monotonicNanoseconds() }
+            // Spin before the next sleep only if this wait found work (an active peer).
+            lastIOAt = count > 0 ? monotonicNanoseconds() : 0
             if count < 0 {
                 let error = errno
                 precondition(error == EINTR, "epoll_wait failed with errno \(error)")
