@@ -85,12 +85,22 @@ public final class TCPListener: Selectable {
 
     private func pause(forNanoseconds delay: UInt64) {
         paused = true
-        try? loop.modify(fd: fd, token: token, events: 0)
+        watch(events: 0)
         loop.schedule(afterNanoseconds: delay) { [weak self] in
             guard let self, !self.closed else { return }
             self.paused = false
-            try? self.loop.modify(fd: self.fd, token: self.token, events: EPOLLIN.rawValue)
+            self.watch(events: EPOLLIN.rawValue)
             self.readable()
+        }
+    }
+
+    /// Changes what epoll reports for the socket; a failure (ENOMEM) is reported, and the
+    /// listener stays as it was: level-triggered epoll retries on the next event.
+    private func watch(events: UInt32) {
+        do {
+            try loop.modify(fd: fd, token: token, events: events)
+        } catch {
+            onAcceptError(error)
         }
     }
 
