@@ -16,7 +16,7 @@ final class ServerCore: Sendable {
     private let routes: [Route]
     let services: Set<String>
     let logger: Logger
-    private let connections = Mutex<[ObjectIdentifier: LoopBoundConnection]>([:])
+    private let connections = Mutex<[ObjectIdentifier: LoopBound<ServerConnection>]>([:])
 
     init(configuration: ServerConfiguration, methods: [ServerMethod], logger: Logger) {
         self.configuration = configuration
@@ -38,14 +38,14 @@ final class ServerCore: Sendable {
     }
 
     func register(_ connection: ServerConnection) {
-        connections.withLock { $0[ObjectIdentifier(connection)] = LoopBoundConnection(connection: connection) }
+        connections.withLock { $0[ObjectIdentifier(connection)] = LoopBound(value: connection, loop: connection.loop) }
     }
 
     func unregister(_ connection: ServerConnection) {
         connections.withLock { $0[ObjectIdentifier(connection)] = nil }
     }
 
-    var liveConnections: [LoopBoundConnection] { connections.withLock { Array($0.values) } }
+    var liveConnections: [LoopBound<ServerConnection>] { connections.withLock { Array($0.values) } }
 }
 
 /// A method and its `:path` bytes; a class so that a stream holds it with one reference.
@@ -64,14 +64,14 @@ final class Route: Sendable {
     deinit { path.deallocate() }
 }
 
-/// A connection handed across threads only to be used back on its own loop.
-struct LoopBoundConnection: @unchecked Sendable {
-    let connection: ServerConnection
+/// A loop-confined object carried across threads only to be used back on its loop.
+struct LoopBound<Value: AnyObject>: @unchecked Sendable {
+    let value: Value
+    let loop: EventLoop
 
-    func onLoop(_ body: @escaping @Sendable (ServerConnection) -> Void) {
-        let connection = self.connection
-        nonisolated(unsafe) let unsafeConnection = connection
-        connection.loop.execute { body(unsafeConnection) }
+    func onLoop(_ body: @escaping @Sendable (Value) -> Void) {
+        nonisolated(unsafe) let value = self.value
+        loop.execute { body(value) }
     }
 }
 
@@ -79,7 +79,7 @@ struct LoopBoundConnection: @unchecked Sendable {
 public final class GRPCServer: Sendable {
     private let core: ServerCore
     private let group: EventLoopGroup
-    private let listeners = Mutex<[LoopBoundListener]>([])
+    private let listeners = Mutex<[LoopBound<TCPListener>]>([])
     public var logger: Logger { core.logger }
 
     public init(configuration: ServerConfiguration, services: [any RPCService], logger: Logger) throws(SystemCallError) {
@@ -94,20 +94,20 @@ public final class GRPCServer: Sendable {
         for loop in group.loops {
             // The first listener picks the port (0 = ephemeral); the others share it.
             let boundPort = port
-            let listener: LoopBoundListener = try await withCheckedThrowingContinuation { continuation in
+            let listener: LoopBound<TCPListener> = try await withCheckedThrowingContinuation { continuation in
                 loop.execute {
                     do {
                         let listener = try TCPListener(
                             loop: loop, host: core.configuration.host, port: boundPort,
                             makeHandler: { connection in ServerConnection(connection: connection, core: core) },
                             onAcceptError: { error in core.logger.warning("accept failed", metadata: ["error": "\(error)"]) })
-                        continuation.resume(returning: LoopBoundListener(listener: listener))
+                        continuation.resume(returning: LoopBound(value: listener, loop: loop))
                     } catch {
                         continuation.resume(throwing: error)
                     }
                 }
             }
-            port = listener.listener.port
+            port = listener.value.port
             listeners.withLock { $0.append(listener) }
         }
         return port
@@ -138,16 +138,7 @@ public final class GRPCServer: Sendable {
     }
 }
 
-struct LoopBoundListener: @unchecked Sendable {
-    let listener: TCPListener
-
-    func onLoop(_ body: @escaping @Sendable (TCPListener) -> Void) {
-        nonisolated(unsafe) let listener = self.listener
-        listener.loop.execute { body(listener) }
-    }
-}
-
-extension LoopBoundConnection {
+extension LoopBound where Value == ServerConnection {
     func hasActiveStreams() async -> Bool {
         await withCheckedContinuation { continuation in
             onLoop { continuation.resume(returning: $0.hasActiveStreams) }
