@@ -17,8 +17,6 @@ final class ServerConnection: ConnectionHandler {
     var streams: [Int32: ServerStream] = [:]
     /// The stream the last callback was about: header callbacks come in runs per stream.
     private var lastStream: ServerStream?
-    /// An error raised inside an nghttp2 callback, surfaced after mem_recv returns.
-    var callbackFailure: String?
     private var draining = false
     /// Request bytes held by all streams (deframers and complete messages not yet handed over).
     private var bufferedRequestBytes = 0
@@ -73,12 +71,6 @@ final class ServerConnection: ConnectionHandler {
             // Bad preface, flood limits, protocol errors: nghttp2 has queued a GOAWAY when it
             // could; send what is queued, then close.
             core.logger.debug("closing connection", metadata: ["peer": "\(connection.peer)", "reason": "\(NGHTTP2Error.describe(Int32(consumed)))"])
-            terminate()
-            return
-        }
-        if let failure = callbackFailure {
-            callbackFailure = nil
-            core.logger.warning("closing connection after a callback failure", metadata: ["peer": "\(connection.peer)", "error": "\(failure)"])
             terminate()
             return
         }
