@@ -72,15 +72,17 @@ let package = Package(
             swiftSettings: hotPathSwift
         ),
 
-        // The domain: projects, images, sharing, roles, tokens, stats (standard library only).
-        .target(name: "CellHub", swiftSettings: strictSwift),
+        // The domain: projects, images, sharing, roles, tokens, stats, image files — over the
+        // store (Foundation only for time zones).
+        .target(name: "CellHub", dependencies: ["CellHubStore"], swiftSettings: strictSwift),
 
-        // CellHub's services on the RPC core: health, the interop service, (next) the domain.
+        // CellHub's services on the RPC core: health, the interop service, (next) the domain
+        // handlers; blocking store work runs on its BlockingPool, never on an event loop.
         .target(name: "CellHubServer", dependencies: ["RPC", "CellHubProto"], swiftSettings: strictSwift),
         .executableTarget(
             name: "cellhubd",
             dependencies: [
-                "CellHubServer", "CellHubProto", "RPC", "RPCHTTP2",
+                "CellHubServer", "CellHubProto", "RPC", "RPCHTTP2", "CellHubStore", "CellHub",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

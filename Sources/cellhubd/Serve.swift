@@ -1,6 +1,8 @@
 import ArgumentParser
+import CellHub
 import CellHubProto
 import CellHubServer
+import CellHubStore
 import Logging
 import RPC
 import RPCHTTP2
@@ -16,7 +18,7 @@ struct Serve: ParsableCommand {
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on; 0 picks a free one (printed on stdout).") var port = 50051
     @Option(help: "Event loops (threads); default one per core.") var loops = 0
-    @Option(help: "Directory for the database and image files.") var dataDir = "./cellhub-data"
+    @Option(help: "Directory for the database and image files (created 0700 if missing).") var dataDir = DataDirectory.defaultPath
     @Flag(help: "Also serve the standard interop service grpc.testing.TestService.") var interop = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @Option(help: "Seconds graceful shutdown waits for calls to finish.") var drainTimeout = 5.0
@@ -46,6 +48,21 @@ struct Serve: ParsableCommand {
         }
         logger = Logger(label: "cellhubd")
 
+        // The store, before listening: a directory or database that cannot be used stops
+        // the start with one line on stderr. No RPC uses it yet (the domain handlers will).
+        let store: Store
+        do throws(CommandFailure) {
+            let directory = try DataDirectory.prepare(dataDir)
+            store = try directory.openStore()
+            if !store.appliedMigrations.isEmpty {
+                logger.info("database migrated", metadata: ["path": "\(directory.databasePath)", "migrations": "\(store.appliedMigrations)"])
+            }
+            try createFirstAdmin(store, directory, logger)
+        } catch {
+            report(error)
+            throw ExitCode(error.exitCode)
+        }
+
         var configuration = ServerConfiguration()
         configuration.host = host
         configuration.port = port
@@ -73,7 +90,34 @@ struct Serve: ParsableCommand {
         logger.info("draining", metadata: ["signal": "\(received)"])
         health.setStatus(.notServing)
         try blockingWait { await server.shutdown() }
+        withExtendedLifetime(store) {}
         logger.info("stopped")
+    }
+
+    /// On the first start (no users yet): creates the `admin` user, writes its token to
+    /// `admin.token` (0600, never overwritten) and shows the token once on stderr. Later
+    /// starts leave everything alone.
+    private func createFirstAdmin(_ store: Store, _ directory: DataDirectory, _ logger: Logger) throws(CommandFailure) {
+        let hasUsers: Bool
+        do {
+            hasUsers = try !store.users().isEmpty
+        } catch {
+            throw .environment("cannot read users from \(directory.databasePath): \(error)")
+        }
+        guard !hasUsers else { return }
+        let token = APIToken.generate()
+        // The file first: if creating the user then fails, the file is removed; if the
+        // process dies in between, the next start refuses the stale file rather than
+        // leaving an admin whose token nobody has.
+        try directory.writeAdminToken(token)
+        do {
+            _ = try store.createUser(name: "admin", isWorker: false, tokenHash: APIToken.hash(token), payload: { _ in [] })
+        } catch {
+            directory.removeAdminToken()
+            throw .environment("cannot create the admin user: \(error)")
+        }
+        logger.notice("first start: created user 'admin'; its API token was written to \(directory.adminTokenPath) (mode 0600)")
+        writeLine("admin token: \(token)", to: STDERR_FILENO)
     }
 }
 

@@ -1,4 +1,4 @@
-"""A stock grpcio server for the Swift client's tests (Tests/RPCHTTP2Tests/StockServerTests).
+"""A stock grpcio server for the Swift client's tests (Tests/RPCHTTP2Tests/InteropCases, peer grpcio).
 
 Serves grpc.testing.TestService (EmptyCall, UnaryCall, StreamingOutputCall) with the
 interop semantics CellHub's own InteropTestService has, plus grpc.health.v1.Health from

@@ -1,0 +1,32 @@
+package import CellHubStore
+
+/// Every domain service over one store and one data directory, wired together (the stats
+/// cache is shared, so every write path keeps it exact).
+package struct Domain: Sendable {
+    package let store: Store
+    package let blobs: BlobStore
+    package let auth: AuthService
+    package let stats: ProjectStatsService
+    package let projects: ProjectService
+    package let sharing: SharingService
+    package let images: ImageService
+    package let segmentation: SegmentationService
+
+    /// - Parameter dataDirectory: image files live under `<dataDirectory>/blobs`.
+    /// - Parameter payloads: encodes each write's event-log payload (the EventHub's encoder).
+    package init(
+        store: Store, dataDirectory: String, options: DomainOptions = DomainOptions(),
+        payloads: any EventPayloads = NoEventPayloads()
+    ) throws(ImageError) {
+        self.store = store
+        let blobs = try BlobStore(directory: dataDirectory + "/blobs", store: store)
+        self.blobs = blobs
+        auth = AuthService(store: store)
+        let stats = ProjectStatsService(store: store, options: options)
+        self.stats = stats
+        projects = ProjectService(store: store, blobs: blobs, stats: stats, payloads: payloads)
+        sharing = SharingService(store: store, payloads: payloads)
+        images = ImageService(store: store, blobs: blobs, stats: stats, options: options, payloads: payloads)
+        segmentation = SegmentationService(store: store, stats: stats, options: options, payloads: payloads)
+    }
+}

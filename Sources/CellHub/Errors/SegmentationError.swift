@@ -1,0 +1,60 @@
+package import CellHubStore
+
+/// Why a segmentation queue operation failed (SegmentationService client RPCs).
+package enum SegmentationError: DomainError, Equatable {
+    case invalidArgument(String)
+    /// No such project, image, job or batch (or not visible to the caller).
+    case notFound(String)
+    case permissionDenied(required: MemberRole)
+    /// E.g. cancelling a job that already finished.
+    case failedPrecondition(String)
+    /// The service-wide queue limit would be exceeded.
+    case resourceExhausted(String)
+    case `internal`(underlying: InternalFault)
+
+    package var code: DomainErrorCode {
+        switch self {
+        case .invalidArgument: .invalidArgument
+        case .notFound: .notFound
+        case .permissionDenied: .permissionDenied
+        case .failedPrecondition: .failedPrecondition
+        case .resourceExhausted: .resourceExhausted
+        case .internal: .internal
+        }
+    }
+
+    package var message: String {
+        switch self {
+        case .invalidArgument(let message), .notFound(let message), .failedPrecondition(let message),
+             .resourceExhausted(let message):
+            message
+        case .permissionDenied(let required): "this requires the \(required.rawValue) role on the project"
+        case .internal: "internal error"
+        }
+    }
+}
+
+extension SegmentationError {
+    init(_ access: AccessError) {
+        switch access {
+        case .invalidArgument(let message): self = .invalidArgument(message)
+        case .notFound(let message): self = .notFound(message)
+        case .permissionDenied(let required): self = .permissionDenied(required: required)
+        case .internal(let underlying): self = .internal(underlying: underlying)
+        }
+    }
+
+    /// The one translation of store failures for this area.
+    init(_ error: StoreError) {
+        switch error {
+        case .notFound(let entity, let id): self = .notFound("\(entity.rawValue) \(id) not found")
+        case .imagesNotFound(let ids):
+            self = .notFound("\(ids.count) image(s) are not images of this project, first \(ids.first ?? "")")
+        case .jobFinished(let jobID, let status): self = .failedPrecondition("job \(jobID) already finished (\(status))")
+        case .queueFull(let limit): self = .resourceExhausted("the segmentation queue is full (limit \(limit) jobs)")
+        case .userNameTaken, .projectNameTaken, .ownerMembership, .idempotencyKeyReused, .lease,
+             .unknownMigration, .database:
+            self = .internal(underlying: InternalFault(error))
+        }
+    }
+}

@@ -1,0 +1,36 @@
+package import CellHubStore
+
+/// Encodes the event-log payload of each write, inside its transaction (the store's
+/// `payload` closures): the seam where the EventHub plugs in its event encoding without the
+/// services knowing it. Implementations must not call back into the store.
+///
+/// Every method defaults to an empty payload, which is what the domain writes until the
+/// EventHub provides its encoder.
+package protocol EventPayloads: Sendable {
+    func projectCreated(_ change: ProjectCreated) -> [UInt8]
+    func projectUpdated(_ change: ProjectUpdated) -> [UInt8]
+    func projectDeleted(_ change: ProjectDeleted) -> [UInt8]
+    func shareGranted(_ change: ShareGranted) -> [UInt8]
+    func shareRevoked(_ change: ShareRevoked) -> [UInt8]
+    func imagesUploaded(_ change: ImagesUploaded) -> [UInt8]
+    func imagesDeleted(_ change: ImagesDeleted) -> [UInt8]
+    func jobsEnqueued(_ change: JobsEnqueued) -> [UInt8]
+    func jobsCancelled(_ change: JobsCancelled) -> [UInt8]
+}
+
+extension EventPayloads {
+    package func projectCreated(_ change: ProjectCreated) -> [UInt8] { [] }
+    package func projectUpdated(_ change: ProjectUpdated) -> [UInt8] { [] }
+    package func projectDeleted(_ change: ProjectDeleted) -> [UInt8] { [] }
+    package func shareGranted(_ change: ShareGranted) -> [UInt8] { [] }
+    package func shareRevoked(_ change: ShareRevoked) -> [UInt8] { [] }
+    package func imagesUploaded(_ change: ImagesUploaded) -> [UInt8] { [] }
+    package func imagesDeleted(_ change: ImagesDeleted) -> [UInt8] { [] }
+    package func jobsEnqueued(_ change: JobsEnqueued) -> [UInt8] { [] }
+    package func jobsCancelled(_ change: JobsCancelled) -> [UInt8] { [] }
+}
+
+/// Empty payloads for every change (until the EventHub's encoder exists; and in tests).
+package struct NoEventPayloads: EventPayloads {
+    package init() {}
+}

@@ -1,0 +1,121 @@
+package import CellHubStore
+
+/// The single source of truth for statistics: every ProjectStats and DashboardMetrics the
+/// API returns (unary or streamed) is computed here, from the counters the store moves in
+/// the same transaction as each change.
+///
+/// Project stats are O(1): a cache in front of the counters row, fed with the counters every
+/// write returns (`record`), keeping per project the highest revision seen — so it is never
+/// older than the last commit that went through the domain. Dashboard metrics are one
+/// indexed aggregate query plus the queue and completion figures.
+package final class ProjectStatsService: Sendable {
+    /// Completions counted for the throughput (per minute over this window).
+    static let throughputWindowMs: Int64 = 10 * 60_000
+
+    private let store: Store
+    private let options: DomainOptions
+    private let cache: StatsCache
+    private let access: ProjectAccess
+
+    init(store: Store, options: DomainOptions) {
+        self.store = store
+        self.options = options
+        cache = StatsCache(capacity: options.statsCacheCapacity)
+        access = ProjectAccess(store: store)
+    }
+
+    // MARK: Cache feed (every write path calls these after its commit)
+
+    /// Records the counters a committed write returned. Writers outside these services (the
+    /// worker and lease paths) must call this too.
+    package func record(_ counters: ProjectCounters) { cache.record(counters) }
+
+    /// Forgets a deleted project.
+    package func forget(_ projectID: String) { cache.remove(projectID) }
+
+    /// Entries currently cached (tests).
+    var cachedCount: Int { cache.count }
+
+    // MARK: Project stats
+
+    /// A project's stats; any role on it (NOT_FOUND when it is not visible).
+    package func projectStats(projectID: String, caller: Caller) throws(StatsError) -> ProjectStats {
+        let id: String
+        do {
+            id = try Validation.id(projectID, field: "project_id")
+        } catch {
+            throw .invalidArgument(error.message)
+        }
+        do {
+            _ = try access.requireRole(.viewer, projectID: id, caller: caller)
+        } catch {
+            throw StatsError(error)
+        }
+        return ProjectStats(try counters(projectID: id))
+    }
+
+    /// Stats without a caller, for the EventHub (which authorises at subscribe time).
+    package func projectStats(projectID: String) throws(StatsError) -> ProjectStats {
+        ProjectStats(try counters(projectID: projectID))
+    }
+
+    private func counters(projectID: String) throws(StatsError) -> ProjectCounters {
+        if let cached = cache.counters(projectID) { return cached }
+        let counters: ProjectCounters?
+        do {
+            counters = try store.counters(projectID: projectID)
+        } catch {
+            throw StatsError(error)
+        }
+        guard let counters else { throw .notFound("project \(projectID) not found") }
+        cache.record(counters)
+        return counters
+    }
+
+    // MARK: Dashboard
+
+    /// The caller's dashboard with "today" and "this week" in `timeZone` (IANA name; "" =
+    /// "UTC"; unknown = INVALID_ARGUMENT).
+    package func dashboard(caller: Caller, timeZone: String) throws(StatsError) -> DashboardMetrics {
+        guard timeZone.utf8.count <= 64, let calendar = LocalCalendar(timeZone: timeZone) else {
+            throw .invalidArgument("time_zone '\(timeZone.prefix(64))' is not a known IANA time zone")
+        }
+        let now = options.clock()
+        let bounds = calendar.boundaries(at: now)
+        let aggregates: DashboardAggregates
+        let queue: QueueStats
+        let completions: CompletionStats
+        do {
+            aggregates = try store.dashboard(userID: caller.userID, todayStartMs: bounds.todayStartMs, weekStartMs: bounds.weekStartMs)
+            queue = try store.queueStats(userID: caller.userID)
+            completions = try store.completionStats(userID: caller.userID, sinceMs: now - Self.throughputWindowMs)
+        } catch {
+            throw StatsError(error)
+        }
+        return Self.metrics(
+            aggregates, queue: queue, completions: completions, timeZone: calendar.identifier, bounds: bounds)
+    }
+
+    /// The one derivation of DashboardMetrics from the store's figures.
+    static func metrics(
+        _ aggregates: DashboardAggregates, queue: QueueStats, completions: CompletionStats, timeZone: String,
+        bounds: LocalCalendar.Boundaries
+    ) -> DashboardMetrics {
+        let images = aggregates.totalImages
+        return DashboardMetrics(
+            projectsOwned: aggregates.projectsOwned, projectsSharedWithMe: aggregates.projectsSharedWithMe,
+            totalProjects: aggregates.totalProjects, totalImages: images, segmentedImages: aggregates.segmented,
+            queuedImages: aggregates.queued, processingImages: aggregates.processing, failedImages: aggregates.failed,
+            storageBytes: aggregates.storageBytes,
+            averageImageBytes: images > 0 ? Double(aggregates.storageBytes) / Double(images) : 0,
+            efficiencyPercent: images > 0 ? Double(aggregates.segmented) / Double(images) * 100 : 0,
+            imagesUploadedToday: aggregates.imagesUploadedToday,
+            segmentationsCompletedToday: aggregates.segmentationsCompletedToday,
+            projectsCreatedThisWeek: aggregates.projectsCreatedThisWeek, queueLength: queue.queued,
+            queuePosition: queue.position,
+            averageProcessingTimeMs: completions.sampleCount > 0 ? completions.averageProcessingMs : 0,
+            throughputPerMinute: Double(completions.completedSince) / Double(throughputWindowMs / 60_000),
+            revision: UInt64(max(0, aggregates.revision)), timeZone: timeZone, todayStartMs: bounds.todayStartMs,
+            weekStartMs: bounds.weekStartMs, tomorrowStartMs: bounds.tomorrowStartMs)
+    }
+}

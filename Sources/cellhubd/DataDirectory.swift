@@ -1,0 +1,103 @@
+import CellHubStore
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The server's data directory; the only code that knows its layout:
+///
+///     <root>/cellhub.sqlite   the store (SQLite adds -wal and -shm beside it)
+///     <root>/admin.token      the first admin's token, written once by the first `serve` (0600)
+///     <root>/blobs/           image files (used once the domain handlers land)
+///
+/// `prepare` creates the directory (and missing parents) with mode 0700; an existing one is
+/// used as it is.
+struct DataDirectory {
+    static let defaultPath = "./cellhub-data"
+
+    let root: String
+
+    var databasePath: String { root + "/cellhub.sqlite" }
+    var adminTokenPath: String { root + "/admin.token" }
+    var blobsPath: String { root + "/blobs" }
+
+    /// The directory at `path`, created 0700 when missing.
+    /// - Throws: `.user` for an empty path, `.environment` when it cannot be created or is
+    ///   not a writable directory.
+    static func prepare(_ path: String) throws(CommandFailure) -> DataDirectory {
+        guard !path.isEmpty else { throw .user("--data-dir must not be empty") }
+        var prefix = path.hasPrefix("/") ? "/" : ""
+        for component in path.split(separator: "/") {
+            if !prefix.isEmpty && !prefix.hasSuffix("/") { prefix += "/" }
+            prefix += component
+            if mkdir(prefix, 0o700) == 0 {
+                _ = chmod(prefix, 0o700)  // exactly 0700 whatever the umask
+            } else if errno != EEXIST {
+                let failure = errorText()
+                let at = prefix == path ? "" : " (at \(prefix))"
+                throw .environment("cannot create data directory \(path)\(at): \(failure)")
+            }
+        }
+        var status = stat()
+        guard stat(path, &status) == 0 else {
+            throw .environment("cannot use data directory \(path): \(errorText())")
+        }
+        guard status.st_mode & S_IFMT == S_IFDIR else {
+            throw .environment("cannot use data directory \(path): not a directory")
+        }
+        guard access(path, R_OK | W_OK | X_OK) == 0 else {
+            throw .environment("cannot use data directory \(path): \(errorText())")
+        }
+        return DataDirectory(root: path)
+    }
+
+    /// Opens the store, creating the database or migrating it as needed.
+    func openStore() throws(CommandFailure) -> Store {
+        do {
+            return try Store(path: databasePath, options: Store.Options())
+        } catch {
+            throw .environment("cannot open the database \(databasePath): \(error)")
+        }
+    }
+
+    /// Writes `token` (and a newline) to a new `admin.token`, readable by the owner only.
+    /// Never overwrites: fails when the file exists.
+    func writeAdminToken(_ token: String) throws(CommandFailure) {
+        let path = adminTokenPath
+        let descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else {
+            if errno == EEXIST {
+                throw .environment(
+                    "\(path) exists but the database has no users: remove it (or restore the database it belongs to) and start again")
+            }
+            throw .environment("cannot create \(path): \(errorText())")
+        }
+        var ok = fchmod(descriptor, 0o600) == 0
+        var text = token + "\n"
+        text.withUTF8 { bytes in
+            var offset = 0
+            while ok && offset < bytes.count {
+                let written = write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+                if written < 0 && errno == EINTR { continue }
+                if written <= 0 { ok = false } else { offset += written }
+            }
+        }
+        ok = ok && fsync(descriptor) == 0
+        let failure = ok ? "" : errorText()
+        ok = close(descriptor) == 0 && ok
+        if !ok {
+            _ = unlink(path)
+            throw .environment("cannot write \(path): \(failure.isEmpty ? errorText() : failure)")
+        }
+    }
+
+    /// Removes `admin.token` (when creating the admin failed after it was written).
+    func removeAdminToken() {
+        _ = unlink(adminTokenPath)
+    }
+}
+
+/// `strerror(errno)`.
+func errorText() -> String {
+    String(cString: strerror(errno))
+}
