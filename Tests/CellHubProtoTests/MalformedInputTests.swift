@@ -29,6 +29,18 @@ struct MalformedInputTests {
         }
     }
 
+    @Test("a string field with an embedded NUL is rejected, not cut short")
+    func embeddedNUL() {
+        let bytes: [UInt8] = [0x0A, 0x03, 0x61, 0x00, 0x62]  // project_id = "a\0b"
+        #expect(throws: ProtoDecodingError.embeddedNUL(field: "project_id")) {
+            try ProjectStats(serializedBytes: bytes)
+        }
+        let repeated: [UInt8] = [0x0A, 0x02, 0x00, 0x61]  // AffectedImages.image_ids = ["\0a"]
+        #expect(throws: ProtoDecodingError.embeddedNUL(field: "image_ids")) {
+            try AffectedImages(serializedBytes: repeated)
+        }
+    }
+
     @Test("every prefix of a valid encoding decodes or throws", arguments: MessageTypes.all.map(\.name))
     func truncations(name: String) throws {
         let type = try #require(ProtoRegistry.messageTypes[name])

@@ -139,8 +139,21 @@ private let arenaAlloc: @convention(c) (UnsafeMutableRawPointer?, Int) -> Unsafe
 private let arenaFree: @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void = { _, _ in }
 
 extension ProtoArena {
+    /// protobuf-c's allocations carry their size in the 16 bytes before them: a string's
+    /// wire length is then known after unpack (see `wireLength`), which is how a string
+    /// with an embedded NUL — cut short by protobuf-c's C strings — is detected.
     fileprivate static func allocateForC(_ size: Int, header: UnsafeMutableRawPointer) -> UnsafeMutableRawPointer {
-        allocate(size, in: header.assumingMemoryBound(to: Header.self))
+        // 8 bytes of size, then the allocation: 8-byte aligned, all protobuf-c's structs need.
+        let block = allocate(size + sizeHeader, in: header.assumingMemoryBound(to: Header.self))
+        block.storeBytes(of: size, as: Int.self)
+        return block + sizeHeader
+    }
+
+    private static let sizeHeader = MemoryLayout<Int>.size
+
+    /// The size protobuf-c asked for when it allocated `pointer` during unpack.
+    static func allocationSize(of pointer: UnsafeRawPointer) -> Int {
+        (pointer - sizeHeader).load(as: Int.self)
     }
 }
 

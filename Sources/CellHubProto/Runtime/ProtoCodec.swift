@@ -1,5 +1,10 @@
 internal import CProtobufC
+internal import CellHubProtoC
 internal import RPC
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Encoding and decoding for every generated message: lower into protoc-c structs in an
 /// arena, let protobuf-c pack or unpack, lift back out.
@@ -49,13 +54,28 @@ enum ProtoCodec {
 
 /// Conversions from protobuf-c's C representations, used by generated `init(lifting:)`.
 enum ProtoLift {
+    /// A string field of an unpacked message. Absent fields point at protobuf-c's shared
+    /// empty string; present ones were allocated (length + 1) from the arena, which
+    /// recorded the size — a shorter C string means the value held a NUL.
     static func string(_ pointer: UnsafeMutablePointer<CChar>?, field: StaticString) throws(ProtoDecodingError) -> String {
-        guard let pointer else { return "" }
+        guard let pointer, pointer != emptyCString else { return "" }
         guard let string = String(validatingCString: pointer) else {
             throw .invalidUTF8(field: "\(field)")
         }
+        // The C string stops at the first NUL: shorter than what protobuf-c allocated
+        // (its wire length + 1) means the value held one. utf8.count is O(1) here.
+        guard string.utf8.count == ProtoArena.allocationSize(of: pointer) - 1 else {
+            throw .embeddedNUL(field: "\(field)")
+        }
         return string
     }
+
+    /// protobuf-c's `protobuf_c_empty_string`, as every initialised string field holds it.
+    nonisolated(unsafe) private static let emptyCString: UnsafeMutablePointer<CChar>? = {
+        var message = Grpc__Health__V1__HealthCheckRequest()
+        grpc__health__v1__health_check_request__init(&message)
+        return message.service
+    }()
 
     static func bytes(_ data: ProtobufCBinaryData) -> [UInt8] {
         guard data.len > 0, let start = data.data else { return [] }
