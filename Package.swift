@@ -78,7 +78,11 @@ let package = Package(
 
         // CellHub's services on the RPC core: health, the interop service, (next) the domain
         // handlers; blocking store work runs on its BlockingPool, never on an event loop.
-        .target(name: "CellHubServer", dependencies: ["RPC", "CellHubProto"], swiftSettings: strictSwift),
+        .target(
+            name: "CellHubServer",
+            dependencies: ["RPC", "CellHubProto", "CellHub", "CellHubStore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSwift
+        ),
         .executableTarget(
             name: "cellhubd",
             dependencies: [

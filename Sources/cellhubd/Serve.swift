@@ -27,6 +27,7 @@ struct Serve: ParsableCommand {
     @Option(help: "Largest request message accepted, in bytes.") var maxReceiveMessageBytes = 64 << 20
     @Option(help: "Largest response message sent, in bytes.") var maxSendMessageBytes = 64 << 20
     @Option(help: "SETTINGS_MAX_CONCURRENT_STREAMS per connection.") var maxConcurrentStreams = 1_000
+    @Option(help: "Threads for blocking domain work (SQLite, image files).") var blockingThreads = 4
     @Option(help: "Microseconds a loop keeps polling after I/O before sleeping (0 = never; lower latency, more CPU).") var busyPollUs = 50
 
     func run() throws {
@@ -48,9 +49,11 @@ struct Serve: ParsableCommand {
         }
         logger = Logger(label: "cellhubd")
 
-        // The store, before listening: a directory or database that cannot be used stops
-        // the start with one line on stderr. No RPC uses it yet (the domain handlers will).
+        // The store and the domain over it, before listening: a directory, database or blob
+        // directory that cannot be used stops the start with one line on stderr.
         let store: Store
+        let domain: Domain
+        let domainOptions = DomainOptions()
         do throws(CommandFailure) {
             let directory = try DataDirectory.prepare(dataDir)
             store = try directory.openStore()
@@ -58,6 +61,13 @@ struct Serve: ParsableCommand {
                 logger.info("database migrated", metadata: ["path": "\(directory.databasePath)", "migrations": "\(store.appliedMigrations)"])
             }
             try createFirstAdmin(store, directory, logger)
+            do {
+                domain = try Domain(store: store, dataDirectory: directory.root, options: domainOptions)
+            } catch {
+                // The operator needs the fault itself, not the client-safe "internal error".
+                let detail = if case .internal(let fault) = error { fault.description } else { error.message }
+                throw .environment("cannot use the image directory \(directory.blobsPath): \(detail)")
+            }
         } catch {
             report(error)
             throw ExitCode(error.exitCode)
@@ -75,8 +85,13 @@ struct Serve: ParsableCommand {
         configuration.maxSendMessageBytes = max(0, maxSendMessageBytes)
         configuration.maxConcurrentStreams = max(1, maxConcurrentStreams)
 
+        // Blocking domain work (SQLite, image files) runs here, never on an event loop.
+        let pool = BlockingPool(threadCount: max(1, blockingThreads))
+        let runner = DomainRunner(domain: domain, pool: pool, logger: logger)
+
         let health = HealthService()
         var services: [any RPCService] = [health]
+        services += DomainServices.make(runner: runner, options: domainOptions)
         if interop { services.append(InteropTestService()) }
 
         let server = try GRPCServer(configuration: configuration, services: services, logger: logger)
@@ -90,6 +105,8 @@ struct Serve: ParsableCommand {
         logger.info("draining", metadata: ["signal": "\(received)"])
         health.setStatus(.notServing)
         try blockingWait { await server.shutdown() }
+        // After the drain: calls still running have had their pool work done or been cut off.
+        pool.shutdown()
         withExtendedLifetime(store) {}
         logger.info("stopped")
     }

@@ -1,0 +1,70 @@
+package import CellHub
+package import Logging
+package import RPC
+
+/// Turns a call's `authorization: Bearer <token>` metadata into the `Caller` it runs as.
+///
+/// The metadata's shape is checked on the event loop (a malformed value never costs a pool
+/// hop); the token lookup (SQLite) runs on the blocking pool. Every failure is
+/// UNAUTHENTICATED with a message that says what to send, never which check failed inside
+/// the store.
+package struct Authenticator: Sendable {
+    private let auth: AuthService
+    private let pool: BlockingPool
+    private let logger: Logger
+
+    package init(auth: AuthService, pool: BlockingPool, logger: Logger) {
+        self.auth = auth
+        self.pool = pool
+        self.logger = logger
+    }
+
+    /// The caller the call's bearer token belongs to.
+    /// - Throws: UNAUTHENTICATED for a missing, malformed, unknown or revoked token;
+    ///   INTERNAL (logged) when the store fails; UNAVAILABLE once the pool is shut down.
+    package func caller(_ context: ServerContext) async throws(RPCError) -> Caller {
+        let token = try Self.bearerToken(context.requestMetadata["authorization"])
+        let auth = self.auth
+        do {
+            return try await pool.run { () throws(AuthError) -> Caller in try auth.authenticate(token: token) }
+        } catch let error as AuthError {
+            switch error {
+            case .unauthenticated:
+                throw RPCError(code: .unauthenticated, message: "unknown or revoked token")
+            case .permissionDenied, .internal:
+                throw DomainErrorMapping.rpcError(error, context: context, logger: logger)
+            }
+        } catch {
+            throw DomainErrorMapping.rpcError(unexpected: error, context: context, logger: logger)
+        }
+    }
+
+    /// The token of an `authorization` value `Bearer <token>` (scheme case-insensitive, as
+    /// RFC 7235 says; surrounding spaces ignored).
+    static func bearerToken(_ authorization: String?) throws(RPCError) -> String {
+        guard let authorization else {
+            throw RPCError(code: .unauthenticated, message: "missing authorization: Bearer <token> metadata")
+        }
+        let value = trimmed(authorization[...])
+        let scheme = "bearer "
+        guard value.utf8.count > scheme.utf8.count, value.prefix(scheme.count).lowercased() == scheme else {
+            throw RPCError(code: .unauthenticated, message: "malformed authorization metadata: expected Bearer <token>")
+        }
+        let token = trimmed(value.dropFirst(scheme.count))
+        guard !token.isEmpty else {
+            throw RPCError(code: .unauthenticated, message: "malformed authorization metadata: expected Bearer <token>")
+        }
+        guard APIToken.isWellFormed(String(token)) else {
+            throw RPCError(code: .unauthenticated, message: "malformed token: expected a CellHub API token (\(APIToken.prefix)…)")
+        }
+        return String(token)
+    }
+}
+
+/// `text` without leading and trailing spaces and tabs.
+private func trimmed(_ text: Substring) -> Substring {
+    var text = text
+    while text.first == " " || text.first == "\t" { text = text.dropFirst() }
+    while text.last == " " || text.last == "\t" { text = text.dropLast() }
+    return text
+}

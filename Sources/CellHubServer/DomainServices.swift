@@ -1,0 +1,15 @@
+package import CellHub
+package import RPC
+
+/// The four cellhub.v1 services over one domain, sharing one runner (pool, authenticator,
+/// logger).
+package enum DomainServices {
+    package static func make(runner: DomainRunner, options: DomainOptions) -> [any RPCService] {
+        [
+            ProjectHandler(runner: runner),
+            ImageHandler(runner: runner),
+            StatsHandler(runner: runner),
+            SegmentationHandler(runner: runner, defaultModel: options.defaultModel),
+        ]
+    }
+}

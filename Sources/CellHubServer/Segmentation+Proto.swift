@@ -1,0 +1,78 @@
+import CellHub
+import CellHubProto
+import CellHubStore
+
+extension EnqueueSegmentationRequest.Target {
+    var domainTarget: SegmentationTarget {
+        switch self {
+        case .images(let list): .images(list.imageIds)
+        case .unsegmented: .unsegmented
+        }
+    }
+}
+
+extension CancelSegmentationRequest.Target {
+    var domainTarget: CancellationTarget {
+        switch self {
+        case .jobs(let list): .jobs(list.jobIds)
+        case .projectId(let id): .project(id)
+        case .batchId(let id): .batch(id)
+        }
+    }
+}
+
+extension EnqueueSegmentationResponse {
+    /// - Parameter model: the resolved model name (the domain resolves "" to its default).
+    init(_ enqueued: JobsEnqueued, model: String) {
+        self.init()
+        batchId = enqueued.batchID ?? ""
+        jobs = enqueued.jobs.map { job in
+            var proto = CellHubProto.EnqueuedJob()
+            proto.jobId = job.jobID
+            proto.imageId = job.imageID
+            return proto
+        }
+        enqueuedCount = Int64(enqueued.jobs.count)
+        skippedCount = Int64(enqueued.skippedCount)
+        self.model = enqueued.jobs.isEmpty ? "" : model
+        firstQueuePosition = enqueued.firstQueuePosition
+    }
+}
+
+extension CancelSegmentationResponse {
+    init(_ cancelled: JobsCancelled) {
+        self.init()
+        cancelledCount = Int64(cancelled.cancelled.count)
+        cancelledProcessingCount = Int64(cancelled.processingCount)
+        images = AffectedImages(imageIDs: cancelled.cancelled.map(\.imageID))
+    }
+}
+
+extension AffectedImages {
+    /// Server-side bound on listed ids (common.proto).
+    static let maxListed = 100
+
+    init(imageIDs: [String]) {
+        self.init()
+        imageIds = Array(imageIDs.prefix(Self.maxListed))
+        truncated = imageIDs.count > Self.maxListed
+        totalCount = Int64(imageIDs.count)
+    }
+}
+
+extension GetQueueStatsResponse {
+    /// Worker-dependent fields (connected workers, wait estimate) stay 0 / false until the
+    /// worker RPCs exist: no worker can be connected yet.
+    init(_ snapshot: QueueSnapshot) {
+        self.init()
+        queuedCount = snapshot.queued
+        processingCount = snapshot.processing
+        scopeQueuedCount = snapshot.scopeQueued
+        scopeProcessingCount = snapshot.scopeProcessing
+        position = snapshot.position
+        estimatedWaitMs = 0
+        estimateAvailable = false
+        connectedWorkers = 0
+        throughputPerMinute = snapshot.throughputPerMinute
+    }
+}
