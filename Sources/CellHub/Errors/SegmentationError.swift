@@ -34,16 +34,7 @@ package enum SegmentationError: DomainError, Equatable {
     }
 }
 
-extension SegmentationError {
-    init(_ access: AccessError) {
-        switch access {
-        case .invalidArgument(let message): self = .invalidArgument(message)
-        case .notFound(let message): self = .notFound(message)
-        case .permissionDenied(let required): self = .permissionDenied(required: required)
-        case .internal(let underlying): self = .internal(underlying: underlying)
-        }
-    }
-
+extension SegmentationError: AccessRefusal {
     /// The one translation of store failures for this area.
     init(_ error: StoreError) {
         switch error {
