@@ -11,6 +11,7 @@ package struct Domain: Sendable {
     package let sharing: SharingService
     package let images: ImageService
     package let segmentation: SegmentationService
+    package let activity: ActivityService
 
     /// - Parameter dataDirectory: image files live under `<dataDirectory>/blobs`.
     /// - Parameter payloads: encodes each write's event-log payload (the EventHub's encoder).
@@ -28,5 +29,6 @@ package struct Domain: Sendable {
         sharing = SharingService(store: store, payloads: payloads)
         images = ImageService(store: store, blobs: blobs, stats: stats, options: options, payloads: payloads)
         segmentation = SegmentationService(store: store, stats: stats, options: options, payloads: payloads)
+        activity = ActivityService(store: store)
     }
 }

@@ -48,6 +48,30 @@ extension CancelSegmentationResponse {
     }
 }
 
+extension SegmentationJob {
+    init(_ detail: JobDetail) {
+        self.init()
+        let job = detail.job
+        id = job.id
+        imageId = job.imageID
+        projectId = job.projectID
+        batchId = job.batchID
+        model = job.model
+        priority = Int32(clamping: job.priority)
+        status = CellHubProto.JobStatus(job.status)
+        attempts = Int32(clamping: job.attempts)
+        maxAttempts = Int32(clamping: job.maxAttempts)
+        requestedBy = CellHubProto.UserRef(detail.requester)
+        enqueuedAtUnixMs = job.enqueuedAtMs
+        startedAtUnixMs = job.startedAtMs
+        finishedAtUnixMs = job.finishedAtMs
+        workerName = job.workerName ?? ""
+        // A cancellation's reason is the status itself, not a failure.
+        failureReason = job.status == .cancelled ? "" : job.error
+        queuePosition = detail.queuePosition
+    }
+}
+
 extension AffectedImages {
     /// Server-side bound on listed ids (common.proto).
     static let maxListed = 100

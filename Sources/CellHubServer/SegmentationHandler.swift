@@ -4,9 +4,8 @@ import CellHubStore
 package import RPC
 
 /// `cellhub.v1.SegmentationService`, client side, over the domain's SegmentationService:
-/// enqueue, cancel, queue figures. Reading results and jobs needs domain reads that do not
-/// exist yet, and the worker RPCs come with a later issue: those answer UNIMPLEMENTED (after
-/// authentication).
+/// enqueue, cancel, job state, queue figures. Results are stored by the worker RPCs, which come
+/// with a later issue: GetSegmentation and those answer UNIMPLEMENTED (after authentication).
 package struct SegmentationHandler: SegmentationServiceHandler {
     private let runner: DomainRunner
     /// What an empty `model` resolves to (the domain's `DomainOptions.defaultModel`), echoed
@@ -45,7 +44,13 @@ package struct SegmentationHandler: SegmentationServiceHandler {
     }
 
     package func getJob(_ request: GetJobRequest, context: ServerContext) async throws -> GetJobResponse {
-        try await runner.unimplemented(context, "the domain has no job read yet; use GetImage (status, job_id) meanwhile")
+        let segmentation = runner.domain.segmentation
+        let detail = try await runner.call(context) { caller throws(SegmentationError) in
+            try segmentation.job(id: request.jobId, caller: caller)
+        }
+        var response = GetJobResponse()
+        response.job = SegmentationJob(detail)
+        return response
     }
 
     package func getQueueStats(_ request: GetQueueStatsRequest, context: ServerContext) async throws -> GetQueueStatsResponse {

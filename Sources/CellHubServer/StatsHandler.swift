@@ -4,8 +4,9 @@ import CellHubStore
 package import RPC
 
 /// `cellhub.v1.StatsService`: the polled stats and dashboard over the domain's
-/// ProjectStatsService. The activity feed and the Watch* streams need the EventHub and come
-/// with the real-time issue; until then they answer UNIMPLEMENTED (after authentication).
+/// ProjectStatsService, and the activity feed over its ActivityService. The Watch* streams
+/// need the EventHub and come with the real-time issue; until then they answer
+/// UNIMPLEMENTED (after authentication).
 package struct StatsHandler: StatsServiceHandler {
     private let runner: DomainRunner
 
@@ -36,8 +37,16 @@ package struct StatsHandler: StatsServiceHandler {
     }
 
     package func listActivity(_ request: ListActivityRequest, context: ServerContext) async throws -> ListActivityResponse {
-        try await runner.unimplemented(
-            context, "the activity feed is built from event payloads that come with the real-time issue")
+        let activity = runner.domain.activity
+        let (page, caller) = try await runner.call(context) { caller throws(StatsError) in
+            (try activity.list(
+                caller: caller, projectID: request.projectId, pageSize: request.pageSize, pageToken: request.pageToken), caller)
+        }
+        var response = ListActivityResponse()
+        let epoch = runner.domain.store.epoch
+        response.entries = page.entries.map { ActivityEvent($0, recipient: caller, epoch: epoch) }
+        response.nextPageToken = page.nextPageToken
+        return response
     }
 
     package func watchProject(

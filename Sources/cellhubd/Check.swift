@@ -1,4 +1,5 @@
 import ArgumentParser
+import CellHub
 import CellHubStore
 
 #if canImport(Glibc)
@@ -8,27 +9,41 @@ import Glibc
 /// `cellhubd check`: recounts every counter from the rows it summarises.
 struct Check: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Recount every counter from its rows; exit 1 listing each inconsistency.",
+        abstract: "Recount every counter from its rows and match image files to images; exit 1 listing each problem.",
         discussion: """
-            Prints "ok: N projects, M images, counters consistent" and exits 0, or prints one \
-            line per inconsistency ("inconsistent: SCOPE: FIELD is STORED, recount gives ACTUAL") \
-            on stdout and exits 1. Read-only: it repairs nothing.
+            Prints "ok: N projects, M images, counters consistent, F image files" and exits 0, \
+            or prints one line per problem on stdout and exits 1: "inconsistent: SCOPE: FIELD is \
+            STORED, recount gives ACTUAL" for counters, "missing file: HASH" / "damaged file: HASH" \
+            for image bytes the database references, "orphan file: PATH" for files nothing \
+            references (the next `serve` start sweeps them). Read-only: it repairs nothing. Run \
+            it while the server is stopped: uploads in flight look like orphans.
             """)
 
     @OptionGroup var data: DataDirectoryOption
 
     func run() throws {
         try reportingFailures { () throws(CommandFailure) in
-            let store = try DataDirectory.prepare(data.dataDir).openStore()
-            let problems: [Inconsistency]
+            let directory = try DataDirectory.prepare(data.dataDir)
+            let store = try directory.openStore()
+            var problems: [String]
             do throws(StoreError) {
-                problems = try store.checkConsistency()
+                problems = try store.checkConsistency().map { "inconsistent: \($0)" }
             } catch {
                 throw .environment("cannot check the database: \(error)")
             }
+            let files: BlobAudit
+            do throws(ImageError) {
+                files = try BlobStore(directory: directory.blobsPath, store: store).audit()
+            } catch {
+                let detail = if case .internal(let fault) = error { fault.description } else { error.message }
+                throw .environment("cannot check the image files in \(directory.blobsPath): \(detail)")
+            }
+            problems += files.missing.map { "missing file: \($0)" }
+            problems += files.damaged.map { "damaged file: \($0)" }
+            problems += files.orphans.map { "orphan file: \($0)" }
             guard problems.isEmpty else {
-                for problem in problems { writeLine("inconsistent: \(problem)", to: STDOUT_FILENO) }
-                throw .user("\(problems.count) inconsistenc\(problems.count == 1 ? "y" : "ies") found")
+                for problem in problems { writeLine(problem, to: STDOUT_FILENO) }
+                throw .user("\(problems.count) problem\(problems.count == 1 ? "" : "s") found")
             }
             // The totals, for the report (a separate read: exact unless the server writes meanwhile).
             let projects: [String]
@@ -39,7 +54,8 @@ struct Check: ParsableCommand {
             } catch {
                 throw .environment("cannot count projects and images: \(error)")
             }
-            writeLine("ok: \(projects.count) projects, \(images) images, counters consistent", to: STDOUT_FILENO)
+            let fileCount = (try? store.blobSizes().count) ?? 0
+            writeLine("ok: \(projects.count) projects, \(images) images, counters consistent, \(fileCount) image files", to: STDOUT_FILENO)
         }
     }
 }

@@ -8,7 +8,7 @@ import Glibc
 ///
 ///     <root>/cellhub.sqlite   the store (SQLite adds -wal and -shm beside it)
 ///     <root>/admin.token      the first admin's token, written once by the first `serve` (0600)
-///     <root>/blobs/           image files (used once the domain handlers land)
+///     <root>/blobs/           image files, content-addressed (see BlobStore)
 ///
 /// `prepare` creates the directory (and missing parents) with mode 0700; an existing one is
 /// used as it is.
@@ -52,9 +52,12 @@ struct DataDirectory {
     }
 
     /// Opens the store, creating the database or migrating it as needed.
-    func openStore() throws(CommandFailure) -> Store {
+    /// - Parameter durable: fsync every commit (the server's default), not only checkpoints.
+    func openStore(durable: Bool = false) throws(CommandFailure) -> Store {
+        var options = Store.Options()
+        options.durable = durable
         do {
-            return try Store(path: databasePath, options: Store.Options())
+            return try Store(path: databasePath, options: options)
         } catch {
             throw .environment("cannot open the database \(databasePath): \(error)")
         }

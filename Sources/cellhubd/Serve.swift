@@ -28,6 +28,8 @@ struct Serve: ParsableCommand {
     @Option(help: "Largest response message sent, in bytes.") var maxSendMessageBytes = 64 << 20
     @Option(help: "SETTINGS_MAX_CONCURRENT_STREAMS per connection.") var maxConcurrentStreams = 1_000
     @Option(help: "Threads for blocking domain work (SQLite, image files).") var blockingThreads = 4
+    @Flag(help: "Do not fsync each commit (WAL synchronous=NORMAL): faster writes; a process crash loses nothing, an OS crash or power loss can lose the last acknowledged writes.")
+    var fastCommits = false
     @Option(help: "Microseconds a loop keeps polling after I/O before sleeping (0 = never; lower latency, more CPU).") var busyPollUs = 50
 
     func run() throws {
@@ -56,7 +58,7 @@ struct Serve: ParsableCommand {
         let domainOptions = DomainOptions()
         do throws(CommandFailure) {
             let directory = try DataDirectory.prepare(dataDir)
-            store = try directory.openStore()
+            store = try directory.openStore(durable: !fastCommits)
             if !store.appliedMigrations.isEmpty {
                 logger.info("database migrated", metadata: ["path": "\(directory.databasePath)", "migrations": "\(store.appliedMigrations)"])
             }
@@ -68,6 +70,7 @@ struct Serve: ParsableCommand {
                 let detail = if case .internal(let fault) = error { fault.description } else { error.message }
                 throw .environment("cannot use the image directory \(directory.blobsPath): \(detail)")
             }
+            try sweepOrphans(domain.blobs, logger)
         } catch {
             report(error)
             throw ExitCode(error.exitCode)
@@ -109,6 +112,18 @@ struct Serve: ParsableCommand {
         pool.shutdown()
         withExtendedLifetime(store) {}
         logger.info("stopped")
+    }
+
+    /// Removes image files a crash left without an image (written, then the process died
+    /// before the commit), before any upload can start.
+    private func sweepOrphans(_ blobs: BlobStore, _ logger: Logger) throws(CommandFailure) {
+        do {
+            let removed = try blobs.sweep()
+            if !removed.isEmpty { logger.notice("swept orphan image files", metadata: ["count": "\(removed.count)"]) }
+        } catch {
+            let detail = if case .internal(let fault) = error { fault.description } else { error.message }
+            throw .environment("cannot sweep the image directory \(blobs.directory): \(detail)")
+        }
     }
 
     /// On the first start (no users yet): creates the `admin` user, writes its token to

@@ -281,7 +281,6 @@ def test_enqueue_and_cancel_move_the_stats(api):
                  S.CancelSegmentationRequest(jobs=S.JobIdList(job_ids=[enq.jobs[0].job_id])), "cancel a cancelled job")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 4 open: GetJob needs a job read in the domain (SegmentationService)")
 def test_get_job_follows_enqueue_and_cancel(api):
     dave = api.dave
     project = dave.create_project(unique("job"))
@@ -302,7 +301,6 @@ def test_get_job_follows_enqueue_and_cancel(api):
     expect_error(Code.INVALID_ARGUMENT, dave.seg.GetJob, S.GetJobRequest(job_id="x"), "bad job id")
 
 
-@pytest.mark.xfail(strict=True, reason="issue 4 open: cancel by batch_id needs the store to find a batch's project for the role check")
 def test_cancel_by_batch(api):
     dave = api.dave
     project = dave.create_project(unique("by-batch"))

@@ -181,6 +181,37 @@ package final class BlobStore: Sendable {
         return removed
     }
 
+    /// Compares the blob directory with the blob rows: every row needs a whole file of its
+    /// size; a file (or temporary file) without a row is an orphan the next `sweep()`
+    /// removes. Exact only while nothing writes (`cellhubd check` runs it offline).
+    package func audit() throws(ImageError) -> BlobAudit {
+        var audit = BlobAudit()
+        do {
+            var rows = try store.blobSizes()
+            for shard in try Self.list(directory) where shard.utf8.count == 2 && Self.isHex(shard) {
+                for name in try Self.list("\(directory)/\(shard)") {
+                    let hash = shard + name
+                    guard Self.isHash(hash), let size = rows.removeValue(forKey: hash) else {
+                        audit.orphans.append("\(shard)/\(name)")
+                        continue
+                    }
+                    var info = stat()
+                    if stat(path(of: hash), &info) != 0 || Int64(info.st_size) != size {
+                        audit.damaged.append(hash)
+                    }
+                }
+            }
+            audit.missing = rows.keys.sorted()
+        } catch let error as BlobError {
+            throw .internal(underlying: InternalFault(error))
+        } catch let error as StoreError {
+            throw .internal(underlying: InternalFault(error))
+        } catch {
+            throw .internal(underlying: InternalFault(error))
+        }
+        return audit
+    }
+
     /// Unlinks a hash's file when no upload holds it and no row references it, checked and
     /// done under the registry's lock so no upload can start using the file in between.
     private func removeIfOrphan(_ hash: String) throws -> Bool {
@@ -257,4 +288,16 @@ package final class BlobStore: Sendable {
     }
 
     static func isHash(_ text: String) -> Bool { text.utf8.count == 64 && isHex(text) }
+}
+
+/// What `BlobStore.audit()` found; all empty = every image's bytes are on disk, nothing else.
+package struct BlobAudit: Sendable, Hashable {
+    /// Hashes with a row but no file.
+    package var missing: [String] = []
+    /// Hashes whose file's size differs from the row's.
+    package var damaged: [String] = []
+    /// Files (relative to the blob directory) no row references, temporary files included.
+    package var orphans: [String] = []
+
+    package var isClean: Bool { missing.isEmpty && damaged.isEmpty && orphans.isEmpty }
 }

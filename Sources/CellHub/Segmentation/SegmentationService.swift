@@ -112,14 +112,39 @@ package final class SegmentationService: Sendable {
             }
             storeTarget = .project(projectID)
         case .batch(let batchID):
-            _ = try Self.validID(batchID, field: "batch_id")
-            // The store has no batch → project lookup yet, and cancelling first would skip
-            // the role check: refuse rather than cancel unchecked.
-            throw .failedPrecondition("cancelling by batch_id is not supported yet; cancel by job_ids or project_id")
+            let batchID = try Self.validID(batchID, field: "batch_id")
+            // A batch lives in one project: the caller needs editor rights there, and an
+            // invisible project's batch is as unknown as a batch that never existed.
+            let projectID = try run { () throws(StoreError) in try store.batchProject(batchID: batchID) }
+            guard let projectID else { throw .notFound("batch \(batchID) not found") }
+            do {
+                _ = try access.requireRole(.editor, projectID: projectID, caller: caller)
+            } catch .notFound(_) {
+                throw .notFound("batch \(batchID) not found")
+            } catch {
+                throw SegmentationError(error)
+            }
+            storeTarget = .batch(batchID)
         }
         let cancelled = try run { () throws(StoreError) in try store.cancelJobs(storeTarget, actor: caller.userID, payload: payloads.jobsCancelled) }
         for counters in cancelled.counters { stats.record(counters) }
         return cancelled
+    }
+
+    /// One job's state; any role on its project (NOT_FOUND when the project is not visible,
+    /// as for an unknown job).
+    package func job(id: String, caller: Caller) throws(SegmentationError) -> JobDetail {
+        let id = try Self.validID(id, field: "job_id")
+        let detail = try run { () throws(StoreError) in try store.jobDetail(id: id) }
+        guard let detail else { throw .notFound("job \(id) not found") }
+        do {
+            _ = try access.requireRole(.viewer, projectID: detail.job.projectID, caller: caller)
+        } catch .notFound(_) {
+            throw .notFound("job \(id) not found")
+        } catch {
+            throw SegmentationError(error)
+        }
+        return detail
     }
 
     /// The queue, service-wide and for the caller's scope (one project they can see, or all

@@ -28,6 +28,14 @@ package struct JobRecord: Sendable, Hashable {
     package var error: String
 }
 
+/// GetJob's view of a job: the record, who queued it, and where it waits.
+package struct JobDetail: Sendable, Hashable {
+    package var job: JobRecord
+    package var requester: UserRef
+    /// 1-based service-wide position while QUEUED; 0 otherwise.
+    package var queuePosition: Int64
+}
+
 /// A job that was queued or processing when it was cancelled: `leaseID` and `workerName` are
 /// set when it was processing, so the worker can be told.
 package struct CancelledJob: Sendable, Hashable {

@@ -3,6 +3,7 @@ package enum Migrations {
     /// Every migration, oldest first. Append only.
     package static let all: [Migration] = [
         Migration(name: "v1-initial", sql: SchemaV1.sql),
+        Migration(name: "v2-activity-feed", sql: SchemaV2Activity.sql),
     ]
 
     /// Applies the migrations of `migrations` that the database has not recorded, in order,

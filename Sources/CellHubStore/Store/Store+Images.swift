@@ -70,6 +70,10 @@ extension Store {
                 }
                 let counters = try tx.apply(delta, to: projectID, revision: revision)
                 try tx.addActivity(projectID: projectID, atMs: tx.now, uploaded: Int64(images.count))
+                var entry = tx.activity(.imagesUploaded, about: try ActivityProject(tx.db, id: projectID)!, actor: uploaderID, revision: revision)
+                entry.imageCount = Int64(images.count)
+                entry.sampleImageNames = images.prefix(ActivityEntry.maxSampleNames).map(\.name)
+                try tx.appendProjectActivity(entry, ownedBy: uploaderID, counters: counters)
                 return ImagesUploaded(
                     images: records, previousImageCount: previous.imageCount, counters: counters, revision: revision)
             }
@@ -202,6 +206,10 @@ extension Store {
                 if try tx.releaseBlob(sha256, count: count) { orphaned.append(sha256) }
             }
             let counters = try tx.apply(delta, to: projectID, revision: revision)
+            var entry = tx.activity(.imagesDeleted, about: try ActivityProject(tx.db, id: projectID)!, actor: actor, revision: revision)
+            entry.imageCount = Int64(images.count)
+            entry.sampleImageNames = images.prefix(ActivityEntry.maxSampleNames).map(\.name)
+            try tx.appendProjectActivity(entry, ownedBy: actor, counters: counters)
             return ImagesDeleted(
                 projectID: projectID, deleted: images, missingIDs: missing, freedBytes: -delta.bytes,
                 previousImageCount: previous.imageCount, counters: counters, cancelledJobs: cancelled,
@@ -215,6 +223,18 @@ extension Store {
     package func isBlobReferenced(sha256Hex: String) throws(StoreError) -> Bool {
         try read { db in
             try db.queryOne("SELECT 1 FROM blobs WHERE sha256 = ?", sha256Hex) { _ in true } != nil
+        }
+    }
+
+    /// Every blob row: content hash → size in bytes (the file inventory `cellhubd check`
+    /// compares with the blob directory).
+    package func blobSizes() throws(StoreError) -> [String: Int64] {
+        try read { db in
+            var sizes: [String: Int64] = [:]
+            for (hash, size) in try db.query("SELECT sha256, size_bytes FROM blobs", row: { ($0.string(0), $0.int64(1)) }) {
+                sizes[hash] = size
+            }
+            return sizes
         }
     }
 

@@ -24,6 +24,9 @@ extension Store {
                     "INSERT INTO project_counters (project_id, updated_at_ms, revision) VALUES (?, ?, ?)",
                     id, tx.now, revision)
                 let project = try Rows.project(tx.db, id: id, callerID: ownerID)!
+                try tx.appendProjectActivity(
+                    tx.activity(.projectCreated, about: ActivityProject(id: id, name: name, ownerID: ownerID), actor: ownerID, revision: revision),
+                    ownedBy: ownerID, counters: nil)
                 return ProjectCreated(project: project, revision: revision)
             }
         }
@@ -102,6 +105,11 @@ extension Store {
                     "UPDATE projects SET name = ?, name_folded = ?, description = ?, updated_at_ms = ? WHERE id = ?",
                     newName, newName.lowercased(), description ?? project.description, tx.now, id)
                 let updated = try Rows.project(tx.db, id: id, callerID: nil)!
+                try tx.appendProjectActivity(
+                    tx.activity(
+                        .projectUpdated, about: ActivityProject(id: id, name: newName, ownerID: project.owner.id), actor: actor,
+                        revision: revision),
+                    ownedBy: nil, counters: updated.counters)
                 return ProjectUpdated(project: updated, changedFields: changed, revision: revision)
             }
         }
@@ -134,6 +142,11 @@ extension Store {
                 for (sha256, count) in blobs {
                     if try tx.releaseBlob(sha256, count: count) { orphaned.append(sha256) }
                 }
+                try tx.appendProjectActivity(
+                    tx.activity(
+                        .projectDeleted, about: ActivityProject(id: id, name: project.name, ownerID: project.owner.id),
+                        actor: actor, revision: revision),
+                    ownedBy: nil, counters: nil, members: members.map(\.user.id))
                 return ProjectDeleted(
                     project: project, formerMembers: members, deletedImageCount: project.counters.imageCount,
                     cancelledJobs: openJobs.map(CancelledJob.init), orphanedBlobs: orphaned, revision: revision)

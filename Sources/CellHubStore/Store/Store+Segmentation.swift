@@ -152,7 +152,8 @@ extension Store {
                 try tx.addActivity(projectID: job.projectID, atMs: tx.now, completed: 1)
                 return JobCompleted(
                     job: try Rows.job(tx.db, id: jobID)!, image: try Rows.image(tx.db, id: job.imageID)!,
-                    counters: counters, batchFinished: try Self.finishedBatch(job.batchID, tx), revision: revision)
+                    counters: counters, batchFinished: try Self.finishedBatch(job.batchID, tx, revision: revision),
+                    revision: revision)
             }
         }
     }
@@ -172,7 +173,7 @@ extension Store {
                 return JobFailed(
                     job: try Rows.job(tx.db, id: jobID)!, image: try Rows.image(tx.db, id: job.imageID)!,
                     requeued: requeue, counters: counters,
-                    batchFinished: requeue ? nil : try Self.finishedBatch(job.batchID, tx), revision: revision)
+                    batchFinished: requeue ? nil : try Self.finishedBatch(job.batchID, tx, revision: revision), revision: revision)
             }
         }
     }
@@ -253,7 +254,7 @@ extension Store {
                 }
                 var batches: [BatchSummary] = []
                 for batchID in Set(failed.map(\.batchID)).sorted() {
-                    if let summary = try Self.finishedBatch(batchID, tx) { batches.append(summary) }
+                    if let summary = try Self.finishedBatch(batchID, tx, revision: revision) { batches.append(summary) }
                 }
                 return LeasesExpired(
                     requeued: requeued, failed: failed,
@@ -275,6 +276,24 @@ extension Store {
     /// One job, or nil.
     package func job(id: String) throws(StoreError) -> JobRecord? {
         try read { db in try Rows.job(db, id: id) }
+    }
+
+    /// One job with its requester and queue position, read in one snapshot; nil when unknown.
+    package func jobDetail(id: String) throws(StoreError) -> JobDetail? {
+        try read { db in
+            guard let job = try Rows.job(db, id: id) else { return nil }
+            let requester = try db.queryOne("SELECT name FROM users WHERE id = ?", job.requestedBy) { $0.string(0) } ?? ""
+            let position = job.status == .queued ? try Rows.queuePosition(db, jobID: id) : 0
+            return JobDetail(job: job, requester: UserRef(id: job.requestedBy, name: requester), queuePosition: position)
+        }
+    }
+
+    /// The project of a batch (EnqueueSegmentation queues a batch in one project); nil when
+    /// no job ever had that batch id.
+    package func batchProject(batchID: String) throws(StoreError) -> String? {
+        try read { db in
+            try db.queryOne("SELECT project_id FROM segmentation_jobs WHERE batch_id = ? LIMIT 1", batchID) { $0.string(0) }
+        }
     }
 
     /// A queued job's 1-based service-wide queue position; 0 when it is not queued.
@@ -354,9 +373,10 @@ extension Store {
         Set(jobs.map(\.projectID)).count == 1 ? jobs.first?.projectID : nil
     }
 
-    /// The batch's summary when none of its jobs is open any more (it just finished).
-    private static func finishedBatch(_ batchID: String, _ tx: Transaction) throws -> BatchSummary? {
-        try tx.db.queryOne(
+    /// The batch's summary when none of its jobs is open any more (it just finished), after
+    /// appending its activity: the requester's own entry, a shared update to the others.
+    private static func finishedBatch(_ batchID: String, _ tx: Transaction, revision: Int64) throws -> BatchSummary? {
+        let summary = try tx.db.queryOne(
             """
             SELECT requested_by, project_id, sum(status = 3), sum(status = 4), sum(status = 5),
                    max(finished_at_ms) - min(enqueued_at_ms), sum(status IN (1, 2))
@@ -368,5 +388,14 @@ extension Store {
                 batchID: batchID, requestedBy: row.string(0), projectID: row.string(1), completedCount: row.int(2),
                 failedCount: row.int(3), cancelledCount: row.int(4), durationMs: row.int64(5))
         } ?? nil
+        if let summary, let project = try ActivityProject(tx.db, id: summary.projectID) {
+            var entry = tx.activity(.segmentationCompleted, about: project, actor: nil, revision: revision)
+            entry.imageCount = Int64(summary.completedCount)
+            entry.failedCount = Int64(summary.failedCount)
+            entry.durationMs = summary.durationMs
+            try tx.appendProjectActivity(
+                entry, ownedBy: summary.requestedBy, counters: try Rows.counters(tx.db, projectID: summary.projectID))
+        }
+        return summary
     }
 }

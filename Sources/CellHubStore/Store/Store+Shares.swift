@@ -30,6 +30,19 @@ extension Store {
                         granted_by = excluded.granted_by
                     """, projectID, userID, role.rawValue, tx.now, tx.now, actor)
                 let member = try Rows.member(tx.db, projectID: projectID, userID: userID)!
+                let project = try ActivityProject(tx.db, id: projectID)!
+                var granted = tx.activity(.projectShared, about: project, actor: actor, revision: revision)
+                granted.sharedWith = member.user
+                granted.role = role
+                granted.recipientID = actor
+                try tx.append(granted)
+                var received = tx.activity(.none, about: project, actor: actor, revision: revision)
+                received.kind = .projectSharedWithYou
+                received.recipientID = userID
+                received.role = role
+                received.previousRole = existing?.role
+                received.counters = try Rows.counters(tx.db, projectID: projectID)
+                try tx.append(received)
                 return ShareGranted(
                     member: member, created: existing == nil, previousRole: existing?.role,
                     members: try Rows.members(tx.db, projectID: projectID), revision: revision)
@@ -53,6 +66,12 @@ extension Store {
             if member.role == .owner { throw StoreError.ownerMembership(projectID: projectID) }
             return try tx.recording(.shareRevoked, projectID: projectID, actor: actor, payload: payload) { revision in
                 try tx.db.run("DELETE FROM project_members WHERE project_id = ? AND user_id = ?", projectID, userID)
+                var revoked = tx.activity(.none, about: try ActivityProject(tx.db, id: projectID)!, actor: actor, revision: revision)
+                revoked.kind = .shareRevoked
+                revoked.recipientID = userID
+                revoked.role = member.role
+                revoked.left = actor == userID
+                try tx.append(revoked)
                 return ShareRevoked(
                     revoked: member, left: actor == userID,
                     members: try Rows.members(tx.db, projectID: projectID), revision: revision)

@@ -8,7 +8,7 @@ struct MigrationsTests {
         try withTemporaryDirectory { directory in
             let path = directory.file("m.sqlite")
             let first = try Store(path: path)
-            #expect(first.appliedMigrations == ["v1-initial"])
+            #expect(first.appliedMigrations == Migrations.all.map(\.name))
             let epoch = first.epoch
             #expect(!epoch.isEmpty)
 
@@ -17,7 +17,7 @@ struct MigrationsTests {
             #expect(second.epoch == epoch, "the epoch is created once, with the database")
 
             let db = try SQLiteConnection(path: path, mode: .readOnly)
-            #expect(try Migrations.applied(in: db) == ["v1-initial"])
+            #expect(try Migrations.applied(in: db) == Migrations.all.map(\.name))
         }
     }
 
@@ -28,15 +28,15 @@ struct MigrationsTests {
             _ = try Store(path: path)
             var options = Store.Options()
             options.migrations = Migrations.all + [
-                Migration(name: "v2-test-notes", sql: "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL) STRICT;"),
+                Migration(name: "v99-test-notes", sql: "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL) STRICT;"),
             ]
             let upgraded = try Store(path: path, options: options)
-            #expect(upgraded.appliedMigrations == ["v2-test-notes"])
+            #expect(upgraded.appliedMigrations == ["v99-test-notes"])
             let again = try Store(path: path, options: options)
             #expect(again.appliedMigrations == [])
 
             let db = try SQLiteConnection(path: path, mode: .readOnly)
-            #expect(try Migrations.applied(in: db) == ["v1-initial", "v2-test-notes"])
+            #expect(try Migrations.applied(in: db) == Migrations.all.map(\.name) + ["v99-test-notes"])
             #expect(try db.queryOne("SELECT count(*) FROM sqlite_schema WHERE name = 'notes'") { $0.int64(0) } == 1)
         }
     }
@@ -47,7 +47,7 @@ struct MigrationsTests {
             let path = directory.file("m.sqlite")
             var options = Store.Options()
             options.migrations = Migrations.all + [
-                Migration(name: "v2-broken", sql: "CREATE TABLE half (id INTEGER) STRICT; INSERT INTO nowhere VALUES (1);"),
+                Migration(name: "v99-broken", sql: "CREATE TABLE half (id INTEGER) STRICT; INSERT INTO nowhere VALUES (1);"),
             ]
             let error = #expect(throws: StoreError.self) { _ = try Store(path: path, options: options) }
             guard case .database(let sqlite) = error else {
@@ -56,7 +56,7 @@ struct MigrationsTests {
             }
             #expect(sqlite.message.contains("nowhere"))
             let db = try SQLiteConnection(path: path, mode: .readOnly)
-            #expect(try Migrations.applied(in: db) == ["v1-initial"])
+            #expect(try Migrations.applied(in: db) == Migrations.all.map(\.name))
             #expect(try db.queryOne("SELECT count(*) FROM sqlite_schema WHERE name = 'half'") { $0.int64(0) } == 0)
         }
     }

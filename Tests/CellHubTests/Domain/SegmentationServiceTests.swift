@@ -39,7 +39,12 @@ import CellHubStore
         #expect(open.scopeQueued == 3)
         #expect(code { try d.segmentation.cancel(.jobs([doneJob]), caller: owner) } == .failedPrecondition)
         #expect(code { try d.segmentation.cancel(nil, caller: owner) } == .invalidArgument)
-        #expect(code { try d.segmentation.cancel(.batch(first.batchID!), caller: owner) } == .failedPrecondition)
+        // A batch whose jobs all finished matches nothing; unknown and invisible batches are NOT_FOUND.
+        #expect(try d.segmentation.cancel(.batch(first.batchID!), caller: owner).cancelled.isEmpty)
+        let stranger = try test.user("stranger").caller
+        #expect(code { try d.segmentation.cancel(.batch(first.batchID!), caller: stranger) } == .notFound)
+        #expect(code { try d.segmentation.cancel(.batch(Store.randomUUID()), caller: owner) } == .notFound)
+        #expect(code { try d.segmentation.cancel(.batch("not an id!"), caller: owner) } == .invalidArgument)
         let cancelled = try d.segmentation.cancel(.project(project.id), caller: owner)
         #expect(cancelled.cancelled.count == 3)
         let stats = try d.stats.projectStats(projectID: project.id, caller: owner)
