@@ -163,13 +163,28 @@ enum Rows {
     }
 
     /// 1-based service-wide position of a queued job: the queued jobs that a claim would take
-    /// before it (higher priority, or same priority and enqueued earlier), plus one.
+    /// before it (higher priority, or same priority and enqueued earlier), plus one; 0 when
+    /// the job is unknown or not queued.
     static func queuePosition(_ db: SQLiteConnection, jobID: String) throws(SQLiteError) -> Int64 {
-        try db.queryOne(
+        guard let (priority, seq) = try db.queryOne(
+            "SELECT priority, seq FROM segmentation_jobs WHERE id = ? AND status = 1", jobID, row: { ($0.int64(0), $0.int64(1)) }
+        ) else { return 0 }
+        return try queuePosition(db, priority: priority, seq: seq)
+    }
+
+    /// The position of the queued job (`priority`, `seq`): whole blocks of 1,024 sequence
+    /// numbers from `queue_buckets` (every higher priority, and this priority's earlier
+    /// blocks), then a count within the job's own block — O(blocks + 1,024), however long
+    /// the queue.
+    static func queuePosition(_ db: SQLiteConnection, priority: Int64, seq: Int64) throws(SQLiteError) -> Int64 {
+        let block = seq >> 10
+        return try db.queryOne(
             """
-            SELECT 1 + (SELECT count(*) FROM segmentation_jobs a
-                        WHERE a.status = 1 AND (a.priority > j.priority OR (a.priority = j.priority AND a.seq < j.seq)))
-            FROM segmentation_jobs j WHERE j.id = ?
-            """, jobID) { $0.int64(0) } ?? 0
+            SELECT 1
+                + coalesce((SELECT sum(queued) FROM queue_buckets WHERE priority > ?1), 0)
+                + coalesce((SELECT sum(queued) FROM queue_buckets WHERE priority = ?1 AND block < ?2), 0)
+                + (SELECT count(*) FROM segmentation_jobs
+                   WHERE status = 1 AND priority = ?1 AND seq >= ?2 << 10 AND seq < ?3)
+            """, priority, block, seq) { $0.int64(0) } ?? 0
     }
 }

@@ -41,6 +41,8 @@ extension Store {
                 "SELECT coalesce(sum(status = 1), 0), coalesce(sum(status = 2), 0) FROM segmentation_jobs"
             ) { ($0.int64(0), $0.int64(1)) } ?? (0, 0)
             found += Self.compare("queue", [("queued", queued, openQueued), ("processing", processing, openProcessing)])
+            found += try Self.recountUsers(db)
+            found += try Self.recountQueueBlocks(db)
             let blobs = try db.query(
                 """
                 SELECT b.sha256, b.ref_count, (SELECT count(*) FROM images i WHERE i.sha256 = b.sha256) FROM blobs b
@@ -113,6 +115,85 @@ extension Store {
             ])
         }
         return found
+    }
+
+    /// Each user's counters and activity buckets against the sums over their memberships,
+    /// and each member row's copies of its project's queued count and last completion.
+    private static func recountUsers(_ db: SQLiteConnection) throws -> [Inconsistency] {
+        var found: [Inconsistency] = []
+        let fields = ["projects_owned", "projects_shared", "image_count", "no_segmentation", "queued", "processing",
+                      "segmented", "failed", "total_bytes"]
+        let users = try db.query(
+            """
+            SELECT u.id, coalesce(s.projects_owned, -1), coalesce(s.projects_shared, -1), coalesce(s.image_count, -1),
+                   coalesce(s.no_segmentation, -1), coalesce(s.queued, -1), coalesce(s.processing, -1),
+                   coalesce(s.segmented, -1), coalesce(s.failed, -1), coalesce(s.total_bytes, -1),
+                   (SELECT count(*) FROM project_members m WHERE m.user_id = u.id AND m.role = 'owner'),
+                   (SELECT count(*) FROM project_members m WHERE m.user_id = u.id AND m.role <> 'owner'),
+                   r.image_count, r.no_segmentation, r.queued, r.processing, r.segmented, r.failed, r.total_bytes
+            FROM users u
+            LEFT JOIN user_counters s ON s.user_id = u.id
+            JOIN (SELECT u2.id AS user_id, coalesce(sum(c.image_count), 0) AS image_count,
+                         coalesce(sum(c.no_segmentation), 0) AS no_segmentation, coalesce(sum(c.queued), 0) AS queued,
+                         coalesce(sum(c.processing), 0) AS processing, coalesce(sum(c.segmented), 0) AS segmented,
+                         coalesce(sum(c.failed), 0) AS failed, coalesce(sum(c.total_bytes), 0) AS total_bytes
+                  FROM users u2 LEFT JOIN project_members m ON m.user_id = u2.id
+                  LEFT JOIN project_counters c ON c.project_id = m.project_id GROUP BY u2.id) r ON r.user_id = u.id
+            ORDER BY u.id
+            """
+        ) { row in (row.string(0), (1...18).map { row.int64($0) }) }
+        for (userID, values) in users {
+            found += compare("user \(userID)", fields.indices.map { (fields[$0], values[$0], values[$0 + 9]) })
+        }
+        let buckets = try db.query(
+            """
+            SELECT user_id, quarter_hour, sum(su), sum(sc), sum(sp), sum(u), sum(c), sum(p) FROM (
+                SELECT user_id, quarter_hour, uploaded AS su, completed AS sc, projects_created AS sp, 0 AS u, 0 AS c, 0 AS p
+                FROM user_activity_counters
+                UNION ALL
+                SELECT m.user_id, a.quarter_hour, 0, 0, 0, a.uploaded, a.completed, 0
+                FROM project_members m JOIN project_activity_counters a ON a.project_id = m.project_id
+                UNION ALL
+                SELECT m.user_id, p.created_at_ms / ?1, 0, 0, 0, 0, 0, 1
+                FROM project_members m JOIN projects p ON p.id = m.project_id)
+            GROUP BY user_id, quarter_hour ORDER BY user_id, quarter_hour
+            """, ActivityBucket.widthMs
+        ) { row in (row.string(0), row.int64(1), (2...7).map { row.int64($0) }) }
+        for (userID, quarter, values) in buckets {
+            found += compare("user \(userID)", [
+                ("uploaded@quarter_hour \(quarter)", values[0], values[3]),
+                ("completed@quarter_hour \(quarter)", values[1], values[4]),
+                ("projects_created@quarter_hour \(quarter)", values[2], values[5]),
+            ])
+        }
+        let members = try db.query(
+            """
+            SELECT m.project_id, m.user_id, m.queued, c.queued, m.last_completed_at_ms, c.last_segmentation_completed_at_ms
+            FROM project_members m JOIN project_counters c ON c.project_id = m.project_id
+            WHERE m.queued <> c.queued OR m.last_completed_at_ms <> c.last_segmentation_completed_at_ms
+            ORDER BY m.project_id, m.user_id
+            """
+        ) { row in (row.string(0), row.string(1), (2...5).map { row.int64($0) }) }
+        for (projectID, userID, values) in members {
+            found += compare("member \(userID) of project \(projectID)", [
+                ("queued", values[0], values[1]), ("last_completed_at_ms", values[2], values[3]),
+            ])
+        }
+        return found
+    }
+
+    /// The queue blocks against the queued jobs they count.
+    private static func recountQueueBlocks(_ db: SQLiteConnection) throws -> [Inconsistency] {
+        let blocks = try db.query(
+            """
+            SELECT priority, block, sum(stored), sum(actual) FROM (
+                SELECT priority, block, queued AS stored, 0 AS actual FROM queue_buckets
+                UNION ALL
+                SELECT priority, seq >> 10, 0, 1 FROM segmentation_jobs WHERE status = 1)
+            GROUP BY priority, block HAVING sum(stored) <> sum(actual) ORDER BY priority, block
+            """
+        ) { row in (row.int64(0), row.int64(1), row.int64(2), row.int64(3)) }
+        return blocks.map { Inconsistency(scope: "queue", field: "queued@priority \($0.0) block \($0.1)", stored: $0.2, actual: $0.3) }
     }
 
     private static func compare(_ scope: String, _ fields: [(String, Int64, Int64)]) -> [Inconsistency] {

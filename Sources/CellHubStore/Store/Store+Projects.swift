@@ -23,6 +23,7 @@ extension Store {
                 try tx.db.run(
                     "INSERT INTO project_counters (project_id, updated_at_ms, revision) VALUES (?, ?, ?)",
                     id, tx.now, revision)
+                try tx.moveMembership(projectID: id, userID: ownerID, role: .owner, sign: 1)
                 let project = try Rows.project(tx.db, id: id, callerID: ownerID)!
                 try tx.appendProjectActivity(
                     tx.activity(.projectCreated, about: ActivityProject(id: id, name: name, ownerID: ownerID), actor: ownerID, revision: revision),
@@ -137,6 +138,9 @@ extension Store {
                 try tx.db.run(
                     "UPDATE queue_counters SET queued = queued - ?, processing = processing - ? WHERE id = 1",
                     queued, Int64(openJobs.count) - queued)
+                for member in members {
+                    try tx.moveMembership(projectID: id, userID: member.user.id, role: member.role, sign: -1)
+                }
                 try tx.db.run("DELETE FROM projects WHERE id = ?", id)
                 var orphaned: [String] = []
                 for (sha256, count) in blobs {

@@ -29,6 +29,14 @@ extension Store {
                         role = excluded.role, role_changed_at_ms = excluded.role_changed_at_ms,
                         granted_by = excluded.granted_by
                     """, projectID, userID, role.rawValue, tx.now, tx.now, actor)
+                if existing == nil {
+                    try tx.db.run(
+                        """
+                        UPDATE project_members AS m SET queued = c.queued, last_completed_at_ms = c.last_segmentation_completed_at_ms
+                        FROM project_counters c WHERE c.project_id = ?1 AND m.project_id = ?1 AND m.user_id = ?2
+                        """, projectID, userID)
+                    try tx.moveMembership(projectID: projectID, userID: userID, role: role, sign: 1)
+                }
                 let member = try Rows.member(tx.db, projectID: projectID, userID: userID)!
                 let project = try ActivityProject(tx.db, id: projectID)!
                 var granted = tx.activity(.projectShared, about: project, actor: actor, revision: revision)
@@ -65,6 +73,7 @@ extension Store {
             }
             if member.role == .owner { throw StoreError.ownerMembership(projectID: projectID) }
             return try tx.recording(.shareRevoked, projectID: projectID, actor: actor, payload: payload) { revision in
+                try tx.moveMembership(projectID: projectID, userID: userID, role: member.role, sign: -1)
                 try tx.db.run("DELETE FROM project_members WHERE project_id = ? AND user_id = ?", projectID, userID)
                 var revoked = tx.activity(.none, about: try ActivityProject(tx.db, id: projectID)!, actor: actor, revision: revision)
                 revoked.kind = .shareRevoked

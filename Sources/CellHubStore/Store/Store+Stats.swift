@@ -5,9 +5,9 @@ extension Store {
     }
 
     /// The counter-based dashboard of `userID` over every project they own or are a member
-    /// of, in one query: their memberships (index range) joined to each project's counters
-    /// and creation time, plus two primary-key range sums over that project's 15-minute
-    /// activity buckets. Cost: O(visible projects), independent of the number of images.
+    /// of: one primary-key read of their user counters (moved with every change to those
+    /// projects) and one primary-key range over their 15-minute activity buckets since the
+    /// start of the week. Cost: independent of the number of projects and images.
     ///
     /// `todayStartMs` and `weekStartMs` are the caller's local midnight today and Monday
     /// 00:00 this week as UTC milliseconds (the domain converts from the IANA zone). They
@@ -15,69 +15,74 @@ extension Store {
     /// bucket containing them is counted whole.
     package func dashboard(userID: String, todayStartMs: Int64, weekStartMs: Int64) throws(StoreError) -> DashboardAggregates {
         let todayBucket = ActivityBucket.quarterHour(todayStartMs)
+        let weekBucket = ActivityBucket.quarterHour(weekStartMs)
         return try read { db in
-            let aggregates = try db.queryOne(
+            let totals = try db.queryOne(
                 """
-                SELECT
-                    coalesce(sum(m.role = 'owner'), 0), coalesce(sum(m.role <> 'owner'), 0),
-                    coalesce(sum(c.image_count), 0), coalesce(sum(c.no_segmentation), 0), coalesce(sum(c.queued), 0),
-                    coalesce(sum(c.processing), 0), coalesce(sum(c.segmented), 0), coalesce(sum(c.failed), 0),
-                    coalesce(sum(c.total_bytes), 0),
-                    coalesce(sum((SELECT sum(a.uploaded) FROM project_activity_counters a
-                                  WHERE a.project_id = m.project_id AND a.quarter_hour >= ?2)), 0),
-                    coalesce(sum((SELECT sum(a.completed) FROM project_activity_counters a
-                                  WHERE a.project_id = m.project_id AND a.quarter_hour >= ?2)), 0),
-                    coalesce(sum(p.created_at_ms >= ?3), 0)
-                FROM project_members m
-                JOIN project_counters c ON c.project_id = m.project_id
-                JOIN projects p ON p.id = m.project_id
-                WHERE m.user_id = ?1
-                """, userID, todayBucket, weekStartMs
-            ) { row in
-                DashboardAggregates(
-                    projectsOwned: row.int64(0), projectsSharedWithMe: row.int64(1), totalImages: row.int64(2),
-                    noSegmentation: row.int64(3), queued: row.int64(4), processing: row.int64(5),
-                    segmented: row.int64(6), failed: row.int64(7), storageBytes: row.int64(8),
-                    imagesUploadedToday: row.int64(9), segmentationsCompletedToday: row.int64(10),
-                    projectsCreatedThisWeek: row.int64(11), revision: 0)
-            }
-            guard var aggregates else { preconditionFailure("an aggregate query returned no row") }
-            aggregates.revision = try Self.currentRevision(db)
-            return aggregates
+                SELECT projects_owned, projects_shared, image_count, no_segmentation, queued, processing, segmented,
+                       failed, total_bytes
+                FROM user_counters WHERE user_id = ?
+                """, userID
+            ) { row in (0..<9).map { row.int64($0) } } ?? Array(repeating: 0, count: 9)
+            let activity = try db.queryOne(
+                """
+                SELECT coalesce(sum(CASE WHEN quarter_hour >= ?2 THEN uploaded END), 0),
+                       coalesce(sum(CASE WHEN quarter_hour >= ?2 THEN completed END), 0),
+                       coalesce(sum(CASE WHEN quarter_hour >= ?3 THEN projects_created END), 0)
+                FROM user_activity_counters WHERE user_id = ?1 AND quarter_hour >= min(?2, ?3)
+                """, userID, todayBucket, weekBucket
+            ) { row in (0..<3).map { row.int64($0) } } ?? [0, 0, 0]
+            return DashboardAggregates(
+                projectsOwned: totals[0], projectsSharedWithMe: totals[1], totalImages: totals[2],
+                noSegmentation: totals[3], queued: totals[4], processing: totals[5], segmented: totals[6],
+                failed: totals[7], storageBytes: totals[8], imagesUploadedToday: activity[0],
+                segmentationsCompletedToday: activity[1], projectsCreatedThisWeek: activity[2],
+                revision: try Self.currentRevision(db))
         }
     }
 
     /// The service-wide queue (O(1) from its counter row) and a scope's share of it: one
-    /// project, or every project `userID` can see, or (both nil) the whole service. The
-    /// position walks the claim index in queue order to the scope's first queued job.
+    /// project, or every project `userID` can see, or (both nil) the whole service. Scope
+    /// counts come from counter rows; the position of the scope's first queued job from the
+    /// queue blocks (see `Rows.queuePosition`).
     package func queueStats(projectID: String? = nil, userID: String? = nil) throws(StoreError) -> QueueStats {
         try read { db in
             let (queued, processing) = try db.queryOne("SELECT queued, processing FROM queue_counters WHERE id = 1") {
                 ($0.int64(0), $0.int64(1))
             } ?? (0, 0)
-            let scope: String
-            let arguments: [any SQLiteBindable]
+            let scope: (queued: Int64, processing: Int64)
+            let head: (priority: Int64, seq: Int64)?
             if let projectID {
-                scope = "j.project_id = ?"
-                arguments = [projectID]
+                scope = try db.queryOne("SELECT queued, processing FROM project_counters WHERE project_id = ?", projectID) {
+                    ($0.int64(0), $0.int64(1))
+                } ?? (0, 0)
+                head = scope.queued > 0 ? try Self.queueHead(db, projectID: projectID) : nil
             } else if let userID {
-                scope = "j.project_id IN (SELECT project_id FROM project_members WHERE user_id = ?)"
-                arguments = [userID]
+                scope = try db.queryOne("SELECT queued, processing FROM user_counters WHERE user_id = ?", userID) {
+                    ($0.int64(0), $0.int64(1))
+                } ?? (0, 0)
+                // Each project with queued jobs has its head in the partial index; the
+                // scope's head is the first of those in claim order.
+                head = scope.queued == 0 ? nil : try db.queryOne(
+                    """
+                    SELECT j.priority, j.seq FROM project_members m
+                    JOIN segmentation_jobs j ON j.seq = (
+                        SELECT q.seq FROM segmentation_jobs q WHERE q.project_id = m.project_id AND q.status = 1
+                        ORDER BY q.priority DESC, q.seq LIMIT 1)
+                    WHERE m.user_id = ? AND m.queued > 0
+                    ORDER BY j.priority DESC, j.seq LIMIT 1
+                    """, userID) { ($0.int64(0), $0.int64(1)) }
             } else {
-                scope = "1"
-                arguments = []
+                scope = (queued, processing)
+                head = try db.queryOne(
+                    "SELECT priority, seq FROM segmentation_jobs WHERE status = 1 ORDER BY priority DESC, seq LIMIT 1"
+                ) { ($0.int64(0), $0.int64(1)) }
             }
-            let (scopeQueued, scopeProcessing) = try db.queryOne(
-                "SELECT coalesce(sum(j.status = 1), 0), coalesce(sum(j.status = 2), 0) FROM segmentation_jobs j WHERE j.status IN (1, 2) AND \(scope)",
-                arguments: arguments
-            ) { ($0.int64(0), $0.int64(1)) } ?? (0, 0)
-            let first = try db.queryOne(
-                "SELECT j.id FROM segmentation_jobs j WHERE j.status = 1 AND \(scope) ORDER BY j.priority DESC, j.seq LIMIT 1",
-                arguments: arguments
-            ) { $0.string(0) }
-            let position = try first.map { jobID throws(SQLiteError) in try Rows.queuePosition(db, jobID: jobID) } ?? 0
+            let position = try head.map { head throws(SQLiteError) in
+                try Rows.queuePosition(db, priority: head.priority, seq: head.seq)
+            } ?? 0
             return QueueStats(
-                queued: queued, processing: processing, scopeQueued: scopeQueued, scopeProcessing: scopeProcessing,
+                queued: queued, processing: processing, scopeQueued: scope.queued, scopeProcessing: scope.processing,
                 position: position)
         }
     }
@@ -85,21 +90,65 @@ extension Store {
     /// Processing-time and throughput figures over completed jobs of the projects `userID`
     /// can see (nil: the whole service): the mean processing time of the last 100, and how
     /// many completed at or after `sinceMs` (e.g. now − 10 min for the throughput).
+    ///
+    /// For a user, both walk only projects with completions that recent: their member rows
+    /// carry each project's last completion time (partial index). The last 100 completions
+    /// come from the (at most) 100 projects that completed last — any other project's last
+    /// completion is older than 100 more recent ones — merged newest first, stopping at the
+    /// first project whose last completion cannot enter the 100.
     package func completionStats(userID: String?, sinceMs: Int64) throws(StoreError) -> CompletionStats {
-        let scope = userID == nil ? "?1 IS NULL" : "j.project_id IN (SELECT project_id FROM project_members WHERE user_id = ?1)"
-        return try read { db in
-            let (average, samples) = try db.queryOne(
-                """
-                SELECT coalesce(avg(processing_ms), 0.0), count(*) FROM (
-                    SELECT j.processing_ms FROM segmentation_jobs j WHERE j.status = 3 AND \(scope)
-                    ORDER BY j.finished_at_ms DESC LIMIT 100)
-                """, userID
-            ) { ($0.double(0), $0.int(1)) } ?? (0, 0)
+        try read { db in
+            guard let userID else {
+                let (average, samples) = try db.queryOne(
+                    """
+                    SELECT coalesce(avg(processing_ms), 0.0), count(*) FROM (
+                        SELECT processing_ms FROM segmentation_jobs WHERE status = 3 ORDER BY finished_at_ms DESC LIMIT 100)
+                    """
+                ) { ($0.double(0), $0.int(1)) } ?? (0, 0)
+                let since = try db.queryOne(
+                    "SELECT count(*) FROM segmentation_jobs WHERE status = 3 AND finished_at_ms >= ?", sinceMs
+                ) { $0.int64(0) } ?? 0
+                return CompletionStats(averageProcessingMs: average, sampleCount: samples, completedSince: since)
+            }
+            // CROSS JOIN keeps the member rows first (the planner would otherwise walk every
+            // recent completion of the service); "> 0" lets it use the partial index.
             let since = try db.queryOne(
-                "SELECT count(*) FROM segmentation_jobs j WHERE j.status = 3 AND j.finished_at_ms >= ?2 AND \(scope)",
-                userID, sinceMs
+                """
+                SELECT count(*) FROM project_members m
+                CROSS JOIN segmentation_jobs j ON j.project_id = m.project_id AND j.status = 3 AND j.finished_at_ms >= ?2
+                WHERE m.user_id = ?1 AND m.last_completed_at_ms > 0 AND m.last_completed_at_ms >= ?2
+                """, userID, sinceMs
             ) { $0.int64(0) } ?? 0
-            return CompletionStats(averageProcessingMs: average, sampleCount: samples, completedSince: since)
+            let recent = try db.query(
+                """
+                SELECT project_id, last_completed_at_ms FROM project_members
+                WHERE user_id = ? AND last_completed_at_ms > 0 ORDER BY last_completed_at_ms DESC LIMIT 100
+                """, userID
+            ) { ($0.string(0), $0.int64(1)) }
+            var newest: [(finishedAtMs: Int64, processingMs: Int64)] = []
+            for (projectID, lastCompletedAtMs) in recent {
+                // Sorted newest first: once 100 are held, a project whose newest completion is
+                // older than the 100th cannot contribute (ties are kept, as SQL would).
+                let floor = newest.count >= 100 ? newest[99].finishedAtMs : 0
+                if lastCompletedAtMs < floor { break }
+                newest += try db.query(
+                    """
+                    SELECT finished_at_ms, processing_ms FROM segmentation_jobs
+                    WHERE project_id = ? AND status = 3 AND finished_at_ms >= ? ORDER BY finished_at_ms DESC LIMIT 100
+                    """, projectID, floor
+                ) { ($0.int64(0), $0.int64(1)) }
+                newest.sort { $0.finishedAtMs > $1.finishedAtMs }
+                if newest.count > 100 { newest.removeLast(newest.count - 100) }
+            }
+            let average = newest.isEmpty ? 0 : Double(newest.reduce(0) { $0 + $1.processingMs }) / Double(newest.count)
+            return CompletionStats(averageProcessingMs: average, sampleCount: newest.count, completedSince: since)
         }
+    }
+
+    /// The first queued job of a project in claim order.
+    private static func queueHead(_ db: SQLiteConnection, projectID: String) throws(SQLiteError) -> (priority: Int64, seq: Int64)? {
+        try db.queryOne(
+            "SELECT priority, seq FROM segmentation_jobs WHERE project_id = ? AND status = 1 ORDER BY priority DESC, seq LIMIT 1",
+            projectID) { ($0.int64(0), $0.int64(1)) }
     }
 }

@@ -17,6 +17,7 @@ extension Store {
                 try tx.db.run(
                     "INSERT INTO api_tokens (token_hash, user_id, created_at_ms) VALUES (?, ?, ?)",
                     tokenHash, id, tx.now)
+                try tx.db.run("INSERT INTO user_counters (user_id) VALUES (?)", id)
                 let user = UserRecord(id: id, name: name, isWorker: isWorker, createdAtMs: tx.now, revokedAtMs: nil)
                 return UserCreated(user: user, revision: revision)
             }

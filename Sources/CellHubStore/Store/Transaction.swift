@@ -46,7 +46,77 @@ struct Transaction {
         ) { Rows.counters($0, at: 0) }
         guard let updated else { preconditionFailure("project \(projectID) has no counters row: a bug in CellHub") }
         try moveQueue(queued: delta.count(.queued), processing: delta.count(.processing))
+        try moveMembers(delta, after: updated)
         return updated
+    }
+
+    /// Moves every member's user counters by the project's delta, and copies the project's
+    /// queued count and last completion to the member rows (for the partial indexes).
+    private func moveMembers(_ delta: CounterDelta, after counters: ProjectCounters) throws {
+        let statuses = ImageStatus.allCases.map { delta.count($0) }
+        if delta.imageCount != 0 || delta.bytes != 0 || statuses.contains(where: { $0 != 0 }) {
+            try db.run(
+                """
+                UPDATE user_counters SET
+                    image_count = image_count + ?, no_segmentation = no_segmentation + ?, queued = queued + ?,
+                    processing = processing + ?, segmented = segmented + ?, failed = failed + ?,
+                    total_bytes = total_bytes + ?
+                WHERE user_id IN (SELECT user_id FROM project_members WHERE project_id = ?)
+                """,
+                delta.imageCount, delta.count(.noSegmentation), delta.count(.queued), delta.count(.processing),
+                delta.count(.segmented), delta.count(.failed), delta.bytes, counters.projectID)
+        }
+        if delta.count(.queued) != 0 || delta.lastCompletedAtMs != 0 {
+            try db.run(
+                """
+                UPDATE project_members SET queued = ?1, last_completed_at_ms = ?2
+                WHERE project_id = ?3 AND (queued <> ?1 OR last_completed_at_ms <> ?2)
+                """, counters.queued, counters.lastSegmentationCompletedAtMs, counters.projectID)
+        }
+    }
+
+    /// Adds (`sign` 1) or removes (-1) a membership's whole contribution to the user's
+    /// counters and activity buckets: the project's counters, its activity buckets and its
+    /// creation. Call it after inserting a member row, or before deleting one.
+    func moveMembership(projectID: String, userID: String, role: MemberRole, sign: Int64) throws {
+        precondition(sign == 1 || sign == -1, "membership sign \(sign): a bug in CellHub")
+        try db.run(
+            """
+            UPDATE user_counters AS u SET
+                projects_owned = u.projects_owned + ?1 * (?2 = 'owner'),
+                projects_shared = u.projects_shared + ?1 * (?2 <> 'owner'),
+                image_count = u.image_count + ?1 * c.image_count, no_segmentation = u.no_segmentation + ?1 * c.no_segmentation,
+                queued = u.queued + ?1 * c.queued, processing = u.processing + ?1 * c.processing,
+                segmented = u.segmented + ?1 * c.segmented, failed = u.failed + ?1 * c.failed,
+                total_bytes = u.total_bytes + ?1 * c.total_bytes
+            FROM project_counters c WHERE c.project_id = ?3 AND u.user_id = ?4
+            """, sign, role.rawValue, projectID, userID)
+        let created = try db.queryOne("SELECT created_at_ms FROM projects WHERE id = ?", projectID) { $0.int64(0) } ?? now
+        if sign > 0 {
+            try db.run(
+                """
+                INSERT INTO user_activity_counters (user_id, quarter_hour, uploaded, completed, projects_created)
+                SELECT ?1, quarter_hour, uploaded, completed, 0 FROM project_activity_counters WHERE project_id = ?2 AND true
+                ON CONFLICT (user_id, quarter_hour) DO UPDATE SET
+                    uploaded = uploaded + excluded.uploaded, completed = completed + excluded.completed
+                """, userID, projectID)
+            try db.run(
+                """
+                INSERT INTO user_activity_counters (user_id, quarter_hour, projects_created) VALUES (?, ?, 1)
+                ON CONFLICT (user_id, quarter_hour) DO UPDATE SET projects_created = projects_created + 1
+                """, userID, ActivityBucket.quarterHour(created))
+        } else {
+            // Every bucket being removed was added with the membership, so the rows exist.
+            try db.run(
+                """
+                UPDATE user_activity_counters AS u SET uploaded = u.uploaded - a.uploaded, completed = u.completed - a.completed
+                FROM project_activity_counters a
+                WHERE a.project_id = ?2 AND u.user_id = ?1 AND u.quarter_hour = a.quarter_hour
+                """, userID, projectID)
+            try db.run(
+                "UPDATE user_activity_counters SET projects_created = projects_created - 1 WHERE user_id = ? AND quarter_hour = ?",
+                userID, ActivityBucket.quarterHour(created))
+        }
     }
 
     /// Moves the service-wide open-job counters. Image statuses QUEUED/PROCESSING and open
@@ -56,23 +126,38 @@ struct Transaction {
         try db.run("UPDATE queue_counters SET queued = queued + ?, processing = processing + ? WHERE id = 1", queued, processing)
     }
 
-    /// Adds to a project's 15-minute activity bucket containing `atMs`.
+    /// Adds to a project's 15-minute activity bucket containing `atMs`, and to its members'.
     func addActivity(projectID: String, atMs: Int64, uploaded: Int64 = 0, completed: Int64 = 0) throws {
+        let bucket = ActivityBucket.quarterHour(atMs)
         try db.run(
             """
             INSERT INTO project_activity_counters (project_id, quarter_hour, uploaded, completed) VALUES (?, ?, ?, ?)
             ON CONFLICT (project_id, quarter_hour) DO UPDATE SET
                 uploaded = uploaded + excluded.uploaded, completed = completed + excluded.completed
             """,
-            projectID, ActivityBucket.quarterHour(atMs), uploaded, completed)
+            projectID, bucket, uploaded, completed)
+        try db.run(
+            """
+            INSERT INTO user_activity_counters (user_id, quarter_hour, uploaded, completed)
+            SELECT user_id, ?2, ?3, ?4 FROM project_members WHERE project_id = ?1
+            ON CONFLICT (user_id, quarter_hour) DO UPDATE SET
+                uploaded = uploaded + excluded.uploaded, completed = completed + excluded.completed
+            """,
+            projectID, bucket, uploaded, completed)
     }
 
-    /// Removes uploads from the bucket they were counted in (a deleted image stops counting
-    /// as "uploaded today").
+    /// Removes uploads from the bucket they were counted in, the project's and its members'
+    /// (a deleted image stops counting as "uploaded today").
     func removeUploads(projectID: String, uploadedAtMs: Int64, count: Int64) throws {
+        let bucket = ActivityBucket.quarterHour(uploadedAtMs)
         try db.run(
             "UPDATE project_activity_counters SET uploaded = uploaded - ? WHERE project_id = ? AND quarter_hour = ?",
-            count, projectID, ActivityBucket.quarterHour(uploadedAtMs))
+            count, projectID, bucket)
+        try db.run(
+            """
+            UPDATE user_activity_counters SET uploaded = uploaded - ?1
+            WHERE quarter_hour = ?2 AND user_id IN (SELECT user_id FROM project_members WHERE project_id = ?3)
+            """, count, bucket, projectID)
     }
 
     /// Drops `count` references to a blob; returns true when none remain, after deleting

@@ -124,7 +124,21 @@ struct StatsEventsTests {
         try writer.run("UPDATE blobs SET ref_count = 3 WHERE sha256 = ?", TestStore.sha(0))
         #expect(try t.store.recount(projectID: p.id) == [Inconsistency(scope: "project \(p.id)", field: "total_bytes", stored: 205, actual: 200)])
         let all = try t.store.checkConsistency()
-        #expect(all.count == 2 && all.contains { $0.field == "ref_count" && $0.stored == 3 && $0.actual == 1 })
+        // The user's sums are checked against the project's counters, so they differ too.
+        #expect(all.count == 3 && all.contains { $0.field == "ref_count" && $0.stored == 3 && $0.actual == 1 })
+        #expect(all.contains(Inconsistency(scope: "user \(ada.id)", field: "total_bytes", stored: 200, actual: 205)))
+        try writer.run("UPDATE project_counters SET total_bytes = total_bytes - 5 WHERE project_id = ?", p.id)
+        try writer.run("UPDATE blobs SET ref_count = 1 WHERE sha256 = ?", TestStore.sha(0))
+        #expect(try t.store.checkConsistency() == [])
+        // Drift in the per-user copies: a user counter, a user bucket, a member row, a queue block.
+        try writer.run("UPDATE user_counters SET projects_owned = 2 WHERE user_id = ?", ada.id)
+        try writer.run("UPDATE user_activity_counters SET uploaded = uploaded + 1 WHERE user_id = ?", ada.id)
+        try writer.run("UPDATE project_members SET queued = 4 WHERE user_id = ?", ada.id)
+        try writer.run("INSERT INTO queue_buckets (priority, block, queued) VALUES (3, 0, 1)")
+        #expect(try Set(t.store.checkConsistency().map(\.field)) == [
+            "projects_owned", "uploaded@quarter_hour \(ActivityBucket.quarterHour(t.clock.now))", "queued",
+            "queued@priority 3 block 0",
+        ])
         // The CHECK constraint refuses a drift that breaks image_count = Σ statuses.
         #expect(throws: SQLiteError.self) { try writer.run("UPDATE project_counters SET queued = 1 WHERE project_id = ?", p.id) }
     }
