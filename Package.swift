@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "RPC", targets: ["RPC"]),
         .executable(name: "cellhub-proto-bench", targets: ["ProtoBenchmark"]),
         .executable(name: "cellhub-rpc-bench", targets: ["RPCBenchmark"]),
+        .executable(name: "cellhub-store-bench", targets: ["StoreBenchmark"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -109,6 +110,14 @@ let package = Package(
         .executableTarget(
             name: "RPCBenchmark",
             dependencies: ["RPCHTTP2", "RPC", "EventLoop", "CellHubProto"],
+            swiftSettings: strictSwift
+        ),
+
+        // The store and stats in process, against plain-C floors (files + SQLite, recounts).
+        .target(name: "CStoreBaseline", linkerSettings: [.linkedLibrary("sqlite3")]),
+        .executableTarget(
+            name: "StoreBenchmark",
+            dependencies: ["CellHub", "CellHubStore", "CStoreBaseline"],
             swiftSettings: strictSwift
         ),
 

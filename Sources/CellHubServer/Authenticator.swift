@@ -23,20 +23,34 @@ package struct Authenticator: Sendable {
     /// - Throws: UNAUTHENTICATED for a missing, malformed, unknown or revoked token;
     ///   INTERNAL (logged) when the store fails; UNAVAILABLE once the pool is shut down.
     package func caller(_ context: ServerContext) async throws(RPCError) -> Caller {
-        let token = try Self.bearerToken(context.requestMetadata["authorization"])
+        let token = try Self.token(context)
         let auth = self.auth
         do {
             return try await pool.run { () throws(AuthError) -> Caller in try auth.authenticate(token: token) }
         } catch let error as AuthError {
-            switch error {
-            case .unauthenticated:
-                throw RPCError(code: .unauthenticated, message: "unknown or revoked token")
-            case .permissionDenied, .internal:
-                throw DomainErrorMapping.rpcError(error, context: context, logger: logger)
-            }
+            throw rpcError(error, context: context)
         } catch {
             throw DomainErrorMapping.rpcError(unexpected: error, context: context, logger: logger)
         }
+    }
+
+    /// Looks the token up: the blocking half of `caller`, for callers already on the pool.
+    func authenticate(token: String) throws(AuthError) -> Caller { try auth.authenticate(token: token) }
+
+    /// The status for a failed token lookup.
+    func rpcError(_ error: AuthError, context: ServerContext) -> RPCError {
+        switch error {
+        case .unauthenticated:
+            RPCError(code: .unauthenticated, message: "unknown or revoked token")
+        case .permissionDenied, .internal:
+            DomainErrorMapping.rpcError(error, context: context, logger: logger)
+        }
+    }
+
+    /// The well-formed token of the call's `authorization` metadata: checked on the event
+    /// loop, so a malformed value never costs a pool hop.
+    static func token(_ context: ServerContext) throws(RPCError) -> String {
+        try bearerToken(context.requestMetadata["authorization"])
     }
 
     /// The token of an `authorization` value `Bearer <token>` (scheme case-insensitive, as

@@ -20,12 +20,22 @@ package struct DomainRunner: Sendable {
         authenticator = Authenticator(auth: domain.auth, pool: pool, logger: logger)
     }
 
-    /// Authenticates the call, then runs `body` with the caller on the blocking pool.
+    /// Authenticates the call and runs `body` with the caller, both in one job on the
+    /// blocking pool (one hop off the event loop and back per call, not two).
     package func call<T: Sendable, Failure: DomainError>(
         _ context: ServerContext, _ body: @escaping @Sendable (Caller) throws(Failure) -> T
     ) async throws(RPCError) -> T {
-        let caller = try await authenticator.caller(context)
-        return try await run(context) { () throws(Failure) -> T in try body(caller) }
+        let token = try Authenticator.token(context)
+        let authenticator = self.authenticator
+        do {
+            return try await pool.run { () throws -> T in try body(try authenticator.authenticate(token: token)) }
+        } catch let error as AuthError {
+            throw authenticator.rpcError(error, context: context)
+        } catch let error as Failure {
+            throw DomainErrorMapping.rpcError(error, context: context, logger: logger)
+        } catch {
+            throw DomainErrorMapping.rpcError(unexpected: error, context: context, logger: logger)
+        }
     }
 
     /// Runs `body` on the blocking pool, mapping its error.
