@@ -203,14 +203,15 @@ def test_unusable_data_dir_is_an_environment_error(tmp_path):
 def test_check_on_fresh_directory_is_ok(tmp_path):
     result = cellhubd("check", data_dir=tmp_path / "data")
     assert result.returncode == 0, result.stderr
-    assert result.stdout == "ok: 0 projects, 0 images, counters consistent\n"
+    assert result.stdout == "ok: 0 projects, 0 images, counters consistent, 0 image files\n"
 
 
 def test_check_reports_corrupted_counter(tmp_path):
     data = tmp_path / "data"
     add_user(data, "alice")
     project_id = str(uuid.uuid4())
-    # A project as the store writes one (no domain needed): row, owner membership, zero counters.
+    # A project as the store writes one (no domain needed): row, owner membership, zero counters,
+    # and the owner's per-user sums (one owned project, created in the first quarter hour).
     with connect(data) as db:
         (owner_id,) = db.execute("SELECT id FROM users WHERE name = 'alice'").fetchone()
         db.execute("BEGIN IMMEDIATE")
@@ -219,21 +220,26 @@ def test_check_reports_corrupted_counter(tmp_path):
         db.execute("INSERT INTO project_members (project_id, user_id, role, created_at_ms, role_changed_at_ms, granted_by) "
                    "VALUES (?, ?, 'owner', 1, 1, ?)", (project_id, owner_id, owner_id))
         db.execute("INSERT INTO project_counters (project_id, updated_at_ms, revision) VALUES (?, 1, 1)", (project_id,))
+        db.execute("UPDATE user_counters SET projects_owned = 1 WHERE user_id = ?", (owner_id,))
+        db.execute("INSERT INTO user_activity_counters (user_id, quarter_hour, projects_created) VALUES (?, 0, 1)", (owner_id,))
         db.execute("COMMIT")
     ok = cellhubd("check", data_dir=data)
     assert ok.returncode == 0, f"{ok.stdout!r} {ok.stderr!r}"
-    assert ok.stdout == "ok: 1 projects, 0 images, counters consistent\n"
+    assert ok.stdout == "ok: 1 projects, 0 images, counters consistent, 0 image files\n"
 
     # The schema's CHECK ties image_count to the sum of the status counts, so both move.
     with connect(data) as db:
         db.execute("UPDATE project_counters SET image_count = image_count + 1, no_segmentation = no_segmentation + 1 "
                    "WHERE project_id = ?", (project_id,))
     result = cellhubd("check", data_dir=data)
-    assert_one_line_error(result, 1, "2 inconsistencies")
+    assert_one_line_error(result, 1, "4 problems")
     lines = result.stdout.splitlines()
+    # The owner's sums are recounted from the project's (now wrong) counters, so they differ too.
     assert sorted(lines) == sorted([
         f"inconsistent: project {project_id}: image_count is 1, recount gives 0",
         f"inconsistent: project {project_id}: no_segmentation is 1, recount gives 0",
+        f"inconsistent: user {owner_id}: image_count is 0, recount gives 1",
+        f"inconsistent: user {owner_id}: no_segmentation is 0, recount gives 1",
     ]), result.stdout
     assert "ok:" not in result.stdout
 
@@ -374,10 +380,29 @@ def test_admin_commands_work_while_serving(tmp_path):
         token = add_user(data, "alice", "--worker")
         assert list_users(data)["alice"][2] == "worker"
         assert cellhubd("users", "revoke", "alice", data_dir=data).returncode == 0
-        assert cellhubd("check", data_dir=data).stdout == "ok: 0 projects, 0 images, counters consistent\n"
+        assert cellhubd("check", data_dir=data).stdout == "ok: 0 projects, 0 images, counters consistent, 0 image files\n"
         assert server.proc.poll() is None, "the server died while the admin commands ran"
         assert server.stop() == 0, server.stderr
     finally:
         server.kill()
     assert list_users(data)["alice"][4] == "revoked"
     assert TOKEN.fullmatch(token)
+
+
+def test_check_matches_image_files_to_images(tmp_path):
+    data = tmp_path / "data"
+    add_user(data, "alice")
+    assert cellhubd("check", data_dir=data).returncode == 0
+    # A file nothing references (a crash between writing it and the commit) ...
+    orphan = data / "blobs" / "ab" / ("c" * 62)
+    orphan.parent.mkdir(parents=True)
+    orphan.write_bytes(b"stray")
+    # ... and a blob row whose file is gone (what must never happen).
+    missing = "d" * 64
+    with connect(data) as db:
+        db.execute("INSERT INTO blobs (sha256, size_bytes, ref_count) VALUES (?, 10, 0)", (missing,))
+    result = cellhubd("check", data_dir=data)
+    assert result.returncode == 1, result
+    lines = result.stdout.splitlines()
+    assert f"orphan file: ab/{'c' * 62}" in lines and f"missing file: {missing}" in lines, result.stdout
+    assert "ok:" not in result.stdout
