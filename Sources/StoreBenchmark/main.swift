@@ -1,6 +1,7 @@
 import CellHub
 import CellHubStore
 import CStoreBaseline
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -92,11 +93,25 @@ func image(serial: UInt64, bytes: Int) -> [UInt8] {
     return content
 }
 
-func openDomain(_ directory: String, durable: Bool) -> Domain {
+/// - Parameter clock: the store's and domain's time (the seed replays a month of history).
+func openDomain(_ directory: String, durable: Bool, clock: @escaping @Sendable () -> Int64 = Store.systemClock) -> Domain {
     var options = Store.Options()
     options.durable = durable
+    options.clock = clock
+    var domainOptions = DomainOptions()
+    domainOptions.clock = clock
     let store = must("opening \(directory)/cellhub.sqlite") { try Store(path: directory + "/cellhub.sqlite", options: options) }
-    return must("opening the domain") { try Domain(store: store, dataDirectory: directory) }
+    return must("opening the domain") { try Domain(store: store, dataDirectory: directory, options: domainOptions) }
+}
+
+/// The seed's clock: set by the seed as it replays history.
+final class SeedClock: Sendable {
+    private let ms: Mutex<Int64>
+
+    init(_ start: Int64) { ms = Mutex(start) }
+
+    var now: Int64 { ms.withLock { $0 } }
+    func set(_ value: Int64) { ms.withLock { $0 = value } }
 }
 
 func write(_ text: String, to path: String) {
@@ -131,8 +146,14 @@ func seed(_ options: Options) {
         return
     }
     mkdir(options.directory, 0o700)
+    // History as a month of use would leave it: projects created (and filled, and queued)
+    // over the first 29 days, jobs completed over the last day up to now — so "today", "this
+    // week" and the 10-minute throughput window hold what they would on a live service.
+    let end = Store.systemClock()
+    let day: Int64 = 86_400_000
+    let clock = SeedClock(end - 30 * day)
     // Seeding is setup, not a figure: commits are not fsynced (a crash means seeding again).
-    let domain = openDomain(options.directory, durable: false)
+    let domain = openDomain(options.directory, durable: false, clock: { clock.now })
     let started = nowNs()
     let token = APIToken.generate()
     let heavy = must("creating user heavy") {
@@ -147,28 +168,32 @@ func seed(_ options: Options) {
         return Caller(userID: user.id, name: user.name)
     }
     let heavyCaller = Caller(userID: heavy.id, name: heavy.name)
+    // heavy owns every `spacing`-th project (80 % of what they see) and is given the ones
+    // half-way between (20 %), spread over the whole history.
     let owned = options.heavy * 4 / 5
     let sharedWithHeavy = options.heavy - owned
+    let spacing = max(2, options.projects / options.heavy)
     let content = image(serial: 0, bytes: options.imageBytes)
     var projectIDs: [String] = []
     projectIDs.reserveCapacity(options.projects)
     var lastReport = started
     for index in 0..<options.projects {
-        let owner = index < owned ? heavyCaller : others[index % others.count]
+        clock.set(end - 30 * day + Int64(index) * 29 * day / Int64(options.projects))
+        let owner = index % spacing == 0 && index / spacing < owned ? heavyCaller : others[index % others.count]
         let project = must("creating project \(index)") {
             try domain.projects.create(name: "project-\(index)", description: "seeded", caller: owner).project
         }
         projectIDs.append(project.id)
         let uploads = (0..<options.images).map { ImageUpload(name: "p\(index)-\($0).png", contentType: "image/png", content: content) }
         _ = must("uploading into project \(index)") { try domain.images.upload(projectID: project.id, images: uploads, caller: owner) }
-        if index >= owned && index < owned + sharedWithHeavy {
+        if index % spacing == spacing / 2 && index / spacing < sharedWithHeavy {
             _ = must("sharing project \(index)") {
                 try domain.sharing.share(
                     projectID: project.id, grantee: .userID(heavy.id), role: index.isMultiple(of: 2) ? .editor : .viewer, caller: owner)
             }
         }
-        // Every tenth project has its images queued: a queue the dashboard's position walks.
-        if index.isMultiple(of: 10) {
+        // Every seventh project has its images queued: a long queue, heavy's jobs among them.
+        if index.isMultiple(of: 7) {
             _ = must("queueing project \(index)") { try domain.segmentation.enqueue(projectID: project.id, target: .unsegmented, caller: owner) }
         }
         if nowNs() - lastReport > 10_000_000_000 {
@@ -176,17 +201,20 @@ func seed(_ options: Options) {
             print("seed: \(index + 1)/\(options.projects) projects, \(Double(lastReport - started) / 1e9) s")
         }
     }
-    // A worker finishes the first tenth of the queue: completion figures for the stats.
+    // A worker finishes 10,000 jobs (for 10,000 projects) from the head of the queue over the
+    // last day: completion figures, and a queue still holding most of heavy's jobs.
     let store = domain.store
     var completed = 0
-    let target = options.projects / 10 * options.images / 10
+    let target = options.projects * options.images / 100
     while completed < target {
         let claimed = must("claiming jobs") {
-            try store.claimJobs(workerName: "seed", models: ["builtin"], limit: 100, leaseDurationMs: 600_000, payload: { _ in [] })
+            try store.claimJobs(workerName: "seed", models: ["builtin"], limit: 100, leaseDurationMs: 2 * day, payload: { _ in [] })
         }
         guard !claimed.assignments.isEmpty else { break }
+        clock.set(end - day + Int64(completed) * day / Int64(target))
         for counters in claimed.counters { domain.stats.record(counters) }
         for assignment in claimed.assignments {
+            clock.set(end - day + Int64(completed) * day / Int64(target))
             let done = must("completing a job") {
                 try store.completeJob(
                     jobID: assignment.job.id, leaseID: assignment.job.leaseID!,
@@ -320,7 +348,8 @@ func measure(_ options: Options) {
         let dashboards = (0..<(options.dashboardCalls / options.rounds)).map { _ in
             dashOurs.time { try? domain.stats.dashboard(caller: heavy, timeZone: "Europe/Berlin") }
         }
-        let truths = (0..<(options.dashboardCalls / options.rounds)).map { _ in dashFloor.time { recountDashboard(recount, heavy.userID) } }
+        // The recount reads every image of the user's projects: a few samples are enough.
+        let truths = (0..<min(20, dashboards.count)).map { _ in dashFloor.time { recountDashboard(recount, heavy.userID) } }
         for (metrics, truth) in zip(dashboards, truths) {
             guard let metrics, let truth, metrics.totalImages == truth.0, metrics.storageBytes == truth.1,
                   metrics.segmentedImages == truth.2
