@@ -27,8 +27,9 @@ final class SQLiteConnection {
     /// Read-write connections switch to WAL (readers never block the writer and see only
     /// committed data) with `synchronous=NORMAL` — a commit is durable once the WAL is
     /// checkpointed, and a power cut can lose the last commits but never corrupt — or `FULL`
-    /// when `durable` (every commit fsyncs the WAL). Every connection enforces foreign keys
-    /// and waits up to `busyTimeoutMs` for a lock held by another connection or process.
+    /// when `durable` (every commit fsyncs the WAL). Every connection enforces foreign keys,
+    /// reads through a memory map, and waits up to `busyTimeoutMs` for a lock held by another
+    /// connection or process.
     init(path: String, mode: Mode = .readWrite, durable: Bool = false, busyTimeoutMs: Int32 = 5_000) throws(SQLiteError) {
         var flags = SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_EXRESCODE
         switch mode {
@@ -47,6 +48,11 @@ final class SQLiteConnection {
         self.path = path
         sqlite3_busy_timeout(handle, busyTimeoutMs)
         try execute("PRAGMA foreign_keys = ON")
+        // Pages are read through a memory map (no pread copy per page) and up to 64 MiB of
+        // them stay decoded in the connection's cache: with a million images the B-trees
+        // outgrow SQLite's 2 MiB default, and every insert would otherwise re-read its path.
+        try execute("PRAGMA mmap_size = 1073741824")
+        try execute("PRAGMA cache_size = -65536")
         if mode == .readWrite {
             let journal = try queryOne("PRAGMA journal_mode = WAL") { $0.string(0) }
             guard journal?.lowercased() == "wal" else {
