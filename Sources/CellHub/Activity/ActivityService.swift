@@ -34,21 +34,7 @@ package final class ActivityService: Sendable {
         } catch {
             throw .invalidArgument(error.message)
         }
-        var project: String?
-        if !projectID.isEmpty {
-            let id: String
-            do {
-                id = try Validation.id(projectID, field: "project_id")
-            } catch {
-                throw .invalidArgument(error.message)
-            }
-            do {
-                _ = try access.requireRole(.viewer, projectID: id, caller: caller)
-            } catch {
-                throw StatsError(error)
-            }
-            project = id
-        }
+        let project = projectID.isEmpty ? nil : try access.viewableProject(projectID, caller: caller)
         let filters = ["activity", caller.userID, projectID]
         guard let position = PageToken.decode(pageToken, filters: filters) else {
             throw .invalidArgument("page_token is malformed or belongs to a different request")

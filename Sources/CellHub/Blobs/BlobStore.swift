@@ -171,10 +171,6 @@ package final class BlobStore: Sendable {
                     if try removeIfOrphan(hash) { removed.append(hash) }
                 }
             }
-        } catch let error as BlobError {
-            throw .internal(underlying: InternalFault(error))
-        } catch let error as StoreError {
-            throw .internal(underlying: InternalFault(error))
         } catch {
             throw .internal(underlying: InternalFault(error))
         }
@@ -202,10 +198,6 @@ package final class BlobStore: Sendable {
                 }
             }
             audit.missing = rows.keys.sorted()
-        } catch let error as BlobError {
-            throw .internal(underlying: InternalFault(error))
-        } catch let error as StoreError {
-            throw .internal(underlying: InternalFault(error))
         } catch {
             throw .internal(underlying: InternalFault(error))
         }

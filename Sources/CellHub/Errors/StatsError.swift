@@ -45,3 +45,21 @@ extension StatsError {
         }
     }
 }
+
+extension ProjectAccess {
+    /// The check of every stats read: a well-formed project id the caller can see (any role).
+    func viewableProject(_ projectID: String, caller: Caller) throws(StatsError) -> String {
+        let id: String
+        do {
+            id = try Validation.id(projectID, field: "project_id")
+        } catch {
+            throw .invalidArgument(error.message)
+        }
+        do {
+            _ = try requireRole(.viewer, projectID: id, caller: caller)
+        } catch {
+            throw StatsError(error)
+        }
+        return id
+    }
+}

@@ -40,17 +40,7 @@ package final class ProjectStatsService: Sendable {
 
     /// A project's stats; any role on it (NOT_FOUND when it is not visible).
     package func projectStats(projectID: String, caller: Caller) throws(StatsError) -> ProjectStats {
-        let id: String
-        do {
-            id = try Validation.id(projectID, field: "project_id")
-        } catch {
-            throw .invalidArgument(error.message)
-        }
-        do {
-            _ = try access.requireRole(.viewer, projectID: id, caller: caller)
-        } catch {
-            throw StatsError(error)
-        }
+        let id = try access.viewableProject(projectID, caller: caller)
         return ProjectStats(try counters(projectID: id))
     }
 
