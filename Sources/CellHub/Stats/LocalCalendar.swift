@@ -1,10 +1,11 @@
 internal import Foundation
+internal import Synchronization
 
 /// Local day and week boundaries of an IANA time zone, as UTC milliseconds: the only place
 /// the domain uses Foundation (the time-zone database and calendar arithmetic, DST included).
-struct LocalCalendar {
+struct LocalCalendar: Sendable {
     /// Local midnight today, the next local midnight, and Monday 00:00 of this week.
-    struct Boundaries: Equatable {
+    struct Boundaries: Equatable, Sendable {
         var todayStartMs: Int64
         var tomorrowStartMs: Int64
         var weekStartMs: Int64
@@ -40,4 +41,32 @@ struct LocalCalendar {
     }
 
     private static func ms(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000).rounded()) }
+}
+
+/// Boundaries per time zone, computed once per local day: Foundation's calendar arithmetic
+/// costs more than the rest of a dashboard read, and the answer only changes at midnight.
+final class DayBoundaries: Sendable {
+    private struct Entry {
+        var calendar: LocalCalendar
+        var bounds: LocalCalendar.Boundaries
+    }
+
+    /// Zones kept; a client cycling through more names only costs recomputation.
+    private static let capacity = 1_000
+    private let entries = Mutex<[String: Entry]>([:])
+
+    /// The zone's resolved name and its boundaries at `nowMs`; nil for an unknown zone.
+    func boundaries(timeZone: String, at nowMs: Int64) -> (identifier: String, bounds: LocalCalendar.Boundaries)? {
+        let cached = entries.withLock { $0[timeZone] }
+        if let cached, cached.bounds.todayStartMs <= nowMs, nowMs < cached.bounds.tomorrowStartMs {
+            return (cached.calendar.identifier, cached.bounds)
+        }
+        guard let calendar = cached?.calendar ?? LocalCalendar(timeZone: timeZone) else { return nil }
+        let bounds = calendar.boundaries(at: nowMs)
+        entries.withLock { entries in
+            if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
+            entries[timeZone] = Entry(calendar: calendar, bounds: bounds)
+        }
+        return (calendar.identifier, bounds)
+    }
 }

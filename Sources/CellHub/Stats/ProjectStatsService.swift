@@ -16,6 +16,7 @@ package final class ProjectStatsService: Sendable {
     private let options: DomainOptions
     private let cache: StatsCache
     private let access: ProjectAccess
+    private let days = DayBoundaries()
 
     init(store: Store, options: DomainOptions) {
         self.store = store
@@ -67,11 +68,10 @@ package final class ProjectStatsService: Sendable {
     /// The caller's dashboard with "today" and "this week" in `timeZone` (IANA name; "" =
     /// "UTC"; unknown = INVALID_ARGUMENT).
     package func dashboard(caller: Caller, timeZone: String) throws(StatsError) -> DashboardMetrics {
-        guard timeZone.utf8.count <= 64, let calendar = LocalCalendar(timeZone: timeZone) else {
+        let now = options.clock()
+        guard timeZone.utf8.count <= 64, let (zone, bounds) = days.boundaries(timeZone: timeZone, at: now) else {
             throw .invalidArgument("time_zone '\(timeZone.prefix(64))' is not a known IANA time zone")
         }
-        let now = options.clock()
-        let bounds = calendar.boundaries(at: now)
         let aggregates: DashboardAggregates
         let queue: QueueStats
         let completions: CompletionStats
@@ -83,7 +83,7 @@ package final class ProjectStatsService: Sendable {
             throw StatsError(error)
         }
         return Self.metrics(
-            aggregates, queue: queue, completions: completions, timeZone: calendar.identifier, bounds: bounds)
+            aggregates, queue: queue, completions: completions, timeZone: zone, bounds: bounds)
     }
 
     /// The one derivation of DashboardMetrics from the store's figures.

@@ -13,8 +13,8 @@ import Glibc
 /// the log holds exactly what was committed; fan-out happens after the call returns.
 ///
 /// Threading: writes are serialised on one connection behind a lock, so revisions commit in
-/// order; reads use a second, read-only connection (WAL: they never wait for a write and see
-/// only committed data). Calls block the calling thread for the length of one transaction —
+/// order; reads use a few read-only connections, each taken by one read at a time (WAL: they
+/// never wait for a write and see only committed data). Calls block the calling thread for the length of one transaction —
 /// call them off latency-sensitive threads. `payload` closures run under the write lock and
 /// must not call back into the store.
 package final class Store: Sendable {
@@ -33,6 +33,9 @@ package final class Store: Sendable {
         package var makeID: @Sendable () -> String = Store.randomUUID
         /// The schema history to apply on open (tests append to it).
         package var migrations: [Migration] = Migrations.all
+        /// Read-only connections: concurrent reads (stats, lists, authentication) each take
+        /// a free one instead of queueing on a single connection.
+        package var readerCount = 4
 
         package init() {}
     }
@@ -47,13 +50,13 @@ package final class Store: Sendable {
     let options: Options
     /// The only connection that writes; used only inside `write`.
     private let writer: LockedConnection
-    /// A read-only connection, used only inside `read`.
-    private let reader: LockedConnection
+    /// Read-only connections, used only inside `read`.
+    private let readers: ReaderPool
 
     /// Opens (creating if needed) the database at `path`, applies pending migrations and
     /// creates the epoch on first open.
     package init(path: String, options: Options = Options()) throws(StoreError) {
-        let opened: (writer: SQLiteConnection, reader: SQLiteConnection, epoch: String, applied: [String])
+        let opened: (writer: SQLiteConnection, readers: [SQLiteConnection], epoch: String, applied: [String])
         do {
             opened = try Self.open(path: path, options: options)
         } catch {
@@ -64,18 +67,20 @@ package final class Store: Sendable {
         self.epoch = opened.epoch
         self.appliedMigrations = opened.applied
         self.writer = LockedConnection(opened.writer)
-        self.reader = LockedConnection(opened.reader)
+        self.readers = ReaderPool(opened.readers)
     }
 
-    private static func open(path: String, options: Options) throws -> (SQLiteConnection, SQLiteConnection, String, [String]) {
+    private static func open(path: String, options: Options) throws -> (writer: SQLiteConnection, readers: [SQLiteConnection], epoch: String, applied: [String]) {
         let writer = try SQLiteConnection(path: path, mode: .readWrite, durable: options.durable, busyTimeoutMs: options.busyTimeoutMs)
         let applied = try Migrations.apply(options.migrations, to: writer, now: options.clock())
         try writer.run("INSERT OR IGNORE INTO store_meta (key, value) VALUES ('epoch', ?)", randomUUID())
         let epoch = try writer.queryOne("SELECT value FROM store_meta WHERE key = 'epoch'") { $0.string(0) } ?? ""
         // Opened after the writer so the WAL and shared-memory files exist (a read-only
         // connection cannot create them).
-        let reader = try SQLiteConnection(path: path, mode: .readOnly, busyTimeoutMs: options.busyTimeoutMs)
-        return (writer, reader, epoch, applied)
+        let readers = try (0..<max(1, options.readerCount)).map { _ in
+            try SQLiteConnection(path: path, mode: .readOnly, busyTimeoutMs: options.busyTimeoutMs)
+        }
+        return (writer, readers, epoch, applied)
     }
 
     /// Runs `body` as one write transaction at one instant (`Transaction.now`); anything it
@@ -92,11 +97,11 @@ package final class Store: Sendable {
     }
 
     /// Runs `body` in one read transaction, so all its queries see the same snapshot.
+    /// Runs `body` in one read transaction on a free reader, so all its queries see the same
+    /// snapshot.
     func read<T: Sendable>(_ body: (SQLiteConnection) throws -> T) throws(StoreError) -> T {
         do {
-            return try reader.withConnection { db in
-                try db.readTransaction { try body(db) }
-            }
+            return try readers.withReader { db in try db.readTransaction { try body(db) } }
         } catch {
             throw StoreError.wrapping(error)
         }

@@ -84,6 +84,23 @@ import CellHubStore
         #expect(la.tomorrowStartMs - la.todayStartMs == 23 * 3_600_000)
     }
 
+    @Test func cachedBoundariesMatchTheCalendarAcrossMidnightsAndDST() throws {
+        let days = DayBoundaries()
+        var random = SystemRandomNumberGenerator()
+        for zone in ["America/Los_Angeles", "Asia/Kolkata", "Europe/Berlin", "UTC", ""] {
+            let calendar = try #require(LocalCalendar(timeZone: zone))
+            // A walk over a week around the March DST change, forwards and backwards, with
+            // steps from seconds to a day: every answer equals the uncached one.
+            var now = Self.mar08_1200Z - 3 * 86_400_000
+            for _ in 0..<400 {
+                now += Int64.random(in: -20 * 3_600_000...26 * 3_600_000, using: &random) / Int64.random(in: 1...50, using: &random)
+                let cached = try #require(days.boundaries(timeZone: zone, at: now))
+                #expect(cached.bounds == calendar.boundaries(at: now) && cached.identifier == calendar.identifier, "\(zone) at \(now)")
+            }
+        }
+        #expect(days.boundaries(timeZone: "Mars/Olympus", at: Self.mar08_1200Z) == nil)
+    }
+
     @Test(arguments: ["Mars/Olympus", "utc+5", "Europe/Nowhere", String(repeating: "A", count: 100)])
     func unknownZoneIsInvalid(zone: String) throws {
         let test = try TestDomain()
