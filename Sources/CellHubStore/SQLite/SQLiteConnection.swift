@@ -62,7 +62,24 @@ final class SQLiteConnection {
         }
     }
 
+    /// Keeps the WAL hook's handler alive while it is installed.
+    private var walHook: WALHook?
+
+    /// Hands checkpointing to `handler`: automatic checkpoints (which run inside the commit
+    /// that crosses the threshold) are turned off, and after every commit `handler` gets the
+    /// number of frames now in the WAL. It runs on the committing thread: it must be quick.
+    func delegateCheckpoints(_ handler: @escaping @Sendable (Int) -> Void) throws(SQLiteError) {
+        try execute("PRAGMA wal_autocheckpoint = 0")
+        let hook = WALHook(handler)
+        walHook = hook
+        sqlite3_wal_hook(handle, { context, _, _, frames in
+            Unmanaged<WALHook>.fromOpaque(context!).takeUnretainedValue().handler(Int(frames))
+            return SQLITE_OK
+        }, Unmanaged.passUnretained(hook).toOpaque())
+    }
+
     deinit {
+        if walHook != nil { sqlite3_wal_hook(handle, nil, nil) }
         statements.removeAll()
         // Every statement is finalized now, so the close succeeds at once; close_v2 would
         // otherwise defer it, never fail.
@@ -221,4 +238,11 @@ final class SQLiteConnection {
         guard let prepared else { preconditionFailure("no statement in `\(sql)`: a bug in CellHub") }
         return SQLiteStatement(handle: prepared, sql: sql)
     }
+}
+
+/// The handler of `SQLiteConnection.delegateCheckpoints`, boxed for SQLite's context pointer.
+private final class WALHook {
+    let handler: @Sendable (Int) -> Void
+
+    init(_ handler: @escaping @Sendable (Int) -> Void) { self.handler = handler }
 }

@@ -52,11 +52,13 @@ package final class Store: Sendable {
     private let writer: LockedConnection
     /// Read-only connections, used only inside `read`.
     private let readers: ReaderPool
+    /// Runs the WAL checkpoints off the commit path.
+    let checkpointer: Checkpointer
 
     /// Opens (creating if needed) the database at `path`, applies pending migrations and
     /// creates the epoch on first open.
     package init(path: String, options: Options = Options()) throws(StoreError) {
-        let opened: (writer: SQLiteConnection, readers: [SQLiteConnection], epoch: String, applied: [String])
+        let opened: (writer: SQLiteConnection, readers: [SQLiteConnection], checkpointer: SQLiteConnection, epoch: String, applied: [String])
         do {
             opened = try Self.open(path: path, options: options)
         } catch {
@@ -68,9 +70,23 @@ package final class Store: Sendable {
         self.appliedMigrations = opened.applied
         self.writer = LockedConnection(opened.writer)
         self.readers = ReaderPool(opened.readers)
+        let checkpointer = Checkpointer(connection: opened.checkpointer)
+        self.checkpointer = checkpointer
+        do {
+            try opened.writer.delegateCheckpoints { frames in checkpointer.committed(walFrames: frames) }
+        } catch {
+            checkpointer.stop()
+            throw StoreError.wrapping(error)
+        }
     }
 
-    private static func open(path: String, options: Options) throws -> (writer: SQLiteConnection, readers: [SQLiteConnection], epoch: String, applied: [String]) {
+    deinit {
+        checkpointer.stop()
+    }
+
+    private static func open(
+        path: String, options: Options
+    ) throws -> (writer: SQLiteConnection, readers: [SQLiteConnection], checkpointer: SQLiteConnection, epoch: String, applied: [String]) {
         let writer = try SQLiteConnection(path: path, mode: .readWrite, durable: options.durable, busyTimeoutMs: options.busyTimeoutMs)
         let applied = try Migrations.apply(options.migrations, to: writer, now: options.clock())
         try writer.run("INSERT OR IGNORE INTO store_meta (key, value) VALUES ('epoch', ?)", randomUUID())
@@ -80,7 +96,9 @@ package final class Store: Sendable {
         let readers = try (0..<max(1, options.readerCount)).map { _ in
             try SQLiteConnection(path: path, mode: .readOnly, busyTimeoutMs: options.busyTimeoutMs)
         }
-        return (writer, readers, epoch, applied)
+        let checkpointer = try SQLiteConnection(
+            path: path, mode: .readWrite, durable: options.durable, busyTimeoutMs: options.busyTimeoutMs)
+        return (writer, readers, checkpointer, epoch, applied)
     }
 
     /// Runs `body` as one write transaction at one instant (`Transaction.now`); anything it

@@ -3,6 +3,10 @@ import Dispatch
 import Synchronization
 import Testing
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @Suite("Store: dashboard, event log")
 struct StatsEventsTests {
     @Test("'today' and 'this week' follow the caller's zone, including a half-hour one")
@@ -151,4 +155,39 @@ private final class Revisions: Sendable {
     func add(_ revision: Int64) { values.withLock { $0.append(revision) } }
 
     var sorted: [Int64] { values.withLock { $0.sorted() } }
+}
+
+@Suite("Store: checkpoints off the commit path")
+struct CheckpointTests {
+    @Test("a growing WAL is checkpointed by the background thread, and the data survives reopening")
+    func backgroundCheckpoint() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("cellhub.sqlite")
+        var uploaded = 0
+        do {
+            let store = try Store(path: path)
+            let ada = try store.createUser(name: "ada", isWorker: false, tokenHash: Array(repeating: 7, count: 32), payload: { _ in [] }).user
+            let project = try store.createProject(ownerID: ada.id, name: "p", description: "", payload: { _ in [] }).project
+            // Enough rows for well over 1,000 WAL frames.
+            for batch in 0..<60 {
+                let images = (0..<100).map { index in
+                    NewImage(name: "i\(batch)-\(index).png", contentType: "image/png", sizeBytes: 10, sha256Hex: TestStore.sha(batch * 100 + index))
+                }
+                _ = try store.uploadImages(projectID: project.id, uploaderID: ada.id, images: images, payload: { _ in [] })
+                uploaded += images.count
+            }
+            var waited = 0
+            while store.checkpointer.checkpointsRun == 0 && waited < 100 {
+                usleep(20_000)
+                waited += 1
+            }
+            #expect(store.checkpointer.checkpointsRun > 0, "the checkpoint thread ran")
+        }
+        let reopened = try Store(path: path)
+        let users = try reopened.users()
+        let projects = try reopened.projects(for: users[0].id, limit: 10).items
+        #expect(projects.first?.counters.imageCount == Int64(uploaded))
+        #expect(try reopened.checkConsistency() == [])
+    }
 }
