@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the interop and health conformance tests against cellhubd under valgrind (memcheck,
+# Runs the interop, health, image and activity tests against cellhubd under valgrind (memcheck,
 # on a `strip --strip-debug` copy of the release binary: valgrind cannot read Swift 6.3's
 # debug info) and fails unless no byte is definitely lost once the server has drained.
 set -euo pipefail
@@ -13,7 +13,10 @@ strip --strip-debug -o "$work/cellhubd" .build/release/cellhubd
 export CELLHUB_SERVER_CMD="valgrind --leak-check=full --log-file=$work/valgrind.%p.log $work/cellhubd"
 # Everything runs ~30x slower under valgrind: allow a slow start.
 export CELLHUB_STARTUP_TIMEOUT=120
-.venv/bin/python -m pytest -q Tests/Python/test_interop.py Tests/Python/test_health.py "$@"
+# Admin commands (users add) run the stripped binary directly.
+export CELLHUB_CELLHUBD=$work/cellhubd
+.venv/bin/python -m pytest -q Tests/Python/test_interop.py Tests/Python/test_health.py \
+  Tests/Python/test_api_images.py Tests/Python/test_api_activity.py "$@"
 status=0
 for log in "$work"/valgrind.*.log; do
   summary=$(grep -E "definitely lost|ERROR SUMMARY|All heap blocks" "$log" | sed 's/^==[0-9]*== *//')

@@ -267,9 +267,10 @@ package final class BlobStore: Sendable {
         defer { closedir(dir) }
         var names: [String] = []
         while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
-            }
+            // Read the name in place up to its NUL: the bytes after it in d_name are not
+            // initialised (copying the whole array, as a tuple load does, reads them).
+            let name = UnsafeRawPointer(entry).advanced(by: MemoryLayout<dirent>.offset(of: \dirent.d_name)!)
+                .withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
             if name != "." && name != ".." { names.append(name) }
         }
         return names
