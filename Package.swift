@@ -128,6 +128,10 @@ let package = Package(
         ),
         .testTarget(name: "CellHubStoreTests", dependencies: ["CellHubStore"], swiftSettings: strictSwift),
         .testTarget(name: "CellHubTests", dependencies: ["CellHub"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "CellHubServerTests", dependencies: ["CellHubServer", "CellHub", "CellHubStore", "CellHubProto", "RPC"],
+            swiftSettings: strictSwift
+        ),
         .testTarget(name: "RPCHTTP2Tests", dependencies: ["RPCHTTP2", "RPC", "EventLoop", "CellHubServer", "CellHubProto"], swiftSettings: strictSwift),
     ]
 )

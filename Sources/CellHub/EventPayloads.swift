@@ -4,8 +4,8 @@ package import CellHubStore
 /// `payload` closures): the seam where the EventHub plugs in its event encoding without the
 /// services knowing it. Implementations must not call back into the store.
 ///
-/// Every method defaults to an empty payload, which is what the domain writes until the
-/// EventHub provides its encoder.
+/// `cellhubd` writes `cellhub.v1.ChangeRecord`s (CellHubServer's `ChangeRecordPayloads`);
+/// every method defaults to an empty payload, for tests that do not read the log.
 package protocol EventPayloads: Sendable {
     func projectCreated(_ change: ProjectCreated) -> [UInt8]
     func projectUpdated(_ change: ProjectUpdated) -> [UInt8]
@@ -30,7 +30,7 @@ extension EventPayloads {
     package func jobsCancelled(_ change: JobsCancelled) -> [UInt8] { [] }
 }
 
-/// Empty payloads for every change (until the EventHub's encoder exists; and in tests).
+/// Empty payloads for every change (tests that do not read the event log).
 package struct NoEventPayloads: EventPayloads {
     package init() {}
 }

@@ -64,7 +64,8 @@ struct Serve: ParsableCommand {
             }
             try createFirstAdmin(store, directory, logger)
             do {
-                domain = try Domain(store: store, dataDirectory: directory.root, options: domainOptions)
+                domain = try Domain(
+                    store: store, dataDirectory: directory.root, options: domainOptions, payloads: ChangeRecordPayloads())
             } catch {
                 // The operator needs the fault itself, not the client-safe "internal error".
                 let detail = if case .internal(let fault) = error { fault.description } else { error.message }

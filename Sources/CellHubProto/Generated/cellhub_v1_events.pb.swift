@@ -733,6 +733,49 @@ public struct ShareRevoked: Sendable, Hashable {
     public init() {}
 }
 
+/// The payload of one event-log row: the facts of one committed change, from
+/// which every stream event about it is built (and rebuilt when a stream
+/// resumes from an older revision). Written by the server in the change's
+/// transaction; never sent to clients as such. The row itself holds the
+/// revision, commit time, kind of change, project and actor.
+public struct ChangeRecord: Sendable, Hashable {
+    /// Every image the change affected, in operation order: uploaded, deleted,
+    /// queued or cancelled (a project deletion lists none: previous_image_count
+    /// says how many went with it).
+    public var imageIds: [String] = []
+    /// Their names, parallel to image_ids (uploads and deletes; else empty).
+    public var imageNames: [String] = []
+    /// Segmentation jobs the change created or cancelled, parallel to
+    /// image_ids for queue operations.
+    public var jobIds: [String] = []
+    /// The stats of each project the change touched, after it (none for a
+    /// deleted project).
+    public var stats: [ProjectStats] = []
+    /// The project's image_count before the change (uploads, deletes, project
+    /// deletion).
+    public var previousImageCount: Int64 = 0
+    /// Bytes added (uploads) or freed (deletes).
+    public var bytes: Int64 = 0
+    /// The users the change concerns besides the actor: the user a share was
+    /// granted to or revoked from, or every former member of a deleted project.
+    public var users: [UserRef] = []
+    /// Shares: the role now (grant) or the role held (revocation), and the role
+    /// before a grant changed it (ROLE_UNSPECIFIED for a new share).
+    public var role: Role = Role(rawValue: 0)
+    public var previousRole: Role = Role(rawValue: 0)
+    /// Revocation: the member left the project themselves.
+    public var left: Bool = false
+    /// Project changes: the project's name and description after the change
+    /// (before it, for a deletion) and which fields an update changed.
+    public var projectName: String = ""
+    public var projectDescription: String = ""
+    public var changedFields: [String] = []
+    /// Queue operations: the EnqueueSegmentation batch.
+    public var batchId: String = ""
+
+    public init() {}
+}
+
 extension CaughtUp: RPCMessage, ProtoCBridged {
     public static let protoName = "cellhub.v1.CaughtUp"
 
@@ -1631,5 +1674,75 @@ extension ShareRevoked: RPCMessage, ProtoCBridged {
         if let value = c.pointee.owner { self.owner = try UserRef(lifting: value) }
         self.previousRole = Role(rawValue: Int32(truncatingIfNeeded: c.pointee.previous_role.rawValue))
         self.left = (c.pointee.left != 0)
+    }
+}
+
+extension ChangeRecord: RPCMessage, ProtoCBridged {
+    public static let protoName = "cellhub.v1.ChangeRecord"
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    public func serializedBytes() -> [UInt8] { ProtoCodec.encode(self) }
+
+    public func serializedFrame() -> [UInt8] { ProtoCodec.encodeFrame(self) }
+
+    static func cInitialize(_ message: UnsafeMutablePointer<Cellhub__V1__ChangeRecord>) { cellhub__v1__change_record__init(message) }
+
+    static func cUnpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ length: Int, _ data: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Cellhub__V1__ChangeRecord>? {
+        cellhub__v1__change_record__unpack(allocator, length, data)
+    }
+
+    func lower(into c: UnsafeMutablePointer<Cellhub__V1__ChangeRecord>, arena: borrowing ProtoArena) {
+        if !self.imageIds.isEmpty {
+            c.pointee.n_image_ids = self.imageIds.count
+            c.pointee.image_ids = arena.array(self.imageIds) { arena.cString($0) }
+        }
+        if !self.imageNames.isEmpty {
+            c.pointee.n_image_names = self.imageNames.count
+            c.pointee.image_names = arena.array(self.imageNames) { arena.cString($0) }
+        }
+        if !self.jobIds.isEmpty {
+            c.pointee.n_job_ids = self.jobIds.count
+            c.pointee.job_ids = arena.array(self.jobIds) { arena.cString($0) }
+        }
+        if !self.stats.isEmpty {
+            c.pointee.n_stats = self.stats.count
+            c.pointee.stats = arena.array(self.stats) { arena.lowered($0) }
+        }
+        c.pointee.previous_image_count = self.previousImageCount
+        c.pointee.bytes = self.bytes
+        if !self.users.isEmpty {
+            c.pointee.n_users = self.users.count
+            c.pointee.users = arena.array(self.users) { arena.lowered($0) }
+        }
+        if self.role.rawValue != 0 { c.pointee.role = .init(rawValue: .init(truncatingIfNeeded: self.role.rawValue)) }
+        if self.previousRole.rawValue != 0 { c.pointee.previous_role = .init(rawValue: .init(truncatingIfNeeded: self.previousRole.rawValue)) }
+        if self.left { c.pointee.left = 1 }
+        if !self.projectName.isEmpty { c.pointee.project_name = arena.cString(self.projectName) }
+        if !self.projectDescription.isEmpty { c.pointee.project_description = arena.cString(self.projectDescription) }
+        if !self.changedFields.isEmpty {
+            c.pointee.n_changed_fields = self.changedFields.count
+            c.pointee.changed_fields = arena.array(self.changedFields) { arena.cString($0) }
+        }
+        if !self.batchId.isEmpty { c.pointee.batch_id = arena.cString(self.batchId) }
+    }
+
+    init(lifting c: UnsafePointer<Cellhub__V1__ChangeRecord>) throws(ProtoDecodingError) {
+        self.imageIds = try ProtoLift.array(c.pointee.image_ids, count: c.pointee.n_image_ids) { element throws(ProtoDecodingError) in try ProtoLift.string(element, field: "image_ids") }
+        self.imageNames = try ProtoLift.array(c.pointee.image_names, count: c.pointee.n_image_names) { element throws(ProtoDecodingError) in try ProtoLift.string(element, field: "image_names") }
+        self.jobIds = try ProtoLift.array(c.pointee.job_ids, count: c.pointee.n_job_ids) { element throws(ProtoDecodingError) in try ProtoLift.string(element, field: "job_ids") }
+        self.stats = try ProtoLift.array(c.pointee.stats, count: c.pointee.n_stats) { element throws(ProtoDecodingError) in try ProjectStats(lifting: ProtoLift.nonNull(element)) }
+        self.previousImageCount = c.pointee.previous_image_count
+        self.bytes = c.pointee.bytes
+        self.users = try ProtoLift.array(c.pointee.users, count: c.pointee.n_users) { element throws(ProtoDecodingError) in try UserRef(lifting: ProtoLift.nonNull(element)) }
+        self.role = Role(rawValue: Int32(truncatingIfNeeded: c.pointee.role.rawValue))
+        self.previousRole = Role(rawValue: Int32(truncatingIfNeeded: c.pointee.previous_role.rawValue))
+        self.left = (c.pointee.left != 0)
+        self.projectName = try ProtoLift.string(c.pointee.project_name, field: "project_name")
+        self.projectDescription = try ProtoLift.string(c.pointee.project_description, field: "project_description")
+        self.changedFields = try ProtoLift.array(c.pointee.changed_fields, count: c.pointee.n_changed_fields) { element throws(ProtoDecodingError) in try ProtoLift.string(element, field: "changed_fields") }
+        self.batchId = try ProtoLift.string(c.pointee.batch_id, field: "batch_id")
     }
 }

@@ -322,6 +322,27 @@ extension ShareRevoked: RandomMessage {
     }
 }
 
+extension ChangeRecord: RandomMessage {
+    static func random(using source: inout RandomSource, depth: Int) -> Self {
+        var m = Self()
+        m.imageIds = source.array(depth: depth) { (source: inout RandomSource) in source.string() }
+        m.imageNames = source.array(depth: depth) { (source: inout RandomSource) in source.string() }
+        m.jobIds = source.array(depth: depth) { (source: inout RandomSource) in source.string() }
+        m.stats = source.array(depth: depth) { (source: inout RandomSource) in ProjectStats.random(using: &source, depth: depth + 1) }
+        m.previousImageCount = source.number(Int64.self)
+        m.bytes = source.number(Int64.self)
+        m.users = source.array(depth: depth) { (source: inout RandomSource) in UserRef.random(using: &source, depth: depth + 1) }
+        m.role = Role(rawValue: source.enumValue(Role.allCases.map(\.rawValue)))
+        m.previousRole = Role(rawValue: source.enumValue(Role.allCases.map(\.rawValue)))
+        m.left = source.bool()
+        m.projectName = source.string()
+        m.projectDescription = source.string()
+        m.changedFields = source.array(depth: depth) { (source: inout RandomSource) in source.string() }
+        m.batchId = source.string()
+        return m
+    }
+}
+
 extension Image: RandomMessage {
     static func random(using source: inout RandomSource, depth: Int) -> Self {
         var m = Self()

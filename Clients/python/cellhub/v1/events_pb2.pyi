@@ -451,3 +451,35 @@ class ShareRevoked(_message.Message):
     previous_role: _common_pb2.Role
     left: bool
     def __init__(self, project_name: _Optional[str] = ..., owner: _Optional[_Union[_common_pb2.UserRef, _Mapping]] = ..., previous_role: _Optional[_Union[_common_pb2.Role, str]] = ..., left: bool = ...) -> None: ...
+
+class ChangeRecord(_message.Message):
+    __slots__ = ("image_ids", "image_names", "job_ids", "stats", "previous_image_count", "bytes", "users", "role", "previous_role", "left", "project_name", "project_description", "changed_fields", "batch_id")
+    IMAGE_IDS_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_NAMES_FIELD_NUMBER: _ClassVar[int]
+    JOB_IDS_FIELD_NUMBER: _ClassVar[int]
+    STATS_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_IMAGE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    USERS_FIELD_NUMBER: _ClassVar[int]
+    ROLE_FIELD_NUMBER: _ClassVar[int]
+    PREVIOUS_ROLE_FIELD_NUMBER: _ClassVar[int]
+    LEFT_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_NAME_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    CHANGED_FIELDS_FIELD_NUMBER: _ClassVar[int]
+    BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    image_ids: _containers.RepeatedScalarFieldContainer[str]
+    image_names: _containers.RepeatedScalarFieldContainer[str]
+    job_ids: _containers.RepeatedScalarFieldContainer[str]
+    stats: _containers.RepeatedCompositeFieldContainer[_stats_pb2.ProjectStats]
+    previous_image_count: int
+    bytes: int
+    users: _containers.RepeatedCompositeFieldContainer[_common_pb2.UserRef]
+    role: _common_pb2.Role
+    previous_role: _common_pb2.Role
+    left: bool
+    project_name: str
+    project_description: str
+    changed_fields: _containers.RepeatedScalarFieldContainer[str]
+    batch_id: str
+    def __init__(self, image_ids: _Optional[_Iterable[str]] = ..., image_names: _Optional[_Iterable[str]] = ..., job_ids: _Optional[_Iterable[str]] = ..., stats: _Optional[_Iterable[_Union[_stats_pb2.ProjectStats, _Mapping]]] = ..., previous_image_count: _Optional[int] = ..., bytes: _Optional[int] = ..., users: _Optional[_Iterable[_Union[_common_pb2.UserRef, _Mapping]]] = ..., role: _Optional[_Union[_common_pb2.Role, str]] = ..., previous_role: _Optional[_Union[_common_pb2.Role, str]] = ..., left: bool = ..., project_name: _Optional[str] = ..., project_description: _Optional[str] = ..., changed_fields: _Optional[_Iterable[str]] = ..., batch_id: _Optional[str] = ...) -> None: ...

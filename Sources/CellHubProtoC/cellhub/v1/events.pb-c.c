@@ -1087,6 +1087,51 @@ void   cellhub__v1__share_revoked__free_unpacked
   assert(message->base.descriptor == &cellhub__v1__share_revoked__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   cellhub__v1__change_record__init
+                     (Cellhub__V1__ChangeRecord         *message)
+{
+  static const Cellhub__V1__ChangeRecord init_value = CELLHUB__V1__CHANGE_RECORD__INIT;
+  *message = init_value;
+}
+size_t cellhub__v1__change_record__get_packed_size
+                     (const Cellhub__V1__ChangeRecord *message)
+{
+  assert(message->base.descriptor == &cellhub__v1__change_record__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t cellhub__v1__change_record__pack
+                     (const Cellhub__V1__ChangeRecord *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &cellhub__v1__change_record__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t cellhub__v1__change_record__pack_to_buffer
+                     (const Cellhub__V1__ChangeRecord *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &cellhub__v1__change_record__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Cellhub__V1__ChangeRecord *
+       cellhub__v1__change_record__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Cellhub__V1__ChangeRecord *)
+     protobuf_c_message_unpack (&cellhub__v1__change_record__descriptor,
+                                allocator, len, data);
+}
+void   cellhub__v1__change_record__free_unpacked
+                     (Cellhub__V1__ChangeRecord *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &cellhub__v1__change_record__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor cellhub__v1__caught_up__field_descriptors[2] =
 {
   {
@@ -3189,6 +3234,213 @@ const ProtobufCMessageDescriptor cellhub__v1__share_revoked__descriptor =
   cellhub__v1__share_revoked__field_indices_by_name,
   1,  cellhub__v1__share_revoked__number_ranges,
   (ProtobufCMessageInit) cellhub__v1__share_revoked__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor cellhub__v1__change_record__field_descriptors[14] =
+{
+  {
+    "image_ids",
+    1,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Cellhub__V1__ChangeRecord, n_image_ids),
+    offsetof(Cellhub__V1__ChangeRecord, image_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "image_names",
+    2,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Cellhub__V1__ChangeRecord, n_image_names),
+    offsetof(Cellhub__V1__ChangeRecord, image_names),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "job_ids",
+    3,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Cellhub__V1__ChangeRecord, n_job_ids),
+    offsetof(Cellhub__V1__ChangeRecord, job_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "stats",
+    4,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Cellhub__V1__ChangeRecord, n_stats),
+    offsetof(Cellhub__V1__ChangeRecord, stats),
+    &cellhub__v1__project_stats__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "previous_image_count",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Cellhub__V1__ChangeRecord, previous_image_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "bytes",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Cellhub__V1__ChangeRecord, bytes),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "users",
+    7,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Cellhub__V1__ChangeRecord, n_users),
+    offsetof(Cellhub__V1__ChangeRecord, users),
+    &cellhub__v1__user_ref__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "role",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Cellhub__V1__ChangeRecord, role),
+    &cellhub__v1__role__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "previous_role",
+    9,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Cellhub__V1__ChangeRecord, previous_role),
+    &cellhub__v1__role__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "left",
+    10,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_BOOL,
+    0,   /* quantifier_offset */
+    offsetof(Cellhub__V1__ChangeRecord, left),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "project_name",
+    11,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Cellhub__V1__ChangeRecord, project_name),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "project_description",
+    12,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Cellhub__V1__ChangeRecord, project_description),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "changed_fields",
+    13,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Cellhub__V1__ChangeRecord, n_changed_fields),
+    offsetof(Cellhub__V1__ChangeRecord, changed_fields),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "batch_id",
+    14,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Cellhub__V1__ChangeRecord, batch_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned cellhub__v1__change_record__field_indices_by_name[] = {
+  13,   /* field[13] = batch_id */
+  5,   /* field[5] = bytes */
+  12,   /* field[12] = changed_fields */
+  0,   /* field[0] = image_ids */
+  1,   /* field[1] = image_names */
+  2,   /* field[2] = job_ids */
+  9,   /* field[9] = left */
+  4,   /* field[4] = previous_image_count */
+  8,   /* field[8] = previous_role */
+  11,   /* field[11] = project_description */
+  10,   /* field[10] = project_name */
+  7,   /* field[7] = role */
+  3,   /* field[3] = stats */
+  6,   /* field[6] = users */
+};
+static const ProtobufCIntRange cellhub__v1__change_record__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 14 }
+};
+const ProtobufCMessageDescriptor cellhub__v1__change_record__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "cellhub.v1.ChangeRecord",
+  "ChangeRecord",
+  "Cellhub__V1__ChangeRecord",
+  "cellhub.v1",
+  sizeof(Cellhub__V1__ChangeRecord),
+  14,
+  cellhub__v1__change_record__field_descriptors,
+  cellhub__v1__change_record__field_indices_by_name,
+  1,  cellhub__v1__change_record__number_ranges,
+  (ProtobufCMessageInit) cellhub__v1__change_record__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCEnumValue cellhub__v1__event_kind__enum_values_by_number[20] =

@@ -42,6 +42,7 @@ typedef struct Cellhub__V1__UserActivityUpdate Cellhub__V1__UserActivityUpdate;
 typedef struct Cellhub__V1__SharedProjectUpdate Cellhub__V1__SharedProjectUpdate;
 typedef struct Cellhub__V1__ProjectSharedWithYou Cellhub__V1__ProjectSharedWithYou;
 typedef struct Cellhub__V1__ShareRevoked Cellhub__V1__ShareRevoked;
+typedef struct Cellhub__V1__ChangeRecord Cellhub__V1__ChangeRecord;
 
 
 /* --- enums --- */
@@ -979,6 +980,83 @@ struct  Cellhub__V1__ShareRevoked
     , (char *)protobuf_c_empty_string, NULL, CELLHUB__V1__ROLE__ROLE_UNSPECIFIED, 0 }
 
 
+/*
+ * The payload of one event-log row: the facts of one committed change, from
+ * which every stream event about it is built (and rebuilt when a stream
+ * resumes from an older revision). Written by the server in the change's
+ * transaction; never sent to clients as such. The row itself holds the
+ * revision, commit time, kind of change, project and actor.
+ */
+struct  Cellhub__V1__ChangeRecord
+{
+  ProtobufCMessage base;
+  /*
+   * Every image the change affected, in operation order: uploaded, deleted,
+   * queued or cancelled (a project deletion lists none: previous_image_count
+   * says how many went with it).
+   */
+  size_t n_image_ids;
+  char **image_ids;
+  /*
+   * Their names, parallel to image_ids (uploads and deletes; else empty).
+   */
+  size_t n_image_names;
+  char **image_names;
+  /*
+   * Segmentation jobs the change created or cancelled, parallel to
+   * image_ids for queue operations.
+   */
+  size_t n_job_ids;
+  char **job_ids;
+  /*
+   * The stats of each project the change touched, after it (none for a
+   * deleted project).
+   */
+  size_t n_stats;
+  Cellhub__V1__ProjectStats **stats;
+  /*
+   * The project's image_count before the change (uploads, deletes, project
+   * deletion).
+   */
+  int64_t previous_image_count;
+  /*
+   * Bytes added (uploads) or freed (deletes).
+   */
+  int64_t bytes;
+  /*
+   * The users the change concerns besides the actor: the user a share was
+   * granted to or revoked from, or every former member of a deleted project.
+   */
+  size_t n_users;
+  Cellhub__V1__UserRef **users;
+  /*
+   * Shares: the role now (grant) or the role held (revocation), and the role
+   * before a grant changed it (ROLE_UNSPECIFIED for a new share).
+   */
+  Cellhub__V1__Role role;
+  Cellhub__V1__Role previous_role;
+  /*
+   * Revocation: the member left the project themselves.
+   */
+  protobuf_c_boolean left;
+  /*
+   * Project changes: the project's name and description after the change
+   * (before it, for a deletion) and which fields an update changed.
+   */
+  char *project_name;
+  char *project_description;
+  size_t n_changed_fields;
+  char **changed_fields;
+  /*
+   * Queue operations: the EnqueueSegmentation batch.
+   */
+  char *batch_id;
+};
+#define CELLHUB__V1__CHANGE_RECORD__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&cellhub__v1__change_record__descriptor) \
+    , 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0, 0, 0,NULL, CELLHUB__V1__ROLE__ROLE_UNSPECIFIED, CELLHUB__V1__ROLE__ROLE_UNSPECIFIED, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string }
+
+
 /* Cellhub__V1__CaughtUp methods */
 void   cellhub__v1__caught_up__init
                      (Cellhub__V1__CaughtUp         *message);
@@ -1435,6 +1513,25 @@ Cellhub__V1__ShareRevoked *
 void   cellhub__v1__share_revoked__free_unpacked
                      (Cellhub__V1__ShareRevoked *message,
                       ProtobufCAllocator *allocator);
+/* Cellhub__V1__ChangeRecord methods */
+void   cellhub__v1__change_record__init
+                     (Cellhub__V1__ChangeRecord         *message);
+size_t cellhub__v1__change_record__get_packed_size
+                     (const Cellhub__V1__ChangeRecord   *message);
+size_t cellhub__v1__change_record__pack
+                     (const Cellhub__V1__ChangeRecord   *message,
+                      uint8_t             *out);
+size_t cellhub__v1__change_record__pack_to_buffer
+                     (const Cellhub__V1__ChangeRecord   *message,
+                      ProtobufCBuffer     *buffer);
+Cellhub__V1__ChangeRecord *
+       cellhub__v1__change_record__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   cellhub__v1__change_record__free_unpacked
+                     (Cellhub__V1__ChangeRecord *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Cellhub__V1__CaughtUp_Closure)
@@ -1509,6 +1606,9 @@ typedef void (*Cellhub__V1__ProjectSharedWithYou_Closure)
 typedef void (*Cellhub__V1__ShareRevoked_Closure)
                  (const Cellhub__V1__ShareRevoked *message,
                   void *closure_data);
+typedef void (*Cellhub__V1__ChangeRecord_Closure)
+                 (const Cellhub__V1__ChangeRecord *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -1545,6 +1645,7 @@ extern const ProtobufCMessageDescriptor cellhub__v1__user_activity_update__descr
 extern const ProtobufCMessageDescriptor cellhub__v1__shared_project_update__descriptor;
 extern const ProtobufCMessageDescriptor cellhub__v1__project_shared_with_you__descriptor;
 extern const ProtobufCMessageDescriptor cellhub__v1__share_revoked__descriptor;
+extern const ProtobufCMessageDescriptor cellhub__v1__change_record__descriptor;
 
 PROTOBUF_C__END_DECLS
 
