@@ -117,7 +117,7 @@ let package = Package(
         .target(name: "CStoreBaseline", linkerSettings: [.linkedLibrary("sqlite3")]),
         .executableTarget(
             name: "StoreBenchmark",
-            dependencies: ["CellHub", "CellHubStore", "CStoreBaseline"],
+            dependencies: ["CellHub", "CellHubServer", "CellHubStore", "CStoreBaseline"],
             swiftSettings: strictSwift
         ),
 

@@ -1,4 +1,5 @@
 import CellHub
+import CellHubServer
 import CellHubStore
 import CStoreBaseline
 import Synchronization
@@ -101,7 +102,10 @@ func openDomain(_ directory: String, durable: Bool, clock: @escaping @Sendable (
     var domainOptions = DomainOptions()
     domainOptions.clock = clock
     let store = must("opening \(directory)/cellhub.sqlite") { try Store(path: directory + "/cellhub.sqlite", options: options) }
-    return must("opening the domain") { try Domain(store: store, dataDirectory: directory, options: domainOptions) }
+    // The event-log payloads cellhubd writes, so every write costs what it costs the server.
+    return must("opening the domain") {
+        try Domain(store: store, dataDirectory: directory, options: domainOptions, payloads: ChangeRecordPayloads())
+    }
 }
 
 /// The seed's clock: set by the seed as it replays history.
