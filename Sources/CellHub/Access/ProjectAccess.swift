@@ -3,7 +3,7 @@ package import CellHubStore
 /// The role rules, in one place: a project the caller cannot see is NOT_FOUND (exactly like
 /// one that does not exist); a visible one with too low a role is PERMISSION_DENIED.
 struct ProjectAccess: Sendable {
-    let store: Store
+    let store: any ProjectRepository
 
     /// The project as `caller` sees it, if their role is at least `minimum`.
     func require(_ minimum: MemberRole, projectID: String, caller: Caller, field: String = "project_id") throws(AccessError) -> ProjectRecord {

@@ -12,10 +12,10 @@ package struct ActivityPage: Sendable, Hashable {
 /// of, and shares given to or taken from them — written by each change's transaction to the
 /// members of that moment, read here page by page.
 package final class ActivityService: Sendable {
-    private let store: Store
+    private let store: any ActivityRepository
     private let access: ProjectAccess
 
-    init(store: Store) {
+    init(store: any ActivityRepository & ProjectRepository) {
         self.store = store
         access = ProjectAccess(store: store)
     }

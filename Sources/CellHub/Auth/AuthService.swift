@@ -5,9 +5,9 @@ package import CellHubStore
 /// The shape is checked before any lookup (a malformed token never reaches SQLite); only the
 /// token's SHA-256 is looked up, so the raw token is never stored or compared.
 package final class AuthService: Sendable {
-    private let store: Store
+    private let store: any UserRepository
 
-    package init(store: Store) { self.store = store }
+    package init(store: any UserRepository) { self.store = store }
 
     /// The caller owning an active token. Malformed, unknown and revoked tokens are all
     /// `unauthenticated`, with the same message.

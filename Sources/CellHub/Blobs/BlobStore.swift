@@ -19,13 +19,13 @@ package import CellHubStore
 package final class BlobStore: Sendable {
     /// The blob root (`<dataDir>/blobs`).
     package let directory: String
-    private let store: Store
+    private let store: any ImageRepository
     /// Hashes an upload is writing or committing, with how many uploads hold each.
     private let inFlight = Mutex<[String: Int]>([:])
     /// Post-commit removals that failed: how many, and the last one.
     private let failures = Mutex<(count: Int, last: String?)>((0, nil))
 
-    package init(directory: String, store: Store) throws(ImageError) {
+    package init(directory: String, store: any ImageRepository) throws(ImageError) {
         self.directory = directory
         self.store = store
         do {

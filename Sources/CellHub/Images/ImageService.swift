@@ -7,14 +7,14 @@ package import CellHubStore
 /// one store transaction that references them. A crash before the commit leaves only
 /// unreferenced files (swept later), never a row without its file.
 package final class ImageService: Sendable {
-    private let store: Store
+    private let store: any ImageRepository
     private let blobs: BlobStore
     private let stats: ProjectStatsService
     private let options: DomainOptions
     private let access: ProjectAccess
     private let payloads: any EventPayloads
 
-    init(store: Store, blobs: BlobStore, stats: ProjectStatsService, options: DomainOptions, payloads: any EventPayloads) {
+    init(store: any ImageRepository & ProjectRepository, blobs: BlobStore, stats: ProjectStatsService, options: DomainOptions, payloads: any EventPayloads) {
         self.store = store
         self.payloads = payloads
         self.blobs = blobs

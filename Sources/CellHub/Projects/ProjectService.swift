@@ -6,13 +6,13 @@ package final class ProjectService: Sendable {
     /// Longest project description, in characters.
     static let maxDescriptionLength = 5_000
 
-    private let store: Store
+    private let store: any ProjectRepository
     private let blobs: BlobStore
     private let stats: ProjectStatsService
     private let access: ProjectAccess
     private let payloads: any EventPayloads
 
-    init(store: Store, blobs: BlobStore, stats: ProjectStatsService, payloads: any EventPayloads) {
+    init(store: any ProjectRepository, blobs: BlobStore, stats: ProjectStatsService, payloads: any EventPayloads) {
         self.store = store
         self.payloads = payloads
         self.blobs = blobs

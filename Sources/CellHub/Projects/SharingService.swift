@@ -16,11 +16,11 @@ package enum RevokeTarget: Sendable, Hashable {
 
 /// Shares projects, revokes shares (a member may leave), lists members.
 package final class SharingService: Sendable {
-    private let store: Store
+    private let store: any ProjectRepository & UserRepository
     private let access: ProjectAccess
     private let payloads: any EventPayloads
 
-    init(store: Store, payloads: any EventPayloads) {
+    init(store: any ProjectRepository & UserRepository, payloads: any EventPayloads) {
         self.store = store
         self.payloads = payloads
         access = ProjectAccess(store: store)

@@ -35,13 +35,13 @@ package final class SegmentationService: Sendable {
     /// Window of the throughput figures.
     static let throughputWindowMs: Int64 = 10 * 60_000
 
-    private let store: Store
+    private let store: any QueueRepository & StatsRepository
     private let stats: ProjectStatsService
     private let options: DomainOptions
     private let access: ProjectAccess
     private let payloads: any EventPayloads
 
-    init(store: Store, stats: ProjectStatsService, options: DomainOptions, payloads: any EventPayloads) {
+    init(store: any QueueRepository & StatsRepository & ProjectRepository, stats: ProjectStatsService, options: DomainOptions, payloads: any EventPayloads) {
         self.store = store
         self.payloads = payloads
         self.stats = stats

@@ -12,13 +12,13 @@ package final class ProjectStatsService: Sendable {
     /// Completions counted for the throughput (per minute over this window).
     static let throughputWindowMs: Int64 = 10 * 60_000
 
-    private let store: Store
+    private let store: any StatsRepository
     private let options: DomainOptions
     private let cache: StatsCache
     private let access: ProjectAccess
     private let days = DayBoundaries()
 
-    init(store: Store, options: DomainOptions) {
+    init(store: any StatsRepository & ProjectRepository, options: DomainOptions) {
         self.store = store
         self.options = options
         cache = StatsCache(capacity: options.statsCacheCapacity)
@@ -77,7 +77,7 @@ package final class ProjectStatsService: Sendable {
         let completions: CompletionStats
         do {
             aggregates = try store.dashboard(userID: caller.userID, todayStartMs: bounds.todayStartMs, weekStartMs: bounds.weekStartMs)
-            queue = try store.queueStats(userID: caller.userID)
+            queue = try store.queueStats(projectID: nil, userID: caller.userID)
             completions = try store.completionStats(userID: caller.userID, sinceMs: now - Self.throughputWindowMs)
         } catch {
             throw StatsError(error)
