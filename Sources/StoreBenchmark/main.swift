@@ -24,7 +24,8 @@ import Glibc
 /// upload batches of 100 images (unique content: 100 new files; identical content: no file),
 /// GetProjectStats and the heavy user's GetDashboardMetrics, each next to its floor — the same
 /// batch written directly (files + one SQLite transaction), or the figure recounted from the
-/// images rows with one query. Each round runs CellHub then its floor; rates and percentiles
+/// images rows with one query. Uploads alternate with their floor batch by batch; stats and
+/// dashboards run as a block, then their floor's block, in each round. Rates and percentiles
 /// pool every round.
 struct Options {
     var mode = ""
