@@ -5,6 +5,7 @@ package enum Migrations {
         Migration(name: "v1-initial", sql: SchemaV1.sql),
         Migration(name: "v2-activity-feed", sql: SchemaV2Activity.sql),
         Migration(name: "v3-user-counters", sql: SchemaV3UserCounters.sql),
+        Migration(name: "v4-completion-minutes", sql: SchemaV4CompletionMinutes.sql),
     ]
 
     /// Applies the migrations of `migrations` that the database has not recorded, in order,

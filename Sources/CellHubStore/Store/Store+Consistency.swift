@@ -43,6 +43,7 @@ extension Store {
             found += Self.compare("queue", [("queued", queued, openQueued), ("processing", processing, openProcessing)])
             found += try Self.recountUsers(db)
             found += try Self.recountQueueBlocks(db)
+            found += try Self.recountCompletionMinutes(db)
             let blobs = try db.query(
                 """
                 SELECT b.sha256, b.ref_count, (SELECT count(*) FROM images i WHERE i.sha256 = b.sha256) FROM blobs b
@@ -180,6 +181,26 @@ extension Store {
             ])
         }
         return found
+    }
+
+    /// Each project's completion minutes against its completed jobs: every stored row, and
+    /// every minute with completions within the retention behind the project's latest row.
+    private static func recountCompletionMinutes(_ db: SQLiteConnection) throws -> [Inconsistency] {
+        let rows = try db.query(
+            """
+            WITH latest AS (SELECT project_id, max(minute) AS top FROM project_completion_minutes GROUP BY project_id),
+                 actual AS (SELECT project_id, finished_at_ms / ?1 AS minute, count(*) AS n FROM segmentation_jobs
+                            WHERE status = 3 GROUP BY project_id, finished_at_ms / ?1)
+            SELECT project_id, minute, sum(stored), sum(n) FROM (
+                SELECT project_id, minute, completed AS stored, 0 AS n FROM project_completion_minutes
+                UNION ALL
+                SELECT a.project_id, a.minute, 0, a.n FROM actual a LEFT JOIN latest l ON l.project_id = a.project_id
+                WHERE l.top IS NULL OR a.minute >= l.top - ?2
+                   OR EXISTS (SELECT 1 FROM project_completion_minutes b WHERE b.project_id = a.project_id AND b.minute = a.minute))
+            GROUP BY project_id, minute HAVING sum(stored) <> sum(n) ORDER BY project_id, minute
+            """, CompletionMinute.widthMs, CompletionMinute.retention
+        ) { row in (row.string(0), row.int64(1), row.int64(2), row.int64(3)) }
+        return rows.map { Inconsistency(scope: "project \($0.0)", field: "completed@minute \($0.1)", stored: $0.2, actual: $0.3) }
     }
 
     /// The queue blocks against the queued jobs they count.

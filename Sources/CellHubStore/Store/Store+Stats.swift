@@ -91,13 +91,18 @@ extension Store {
     /// can see (nil: the whole service): the mean processing time of the last 100, and how
     /// many completed at or after `sinceMs` (e.g. now − 10 min for the throughput).
     ///
-    /// For a user, both walk only projects with completions that recent: their member rows
-    /// carry each project's last completion time (partial index). The last 100 completions
+    /// The count since `sinceMs` sums the per-minute completion rows of the whole minutes in
+    /// the window and counts jobs only in the partial minute at its start. For a user, both
+    /// figures walk only projects with completions that recent: their member rows carry each
+    /// project's last completion time (partial index). The last 100 completions
     /// come from the (at most) 100 projects that completed last — any other project's last
     /// completion is older than 100 more recent ones — merged newest first, stopping at the
     /// first project whose last completion cannot enter the 100.
     package func completionStats(userID: String?, sinceMs: Int64) throws(StoreError) -> CompletionStats {
         try read { db in
+            // Whole minutes from here on come from the minute rows; before it, from the jobs.
+            let firstWholeMinute = CompletionMinute.of(sinceMs + CompletionMinute.widthMs - 1)
+            let edgeEndMs = firstWholeMinute * CompletionMinute.widthMs
             guard let userID else {
                 let (average, samples) = try db.queryOne(
                     """
@@ -106,7 +111,10 @@ extension Store {
                     """
                 ) { ($0.double(0), $0.int(1)) } ?? (0, 0)
                 let since = try db.queryOne(
-                    "SELECT count(*) FROM segmentation_jobs WHERE status = 3 AND finished_at_ms >= ?", sinceMs
+                    """
+                    SELECT coalesce((SELECT sum(completed) FROM project_completion_minutes WHERE minute >= ?3), 0)
+                         + (SELECT count(*) FROM segmentation_jobs WHERE status = 3 AND finished_at_ms >= ?1 AND finished_at_ms < ?2)
+                    """, sinceMs, edgeEndMs, firstWholeMinute
                 ) { $0.int64(0) } ?? 0
                 return CompletionStats(averageProcessingMs: average, sampleCount: samples, completedSince: since)
             }
@@ -114,10 +122,14 @@ extension Store {
             // recent completion of the service); "> 0" lets it use the partial index.
             let since = try db.queryOne(
                 """
-                SELECT count(*) FROM project_members m
-                CROSS JOIN segmentation_jobs j ON j.project_id = m.project_id AND j.status = 3 AND j.finished_at_ms >= ?2
-                WHERE m.user_id = ?1 AND m.last_completed_at_ms > 0 AND m.last_completed_at_ms >= ?2
-                """, userID, sinceMs
+                SELECT coalesce((SELECT sum(b.completed) FROM project_members m
+                    CROSS JOIN project_completion_minutes b ON b.project_id = m.project_id AND b.minute >= ?4
+                    WHERE m.user_id = ?1 AND m.last_completed_at_ms > 0 AND m.last_completed_at_ms >= ?2), 0)
+                     + (SELECT count(*) FROM project_members m
+                    CROSS JOIN segmentation_jobs j ON j.project_id = m.project_id AND j.status = 3
+                        AND j.finished_at_ms >= ?2 AND j.finished_at_ms < ?3
+                    WHERE m.user_id = ?1 AND m.last_completed_at_ms > 0 AND m.last_completed_at_ms >= ?2)
+                """, userID, sinceMs, edgeEndMs, firstWholeMinute
             ) { $0.int64(0) } ?? 0
             let recent = try db.query(
                 """

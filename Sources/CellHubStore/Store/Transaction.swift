@@ -144,6 +144,21 @@ struct Transaction {
                 uploaded = uploaded + excluded.uploaded, completed = completed + excluded.completed
             """,
             projectID, bucket, uploaded, completed)
+        if completed > 0 { try addCompletions(projectID: projectID, atMs: atMs, count: completed) }
+    }
+
+    /// Counts completions in the project's minute containing `atMs`, dropping its minutes
+    /// older than `CompletionMinute.retention`.
+    private func addCompletions(projectID: String, atMs: Int64, count: Int64) throws {
+        let minute = CompletionMinute.of(atMs)
+        try db.run(
+            """
+            INSERT INTO project_completion_minutes (project_id, minute, completed) VALUES (?, ?, ?)
+            ON CONFLICT (project_id, minute) DO UPDATE SET completed = completed + excluded.completed
+            """, projectID, minute, count)
+        try db.run(
+            "DELETE FROM project_completion_minutes WHERE project_id = ? AND minute < ?",
+            projectID, minute - CompletionMinute.retention)
     }
 
     /// Removes uploads from the bucket they were counted in, the project's and its members'

@@ -64,8 +64,12 @@ struct QueueFiguresTests {
             #expect(try t.store.queuePosition(jobID: job.0) == Int64(rank + 1))
         }
 
-        let since = t.clock.now - 120_000
-        for user in users {
+        // Windows starting inside a minute, on a minute boundary, and spanning many minutes:
+        // whole minutes come from the minute rows, the partial one from the jobs.
+        let now = t.clock.now
+        let windows = [now - 120_000, now - 600_000, (now - 300_000) / 60_000 * 60_000, now - 59_999, now - 3_000_000]
+        for (index, user) in users.enumerated() {
+            let since = windows[index % windows.count]
             let visible = "SELECT project_id FROM project_members WHERE user_id = '\(user.id)'"
             let head = try t.raw.queryOne(
                 "SELECT id FROM segmentation_jobs WHERE status = 1 AND project_id IN (\(visible)) ORDER BY priority DESC, seq LIMIT 1"
@@ -87,6 +91,12 @@ struct QueueFiguresTests {
             ) { $0.int64(0) }!
             let completions = try t.store.completionStats(userID: user.id, sinceMs: since)
             #expect(completions == CompletionStats(averageProcessingMs: last100.0, sampleCount: last100.1, completedSince: recent))
+        }
+        for since in windows {
+            let all = try t.raw.queryOne("SELECT count(*) FROM segmentation_jobs WHERE status = 3 AND finished_at_ms >= ?", since) {
+                $0.int64(0)
+            }!
+            #expect(try t.store.completionStats(userID: nil, sinceMs: since).completedSince == all, "service-wide since \(since)")
         }
         let firstOverall = try #require(order.first)
         #expect(try t.store.queueStats().position == 1 && t.store.queuePosition(jobID: firstOverall.0) == 1)

@@ -134,14 +134,16 @@ struct StatsEventsTests {
         try writer.run("UPDATE project_counters SET total_bytes = total_bytes - 5 WHERE project_id = ?", p.id)
         try writer.run("UPDATE blobs SET ref_count = 1 WHERE sha256 = ?", TestStore.sha(0))
         #expect(try t.store.checkConsistency() == [])
-        // Drift in the per-user copies: a user counter, a user bucket, a member row, a queue block.
+        // Drift in the derived rows: a user counter, a user bucket, a member row, a queue block,
+        // a completion minute.
         try writer.run("UPDATE user_counters SET projects_owned = 2 WHERE user_id = ?", ada.id)
         try writer.run("UPDATE user_activity_counters SET uploaded = uploaded + 1 WHERE user_id = ?", ada.id)
         try writer.run("UPDATE project_members SET queued = 4 WHERE user_id = ?", ada.id)
         try writer.run("INSERT INTO queue_buckets (priority, block, queued) VALUES (3, 0, 1)")
+        try writer.run("INSERT INTO project_completion_minutes (project_id, minute, completed) VALUES (?, 5, 2)", p.id)
         #expect(try Set(t.store.checkConsistency().map(\.field)) == [
             "projects_owned", "uploaded@quarter_hour \(ActivityBucket.quarterHour(t.clock.now))", "queued",
-            "queued@priority 3 block 0",
+            "queued@priority 3 block 0", "completed@minute 5",
         ])
         // The CHECK constraint refuses a drift that breaks image_count = Σ statuses.
         #expect(throws: SQLiteError.self) { try writer.run("UPDATE project_counters SET queued = 1 WHERE project_id = ?", p.id) }
