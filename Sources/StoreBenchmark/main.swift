@@ -12,6 +12,7 @@ import Glibc
 /// without the network), against plain-C floors measured in the same run.
 ///
 ///     cellhub-store-bench seed DIR [--projects 10000] [--images 100] [--heavy 1000] [--image-bytes 4096]
+///                                  [--completion-window-ms 86400000]
 ///     cellhub-store-bench measure DIR [--batches 60] [--stats-calls 50000] [--dashboard-calls 3000] [--rounds 3]
 ///
 /// `seed` fills a data directory through the domain API (the path UploadImages takes): users,
@@ -38,6 +39,8 @@ struct Options {
     var statsCalls = 50_000
     var dashboardCalls = 3_000
     var rounds = 3
+    /// The seed's completions are spread over this much time before now.
+    var completionWindowMs = 86_400_000
 
     init(_ arguments: [String]) {
         var rest = Array(arguments.dropFirst())
@@ -58,6 +61,7 @@ struct Options {
             case "--stats-calls": statsCalls = number
             case "--dashboard-calls": dashboardCalls = number
             case "--rounds": rounds = number
+            case "--completion-window-ms": completionWindowMs = number
             default: fail("unknown option \(flag)")
             }
         }
@@ -207,8 +211,10 @@ func seed(_ options: Options) {
         }
     }
     // A worker finishes 10,000 jobs (for 10,000 projects) from the head of the queue over the
-    // last day: completion figures, and a queue still holding most of heavy's jobs.
+    // last day (`--completion-window-ms`): completion figures, and a queue still holding most
+    // of heavy's jobs.
     let store = domain.store
+    let window = Int64(options.completionWindowMs)
     var completed = 0
     let target = options.projects * options.images / 100
     while completed < target {
@@ -216,10 +222,10 @@ func seed(_ options: Options) {
             try store.claimJobs(workerName: "seed", models: ["builtin"], limit: 100, leaseDurationMs: 2 * day, payload: { _ in [] })
         }
         guard !claimed.assignments.isEmpty else { break }
-        clock.set(end - day + Int64(completed) * day / Int64(target))
+        clock.set(end - window + Int64(completed) * window / Int64(target))
         for counters in claimed.counters { domain.stats.record(counters) }
         for assignment in claimed.assignments {
-            clock.set(end - day + Int64(completed) * day / Int64(target))
+            clock.set(end - window + Int64(completed) * window / Int64(target))
             let done = must("completing a job") {
                 try store.completeJob(
                     jobID: assignment.job.id, leaseID: assignment.job.leaseID!,
