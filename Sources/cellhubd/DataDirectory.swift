@@ -52,10 +52,13 @@ struct DataDirectory {
     }
 
     /// Opens the store, creating the database or migrating it as needed.
-    /// - Parameter durable: fsync every commit (the server's default), not only checkpoints.
-    func openStore(durable: Bool = false) throws(CommandFailure) -> Store {
+    /// - Parameters:
+    ///   - durable: fsync every commit (the server's default), not only checkpoints.
+    ///   - idempotencyWindowMs: how long an upload's idempotency key is honoured.
+    func openStore(durable: Bool = false, idempotencyWindowMs: Int64? = nil) throws(CommandFailure) -> Store {
         var options = Store.Options()
         options.durable = durable
+        if let idempotencyWindowMs { options.idempotencyWindowMs = idempotencyWindowMs }
         do {
             return try Store(path: databasePath, options: options)
         } catch {

@@ -30,6 +30,10 @@ struct Serve: ParsableCommand {
     @Option(help: "Threads for blocking domain work (SQLite, image files).") var blockingThreads = 4
     @Flag(help: "Do not fsync each commit (WAL synchronous=NORMAL): faster writes; a process crash loses nothing, an OS crash or power loss can lose the last acknowledged writes.")
     var fastCommits = false
+    @Option(help: "Seconds an upload's idempotency key is honoured (a retry within it replays the first answer).")
+    var idempotencyWindow = 86_400.0
+    @Option(help: "Seconds between housekeeping runs (expired idempotency keys are deleted).")
+    var maintenanceInterval = 600.0
     @Option(help: "Microseconds a loop keeps polling after I/O before sleeping (0 = never; lower latency, more CPU).") var busyPollUs = 50
 
     func run() throws {
@@ -58,7 +62,7 @@ struct Serve: ParsableCommand {
         let domainOptions = DomainOptions()
         do throws(CommandFailure) {
             let directory = try DataDirectory.prepare(dataDir)
-            store = try directory.openStore(durable: !fastCommits)
+            store = try directory.openStore(durable: !fastCommits, idempotencyWindowMs: idempotencyWindowMs)
             if !store.appliedMigrations.isEmpty {
                 logger.info("database migrated", metadata: ["path": "\(directory.databasePath)", "migrations": "\(store.appliedMigrations)"])
             }
@@ -104,8 +108,12 @@ struct Serve: ParsableCommand {
         announce("listening on \(host):\(boundPort)\n")
         logger.info("serving", metadata: ["host": "\(host)", "port": "\(boundPort)", "loops": "\(configuration.loopCount)", "interop": "\(interop)"])
 
+        let maintenance = Maintenance(
+            store: store, intervalSeconds: max(0.1, maintenanceInterval), idempotencyWindowMs: idempotencyWindowMs, logger: logger)
+
         var received: Int32 = 0
         sigwait(&terminationSignals, &received)
+        maintenance.stop()
         logger.info("draining", metadata: ["signal": "\(received)"])
         health.setStatus(.notServing)
         try blockingWait { await server.shutdown() }
@@ -114,6 +122,8 @@ struct Serve: ParsableCommand {
         withExtendedLifetime(store) {}
         logger.info("stopped")
     }
+
+    private var idempotencyWindowMs: Int64 { Int64(max(1, idempotencyWindow) * 1_000) }
 
     /// Removes image files a crash left without an image (written, then the process died
     /// before the commit), before any upload can start.

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import re
 
+import grpc
 import pytest
 
 from api_support import (
+    API_OPTIONS,
     MiB,
+    Client,
     Code,
+    add_user,
     common_pb2,
     expect_error,
     images_pb2,
@@ -27,6 +31,7 @@ from api_support import (
     unique,
     upload_of,
 )
+from conftest import CHANNEL_OPTIONS, Server
 
 pytestmark = requires_cellhubd
 
@@ -404,3 +409,25 @@ def test_delete_images_argument_errors(api, project):
                  "10001 ids")
     expect_error(Code.NOT_FOUND, api.alice.images.DeleteImages,
                  I.DeleteImagesRequest(project_id=random_id(), image_ids=[random_id()]), "unknown project")
+
+
+def test_expired_idempotency_keys_are_pruned_and_no_longer_replay(tmp_path):
+    """With a 2-second window and housekeeping every 0.5 s: a keyed upload replays within the
+    window; after it, housekeeping deletes the key (logged) and the same call stores anew."""
+    data = tmp_path / "data"
+    token = add_user(data, "kim")
+    server = Server(data, ["--idempotency-window", "2", "--maintenance-interval", "0.5"])
+    try:
+        with grpc.insecure_channel(server.address, options=CHANNEL_OPTIONS + API_OPTIONS) as channel:
+            kim = Client(channel, "kim", token)
+            project = kim.create_project(unique("keys"))
+            request = upload_request(project.id, upload_of("image/png", 7), key="retry-me")
+            first = ok(kim.images.UploadImages, request)
+            again = ok(kim.images.UploadImages, request)
+            assert again.replayed and [i.id for i in again.images] == [i.id for i in first.images]
+            line = server.wait_for_log(lambda l: "pruned expired idempotency keys" in l, timeout=15)
+            assert line is not None and "count=1" in line, server.log_text()
+            later = ok(kim.images.UploadImages, request)
+            assert not later.replayed and later.images[0].id != first.images[0].id, "an expired key stores anew"
+    finally:
+        server.stop()

@@ -1,0 +1,29 @@
+import CellHubStore
+import Dispatch
+import Logging
+
+/// Periodic housekeeping while the server runs: idempotency keys past their window are
+/// deleted (each holds a replayable response; without this every keyed upload would keep one
+/// forever). Runs on its own queue; the store call is one short write transaction.
+final class Maintenance {
+    private let timer: any DispatchSourceTimer
+
+    init(store: Store, intervalSeconds: Double, idempotencyWindowMs: Int64, logger: Logger) {
+        let queue = DispatchQueue(label: "cellhubd.maintenance")
+        timer = DispatchSource.makeTimerSource(queue: queue)
+        let interval = DispatchTimeInterval.milliseconds(max(1, Int(intervalSeconds * 1_000)))
+        timer.schedule(deadline: .now() + interval, repeating: interval)
+        timer.setEventHandler {
+            do {
+                let pruned = try store.pruneIdempotencyKeys(createdBefore: Store.systemClock() - idempotencyWindowMs)
+                if pruned > 0 { logger.notice("pruned expired idempotency keys", metadata: ["count": "\(pruned)"]) }
+            } catch {
+                logger.warning("maintenance failed; retried at the next interval", metadata: ["error": "\(error)"])
+            }
+        }
+        timer.resume()
+    }
+
+    /// Stops the timer (a run in progress finishes).
+    func stop() { timer.cancel() }
+}
