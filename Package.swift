@@ -121,17 +121,22 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
+        // Helpers every test target shares (the seeded random source).
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictSwift),
         .testTarget(
             name: "CellHubProtoTests",
-            dependencies: ["CellHubProto"],
+            dependencies: ["CellHubProto", "TestSupport"],
             swiftSettings: strictSwift
         ),
-        .testTarget(name: "CellHubStoreTests", dependencies: ["CellHubStore"], swiftSettings: strictSwift),
-        .testTarget(name: "CellHubTests", dependencies: ["CellHub"], swiftSettings: strictSwift),
+        .testTarget(name: "CellHubStoreTests", dependencies: ["CellHubStore", "TestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "CellHubTests", dependencies: ["CellHub", "TestSupport"], swiftSettings: strictSwift),
         .testTarget(
             name: "CellHubServerTests", dependencies: ["CellHubServer", "CellHub", "CellHubStore", "CellHubProto", "RPC"],
             swiftSettings: strictSwift
         ),
-        .testTarget(name: "RPCHTTP2Tests", dependencies: ["RPCHTTP2", "RPC", "EventLoop", "CellHubServer", "CellHubProto"], swiftSettings: strictSwift),
+        .testTarget(
+            name: "RPCHTTP2Tests", dependencies: ["RPCHTTP2", "RPC", "EventLoop", "CellHubServer", "CellHubProto", "TestSupport"],
+            swiftSettings: strictSwift
+        ),
     ]
 )

@@ -1,18 +1,14 @@
+import TestSupport
+
 /// Seeded random values biased toward the edges that break codecs: zero, min and max
 /// integers, empty and long strings, multi-byte unicode, large repeated fields.
 struct RandomSource: RandomNumberGenerator {
-    private var state: UInt64
+    /// The shared SplitMix64 source (seed offset kept, so every seeded case stays the same).
+    private var generator: SeededRandom
 
-    init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
+    init(seed: UInt64) { generator = SeededRandom(seed: seed &+ 0x9E37_79B9_7F4A_7C15) }
 
-    /// SplitMix64: tiny, fast, and the same sequence for the same seed on every machine.
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    mutating func next() -> UInt64 { generator.next() }
 
     mutating func choice(_ count: Int) -> Int { Int.random(in: 0..<count, using: &self) }
 

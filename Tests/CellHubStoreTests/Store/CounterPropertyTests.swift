@@ -1,5 +1,6 @@
 @testable import CellHubStore
 import Testing
+import TestSupport
 
 /// Random operation sequences against a real store. After every step, every project's
 /// counters and every user's dashboard (in several time zones) must equal a brute-force

@@ -1,5 +1,6 @@
 @testable import CellHubStore
 import Testing
+import TestSupport
 
 /// Queue positions (counted from the queue blocks) and completion figures (merged from the
 /// projects that completed last) against brute-force SQL over every job, on a queue that
