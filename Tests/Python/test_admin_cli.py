@@ -397,12 +397,18 @@ def test_check_matches_image_files_to_images(tmp_path):
     orphan = data / "blobs" / "ab" / ("c" * 62)
     orphan.parent.mkdir(parents=True)
     orphan.write_bytes(b"stray")
-    # ... and a blob row whose file is gone (what must never happen).
-    missing = "d" * 64
+    # ... a blob row whose file is gone, and one whose file is shorter than recorded (what
+    # must never happen).
+    missing, damaged = "d" * 64, "e" * 64
+    short = data / "blobs" / "ee" / ("e" * 62)
+    short.parent.mkdir(parents=True)
+    short.write_bytes(b"12345")
     with connect(data) as db:
         db.execute("INSERT INTO blobs (sha256, size_bytes, ref_count) VALUES (?, 10, 0)", (missing,))
+        db.execute("INSERT INTO blobs (sha256, size_bytes, ref_count) VALUES (?, 10, 0)", (damaged,))
     result = cellhubd("check", data_dir=data)
     assert result.returncode == 1, result
     lines = result.stdout.splitlines()
     assert f"orphan file: ab/{'c' * 62}" in lines and f"missing file: {missing}" in lines, result.stdout
+    assert f"damaged file: {damaged}" in lines, result.stdout
     assert "ok:" not in result.stdout
