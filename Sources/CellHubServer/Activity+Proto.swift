@@ -12,7 +12,7 @@ extension ActivityEvent {
         timestampUnixMs = entry.committedAtMs
         projectId = entry.projectID
         let owner = CellHubProto.UserRef(entry.owner)
-        let stats = entry.counters.map { CellHubProto.ProjectStats(CellHub.ProjectStats($0)) }
+        let stats = entry.counters.map { CellHubProto.ProjectStats($0) }
         switch entry.kind {
         case .ownAction:
             // USER_ACTIVITY_UPDATE: the actor is the recipient, also for a batch the workers finished.

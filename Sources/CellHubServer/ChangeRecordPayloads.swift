@@ -94,10 +94,3 @@ extension ChangeRecord {
         projectDescription = project.description
     }
 }
-
-extension CellHubProto.ProjectStats {
-    /// Stats from a counters row, through the domain's one derivation.
-    init(_ counters: ProjectCounters) {
-        self.init(CellHub.ProjectStats(counters))
-    }
-}

@@ -14,7 +14,7 @@ extension Project {
         callerRole = Role(record.callerRole)
         createdAtUnixMs = record.createdAtMs
         updatedAtUnixMs = record.updatedAtMs
-        stats = CellHubProto.ProjectStats(CellHub.ProjectStats(record.counters))
+        stats = CellHubProto.ProjectStats(record.counters)
         shareCount = Int32(clamping: record.shareCount)
     }
 }

@@ -3,6 +3,11 @@ import CellHubProto
 import CellHubStore
 
 extension CellHubProto.ProjectStats {
+    /// Stats from a counters row, through the domain's one derivation.
+    init(_ counters: ProjectCounters) {
+        self.init(CellHub.ProjectStats(counters))
+    }
+
     init(_ stats: CellHub.ProjectStats) {
         self.init()
         projectId = stats.projectID
