@@ -6,8 +6,8 @@ package import CellHubStore
 ///
 /// Project stats are O(1): a cache in front of the counters row, fed with the counters every
 /// write returns (`record`), keeping per project the highest revision seen — so it is never
-/// older than the last commit that went through the domain. Dashboard metrics are one
-/// indexed aggregate query plus the queue and completion figures.
+/// older than the last commit that went through the domain. Dashboard metrics come from one
+/// read snapshot: the user's counter rows, the queue and the completion figures.
 package final class ProjectStatsService: Sendable {
     /// Completions counted for the throughput (per minute over this window).
     static let throughputWindowMs: Int64 = 10 * 60_000
@@ -72,18 +72,16 @@ package final class ProjectStatsService: Sendable {
         guard timeZone.utf8.count <= 64, let (zone, bounds) = days.boundaries(timeZone: timeZone, at: now) else {
             throw .invalidArgument("time_zone '\(timeZone.prefix(64))' is not a known IANA time zone")
         }
-        let aggregates: DashboardAggregates
-        let queue: QueueStats
-        let completions: CompletionStats
+        let figures: DashboardFigures
         do {
-            aggregates = try store.dashboard(userID: caller.userID, todayStartMs: bounds.todayStartMs, weekStartMs: bounds.weekStartMs)
-            queue = try store.queueStats(projectID: nil, userID: caller.userID)
-            completions = try store.completionStats(userID: caller.userID, sinceMs: now - Self.throughputWindowMs)
+            figures = try store.dashboardFigures(
+                userID: caller.userID, todayStartMs: bounds.todayStartMs, weekStartMs: bounds.weekStartMs,
+                completedSinceMs: now - Self.throughputWindowMs)
         } catch {
             throw StatsError(error)
         }
         return Self.metrics(
-            aggregates, queue: queue, completions: completions, timeZone: zone, bounds: bounds)
+            figures.aggregates, queue: figures.queue, completions: figures.completions, timeZone: zone, bounds: bounds)
     }
 
     /// The one derivation of DashboardMetrics from the store's figures.

@@ -24,3 +24,10 @@ package struct DashboardAggregates: Sendable, Hashable {
 
     package var totalProjects: Int64 { projectsOwned + projectsSharedWithMe }
 }
+
+/// Everything a dashboard is computed from, read in one snapshot (`Store.dashboardFigures`).
+package struct DashboardFigures: Sendable, Hashable {
+    package var aggregates: DashboardAggregates
+    package var queue: QueueStats
+    package var completions: CompletionStats
+}

@@ -71,7 +71,10 @@ package protocol QueueRepository: Sendable {
 /// The figures stats and dashboards are computed from.
 package protocol StatsRepository: Sendable {
     func counters(projectID: String) throws(StoreError) -> ProjectCounters?
-    func dashboard(userID: String, todayStartMs: Int64, weekStartMs: Int64) throws(StoreError) -> DashboardAggregates
+    /// A user's dashboard inputs from one snapshot.
+    func dashboardFigures(
+        userID: String, todayStartMs: Int64, weekStartMs: Int64, completedSinceMs: Int64
+    ) throws(StoreError) -> DashboardFigures
     /// The queue service-wide and for a scope: one project, a user's projects, or (both nil)
     /// the whole service.
     func queueStats(projectID: String?, userID: String?) throws(StoreError) -> QueueStats
