@@ -224,6 +224,25 @@ public final class EventLoop: @unchecked Sendable {
         runFlushes()
     }
 
+    /// Runs queued work, flushes and due timers on the calling thread until none is left,
+    /// without waiting for I/O: for tests and fuzzers that drive a loop by hand (with
+    /// `MemoryByteStream`). The calling thread becomes the loop's thread; never use it on
+    /// a loop that `run()`s.
+    package func runUntilIdle() {
+        threadID.store(UInt(bitPattern: Int(bitPattern: pthread_self())), ordering: .releasing)
+        while true {
+            localWork.append(contentsOf: incoming.withLock { work -> [Work] in
+                defer { work.removeAll(keepingCapacity: true) }
+                return work
+            })
+            runLocalWork()
+            runFlushes()
+            timers.fireDue(now: monotonicNanoseconds())
+            let more = !localWork.isEmpty || !afterIteration.isEmpty || !flushQueue.isEmpty || incoming.withLock { !$0.isEmpty }
+            if !more { return }
+        }
+    }
+
     /// Stops `run()` after its current iteration. Thread-safe.
     public func stop() {
         stopRequested.store(true, ordering: .releasing)

@@ -4,25 +4,13 @@ internal import CLinuxShim
 import Glibc
 #endif
 
-/// The protocol spoken over a connection (HTTP/2 here). Called on the loop thread only.
-public protocol ConnectionHandler: AnyObject {
-    /// Bytes arrived; they are valid only during the call.
-    func connection(_ connection: TCPConnection, received bytes: UnsafeRawBufferPointer)
-    /// The peer half-closed: it will send nothing more.
-    func connectionReadEOF(_ connection: TCPConnection)
-    /// Just before the connection writes its buffered output: the last chance to add to it.
-    func connectionWillFlush(_ connection: TCPConnection)
-    /// The connection is closed; release everything tied to it.
-    func connectionClosed(_ connection: TCPConnection)
-}
-
 /// A non-blocking TCP socket on one event loop, with a buffered writer.
 ///
 /// Output is appended with `write` and leaves once per loop iteration (`flush`), so many
 /// small responses produced in one iteration cost one `write` system call. When the kernel
 /// takes less than offered, the rest waits for EPOLLOUT; `outboundBytes` lets the protocol
 /// stop producing while the socket is backed up.
-public final class TCPConnection: Selectable, Flushable {
+public final class TCPConnection: ByteStream, Selectable, Flushable {
     public let loop: EventLoop
     /// The socket; owned by this object, closed exactly once in `close()`.
     private let fd: Int32
@@ -35,6 +23,9 @@ public final class TCPConnection: Selectable, Flushable {
     private var flushScheduled = false
     private var waitingForWritable = false
     private var connecting = false
+    /// The peer's FIN arrived: input is no longer watched (level-triggered epoll would
+    /// report the EOF again on every iteration).
+    private var readEOF = false
     private var onConnect: ((Result<Void, SystemCallError>) -> Void)?
     public private(set) var isClosed = false
 
@@ -142,7 +133,12 @@ public final class TCPConnection: Selectable, Flushable {
     private func waitForWritable(_ wait: Bool) {
         guard wait != waitingForWritable, !isClosed else { return }
         waitingForWritable = wait
-        let events = EPOLLIN.rawValue | EPOLLRDHUP.rawValue | (wait ? EPOLLOUT.rawValue : 0)
+        updateInterest()
+    }
+
+    /// Tells epoll what to report: input until the peer's EOF, output while a write waits.
+    private func updateInterest() {
+        let events = (readEOF ? 0 : EPOLLIN.rawValue | EPOLLRDHUP.rawValue) | (waitingForWritable ? EPOLLOUT.rawValue : 0)
         do { try loop.modify(fd: fd, token: token, events: events) } catch { close() }
     }
 
@@ -150,6 +146,11 @@ public final class TCPConnection: Selectable, Flushable {
 
     public func readable() {
         guard !isClosed else { return }
+        if readEOF {
+            // Only EPOLLHUP/EPOLLERR reach a stream past its EOF: reset, or both sides shut.
+            close()
+            return
+        }
         let buffer = loop.readBuffer
         // Bounded reads per wake-up so one busy connection cannot starve the loop.
         for _ in 0..<4 {
@@ -162,6 +163,8 @@ public final class TCPConnection: Selectable, Flushable {
             }
             guard let count else { return }
             if count == 0 {
+                readEOF = true
+                updateInterest()
                 handler?.connectionReadEOF(self)
                 return
             }

@@ -12,7 +12,8 @@ public final class TCPListener: Selectable {
     private let fd: Int32
     private var token: UInt64 = 0
     public let port: Int
-    private let makeHandler: (TCPConnection) -> any ConnectionHandler
+    /// The protocol for a new connection; nil refuses it (closed at once).
+    private let makeHandler: (TCPConnection) -> (any ConnectionHandler)?
     private let onAcceptError: (SystemCallError) -> Void
     private var paused = false
     private var closed = false
@@ -20,7 +21,7 @@ public final class TCPListener: Selectable {
     /// Binds and listens; call on `loop`'s thread. `port` 0 picks an ephemeral port.
     public init(
         loop: EventLoop, host: String, port: Int, backlog: Int32 = 4096,
-        makeHandler: @escaping (TCPConnection) -> any ConnectionHandler,
+        makeHandler: @escaping (TCPConnection) -> (any ConnectionHandler)?,
         onAcceptError: @escaping (SystemCallError) -> Void
     ) throws(SystemCallError) {
         loop.preconditionInEventLoop()
@@ -72,7 +73,11 @@ public final class TCPListener: Selectable {
             }
             guard let accepted else { return }
             let connection = TCPConnection(loop: loop, fd: accepted, peer: SocketAddress.peerDescription(of: accepted))
-            connection.handler = makeHandler(connection)
+            guard let handler = makeHandler(connection) else {
+                connection.close()
+                continue
+            }
+            connection.handler = handler
             do {
                 try connection.start()
             } catch {

@@ -12,11 +12,18 @@ public final class LoopTimer {
     public func cancel() { action = nil }
 }
 
-/// A binary min-heap of timers by deadline; cancelled timers are dropped when they surface.
+/// A binary min-heap of timers by deadline; cancelled timers are dropped when they surface,
+/// and swept out whenever the heap doubles, so timers cancelled long before their deadline
+/// (every closed connection's idle and keepalive timers) cannot pile up.
 struct TimerHeap {
     private var heap: [LoopTimer] = []
+    /// Size at which the next sweep of cancelled timers runs (amortised O(1) per insert).
+    private var sweepAt = 1_024
+
+    var count: Int { heap.count }
 
     mutating func insert(_ timer: LoopTimer) {
+        if heap.count >= sweepAt { sweepCancelled() }
         heap.append(timer)
         var child = heap.count - 1
         while child > 0 {
@@ -44,6 +51,13 @@ struct TimerHeap {
                 action()
             }
         }
+    }
+
+    private mutating func sweepCancelled() {
+        heap.removeAll { $0.action == nil }
+        // Any array sorted by deadline is a valid min-heap; sorting is simpler than heapify.
+        heap.sort { $0.deadline < $1.deadline }
+        sweepAt = max(1_024, heap.count * 2)
     }
 
     private mutating func removeFirst() {

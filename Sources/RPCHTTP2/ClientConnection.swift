@@ -42,7 +42,7 @@ final class ClientConnection: ConnectionHandler {
     let loop: EventLoop
     let authority: String
     private var session: OpaquePointer!
-    var connection: TCPConnection?
+    var connection: (any ByteStream)?
     var streams: [Int32: ClientStream] = [:]
     private(set) var isUsable = true
     /// Called once when the connection can take no new calls (lost, GOAWAY).
@@ -108,7 +108,7 @@ final class ClientConnection: ConnectionHandler {
 
     // MARK: ConnectionHandler
 
-    func connection(_ connection: TCPConnection, received bytes: UnsafeRawBufferPointer) {
+    func connection(_ connection: any ByteStream, received bytes: UnsafeRawBufferPointer) {
         let consumed = nghttp2_session_mem_recv(session, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count)
         if consumed < 0 {
             fail("HTTP/2 error from the server: \(NGHTTP2Error.describe(Int32(consumed)))")
@@ -117,11 +117,11 @@ final class ClientConnection: ConnectionHandler {
         connection.scheduleFlush()
     }
 
-    func connectionReadEOF(_ connection: TCPConnection) {
+    func connectionReadEOF(_ connection: any ByteStream) {
         fail("the server closed the connection")
     }
 
-    func connectionWillFlush(_ connection: TCPConnection) {
+    func connectionWillFlush(_ connection: any ByteStream) {
         while connection.outboundBytes < 1 << 20 {
             var data: UnsafePointer<UInt8>?
             let count = nghttp2_session_mem_send(session, &data)
@@ -130,7 +130,7 @@ final class ClientConnection: ConnectionHandler {
         }
     }
 
-    func connectionClosed(_ connection: TCPConnection) {
+    func connectionClosed(_ connection: any ByteStream) {
         self.connection = nil
         fail("the connection was lost")
     }

@@ -13,6 +13,7 @@ struct MessageDeframer {
     }
 
     let maxMessageBytes: Int
+    static let initialReservation = 4 << 20
     private var header: [UInt8] = []
     private var payload: [UInt8] = []
     private var expected = -1
@@ -45,9 +46,13 @@ struct MessageDeframer {
                 header.removeAll(keepingCapacity: true)
                 expected = length
                 payload = []
-                payload.reserveCapacity(length)
+                // An announced size is not a promise: reserve at most 4 MiB up front, and the
+                // whole message only once 4 MiB of it arrived (one copy of 4 MiB), so a peer
+                // announcing 64 MiB and sending nothing costs nothing.
+                payload.reserveCapacity(min(length, Self.initialReservation))
             }
             let take = min(expected - payload.count, bytes.count - index)
+            if payload.count + take > payload.capacity { payload.reserveCapacity(expected) }
             payload.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[index..<index + take]))
             index += take
             if payload.count == expected {
@@ -96,6 +101,31 @@ enum GRPCTimeout {
 
 /// Percent-encoding of `grpc-message` (gRPC spec: bytes outside 0x20...0x7E and '%').
 enum PercentEncoding {
+    /// Longest status message sent, in UTF-8 bytes before percent-encoding. Messages may
+    /// echo request values; cut here, every status fits any peer's header limits.
+    static let maxStatusMessageBytes = 1_024
+
+    /// `message` cut to `maxStatusMessageBytes` on a scalar boundary (an ellipsis marks the
+    /// cut), then percent-encoded: the `grpc-message` value of every status we send.
+    static func encodeStatusMessage(_ message: String) -> String {
+        encode(truncated(message, maxBytes: maxStatusMessageBytes))
+    }
+
+    /// `text` itself if its UTF-8 fits `maxBytes`, else its longest prefix of whole scalars
+    /// that does, followed by "…".
+    static func truncated(_ text: String, maxBytes: Int) -> String {
+        guard text.utf8.count > maxBytes else { return text }
+        var end = text.unicodeScalars.startIndex
+        var used = 0
+        for index in text.unicodeScalars.indices {
+            let width = UTF8.width(text.unicodeScalars[index])
+            if used + width > maxBytes { break }
+            used += width
+            end = text.unicodeScalars.index(after: index)
+        }
+        return String(text.unicodeScalars[..<end]) + "…"
+    }
+
     static func encode(_ message: String) -> String {
         var out = [UInt8]()
         out.reserveCapacity(message.utf8.count)

@@ -17,6 +17,10 @@ final class ServerCore: Sendable {
     let services: Set<String>
     let logger: Logger
     private let connections = Mutex<[ObjectIdentifier: LoopBound<ServerConnection>]>([:])
+    /// Request bytes held in unfinished messages, all connections together.
+    let requestBytes: RequestByteBudget
+    /// Monotonic time of the last "connection limit reached" log line (one per 10 s).
+    private let lastLimitLog = Atomic<UInt64>(0)
 
     init(configuration: ServerConfiguration, methods: [ServerMethod], logger: Logger) {
         self.configuration = configuration
@@ -28,6 +32,24 @@ final class ServerCore: Sendable {
         self.routes = routes.values.map(Route.init)
         self.services = Set(methods.map(\.descriptor.service))
         self.logger = logger
+        requestBytes = RequestByteBudget(
+            hardLimit: max(configuration.maxBufferedRequestBytes, configuration.maxReceiveMessageBytes + 5))
+    }
+
+    /// Serves a new connection unless the server is at its connection limit (then logs it,
+    /// at most every 10 s, and refuses).
+    func accept(_ connection: TCPConnection) -> ServerConnection? {
+        let count = connections.withLock { $0.count }
+        guard count < configuration.maxConnections else {
+            let now = monotonicNanoseconds()
+            let last = lastLimitLog.load(ordering: .relaxed)
+            if now - last >= 10_000_000_000, lastLimitLog.compareExchange(expected: last, desired: now, ordering: .relaxed).exchanged {
+                logger.warning("connection limit reached: refusing new connections", metadata: [
+                    "limit": "\(configuration.maxConnections)", "peer": "\(connection.peer)"])
+            }
+            return nil
+        }
+        return ServerConnection(connection: connection, core: self)
     }
 
     func route(_ path: UnsafeRawBufferPointer) -> Route? {
@@ -99,7 +121,7 @@ public final class GRPCServer: Sendable {
                     do {
                         let listener = try TCPListener(
                             loop: loop, host: core.configuration.host, port: boundPort,
-                            makeHandler: { connection in ServerConnection(connection: connection, core: core) },
+                            makeHandler: { connection in core.accept(connection) },
                             onAcceptError: { error in core.logger.warning("accept failed", metadata: ["error": "\(error)"]) })
                         continuation.resume(returning: LoopBound(value: listener, loop: loop))
                     } catch {

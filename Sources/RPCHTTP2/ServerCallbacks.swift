@@ -13,6 +13,7 @@ enum ServerCallbacks {
         nghttp2_session_callbacks_set_on_begin_headers_callback(callbacks, onBeginHeaders)
         nghttp2_session_callbacks_set_on_header_callback(callbacks, onHeader)
         nghttp2_session_callbacks_set_on_frame_send_callback(callbacks, onFrameSend)
+        nghttp2_session_callbacks_set_on_frame_not_send_callback(callbacks, onFrameNotSend)
         nghttp2_session_callbacks_set_on_frame_recv_callback(callbacks, onFrameRecv)
         nghttp2_session_callbacks_set_on_data_chunk_recv_callback(callbacks, onDataChunkRecv)
         nghttp2_session_callbacks_set_on_stream_close_callback(callbacks, onStreamClose)
@@ -50,6 +51,14 @@ enum ServerCallbacks {
         guard let frame, frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue),
               frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0 else { return 0 }
         withConnection(userData) { $0.responseEnded(frame.pointee.hd.stream_id) }
+        return 0
+    }
+
+    /// nghttp2 dropped a frame it could not send (a header block over its limits, say).
+    /// For response HEADERS it leaves the stream open: the call would hang; reset it.
+    private static let onFrameNotSend: nghttp2_on_frame_not_send_callback = { _, frame, errorCode, userData in
+        guard let frame, frame.pointee.hd.type == UInt8(NGHTTP2_HEADERS.rawValue) else { return 0 }
+        withConnection(userData) { $0.responseHeadersNotSent(frame.pointee.hd.stream_id, reason: errorCode) }
         return 0
     }
 

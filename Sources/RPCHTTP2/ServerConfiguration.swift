@@ -16,6 +16,15 @@ public struct ServerConfiguration: Sendable {
     /// Request bytes one connection may hold before its peer's window stops being
     /// refilled (at least one maximal message must fit).
     public var maxBufferedRequestBytesPerConnection = 128 << 20
+    /// Request bytes all connections together may hold in unfinished messages: past 3/4 of
+    /// it credit is withheld, past it calls end RESOURCE_EXHAUSTED. At least one maximal
+    /// message must fit.
+    public var maxBufferedRequestBytes = 256 << 20
+    /// A call whose request message is incomplete and receives nothing for this long ends
+    /// CANCELLED (a peer that announces a message and stalls holds nothing forever).
+    public var requestStallTimeoutNanoseconds: UInt64 = 30_000_000_000
+    /// Connections served at once; past it new ones are closed as they are accepted.
+    public var maxConnections = 10_000
     /// Stop taking frames from nghttp2 while this much output waits for the socket.
     public var socketHighWaterBytes = 1 << 20
     /// RST_STREAM rate limit (rapid reset): burst, then per second.
@@ -24,6 +33,8 @@ public struct ServerConfiguration: Sendable {
     public var maxContinuations = 8
     /// PING a connection that was silent this long; nil = never.
     public var keepaliveIntervalNanoseconds: UInt64? = 60_000_000_000
+    /// Close a connection whose keepalive PING got no bytes back within this long.
+    public var keepaliveTimeoutNanoseconds: UInt64 = 20_000_000_000
     /// Close (GOAWAY) a connection without calls for this long; nil = never.
     public var idleTimeoutNanoseconds: UInt64? = 300_000_000_000
     /// After I/O, a loop polls this long for more before sleeping: lower latency for

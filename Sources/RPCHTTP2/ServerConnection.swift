@@ -11,7 +11,7 @@ import RPC
 final class ServerConnection: ConnectionHandler {
     let core: ServerCore
     let loop: EventLoop
-    private(set) weak var connection: TCPConnection?
+    private(set) weak var connection: (any ByteStream)?
     /// The nghttp2 session; created in init, deleted in deinit; used only on `loop`.
     private var session: OpaquePointer!
     var streams: [Int32: ServerStream] = [:]
@@ -25,11 +25,19 @@ final class ServerConnection: ConnectionHandler {
     private var closed = false
     private var idleTimer: LoopTimer?
     private var pingTimer: LoopTimer?
+    /// Ends the calls still running once the peer's EOF is older than the drain timeout.
+    private var eofTimer: LoopTimer?
+    /// Looks for calls whose request stopped arriving (armed while any call receives one).
+    private var stallTimer: LoopTimer?
     /// Last bytes from the peer (keepalive); last call started or ended (idle timeout).
     private var lastActivity = monotonicNanoseconds()
     private var lastCallActivity = monotonicNanoseconds()
+    /// When the unanswered keepalive PING left; nil while none is outstanding.
+    private var pingSentAt: UInt64?
+    /// Registered with the server-wide request budget, waiting for it to have room.
+    private var waitingForRelief = false
 
-    init(connection: TCPConnection, core: ServerCore) {
+    init(connection: any ByteStream, core: ServerCore) {
         self.core = core
         self.loop = connection.loop
         self.connection = connection
@@ -64,8 +72,9 @@ final class ServerConnection: ConnectionHandler {
 
     // MARK: ConnectionHandler
 
-    func connection(_ connection: TCPConnection, received bytes: UnsafeRawBufferPointer) {
+    func connection(_ connection: any ByteStream, received bytes: UnsafeRawBufferPointer) {
         lastActivity = monotonicNanoseconds()
+        pingSentAt = nil
         let consumed = nghttp2_session_mem_recv(session, bytes.baseAddress?.assumingMemoryBound(to: UInt8.self), bytes.count)
         if consumed < 0 {
             // Bad preface, flood limits, protocol errors: nghttp2 has queued a GOAWAY when it
@@ -77,14 +86,35 @@ final class ServerConnection: ConnectionHandler {
         connection.scheduleFlush()
     }
 
-    func connectionReadEOF(_ connection: TCPConnection) {
-        // A half-closed peer sends nothing more but may still wait for answers: finish the
-        // calls in flight, then close (connectionWillFlush checks).
+    func connectionReadEOF(_ connection: any ByteStream) {
+        // A half-closed peer sends nothing more but may still read answers. Calls still
+        // waiting for request bytes can never complete: end them. Calls already running may
+        // finish within the drain timeout; then the connection closes (connectionWillFlush
+        // checks). The stream no longer reads, so nothing spins on the EOF.
         peerFinishedSending = true
-        if streams.isEmpty { terminate() } else { connection.scheduleFlush() }
+        for stream in Array(streams.values) {
+            switch stream.phase {
+            case .receivingHeaders:
+                // No response can follow an unfinished header block: reset.
+                _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream.id, UInt32(NGHTTP2_CANCEL.rawValue))
+            case .receivingMessage:
+                finish(stream, status: Status(code: .cancelled, message: "the client closed the connection before its request was complete"), trailers: Metadata())
+                resetAfterResponse(stream)
+            case .running, .finishing, .closed:
+                break
+            }
+        }
+        if streams.isEmpty {
+            terminate()
+            return
+        }
+        eofTimer = loop.schedule(afterNanoseconds: core.configuration.drainTimeoutNanoseconds) { [weak self] in
+            self?.forceClose(Status(code: .unavailable, message: "the client closed the connection; calls still running were ended"))
+        }
+        connection.scheduleFlush()
     }
 
-    func connectionWillFlush(_ connection: TCPConnection) {
+    func connectionWillFlush(_ connection: any ByteStream) {
         pumpOutput(into: connection)
         let sessionDone = nghttp2_session_want_read(session) == 0 && nghttp2_session_want_write(session) == 0
         let peerDone = peerFinishedSending && streams.isEmpty && nghttp2_session_want_write(session) == 0
@@ -95,7 +125,7 @@ final class ServerConnection: ConnectionHandler {
 
     /// Moves nghttp2's pending frames into the socket buffer, up to a bound: while the
     /// kernel is backed up we stop asking, and streams' data waits in their own buffers.
-    private func pumpOutput(into connection: TCPConnection) {
+    private func pumpOutput(into connection: any ByteStream) {
         while connection.outboundBytes < core.configuration.socketHighWaterBytes {
             var data: UnsafePointer<UInt8>?
             let count = nghttp2_session_mem_send(session, &data)
@@ -109,10 +139,12 @@ final class ServerConnection: ConnectionHandler {
         }
     }
 
-    func connectionClosed(_ connection: TCPConnection) {
+    func connectionClosed(_ connection: any ByteStream) {
         closed = true
         idleTimer?.cancel()
         pingTimer?.cancel()
+        eofTimer?.cancel()
+        stallTimer?.cancel()
         for stream in streams.values {
             cancelHandler(of: stream, reason: "connection closed")
         }
@@ -152,13 +184,24 @@ final class ServerConnection: ConnectionHandler {
         }
     }
 
+    /// PINGs a silent connection; closes it when the PING stays unanswered (no bytes at all)
+    /// for the keepalive timeout: a peer that vanished or stopped reading holds nothing.
     private func keepalive() {
         guard let interval = core.configuration.keepaliveIntervalNanoseconds, !closed else { return }
-        if monotonicNanoseconds() - lastActivity >= interval {
+        let now = monotonicNanoseconds()
+        if let sentAt = pingSentAt {
+            if now - sentAt >= core.configuration.keepaliveTimeoutNanoseconds {
+                core.logger.info("closing connection: keepalive PING unanswered", metadata: ["peer": "\(connection?.peer ?? "?")"])
+                forceClose(Status(code: .unavailable, message: "the connection stopped answering keepalive PINGs"))
+                return
+            }
+        } else if now - lastActivity >= interval {
             _ = nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nil)
+            pingSentAt = now
             connection?.scheduleFlush()
         }
-        pingTimer = loop.schedule(afterNanoseconds: interval) { [weak self] in self?.keepalive() }
+        let next = pingSentAt.map { $0 + core.configuration.keepaliveTimeoutNanoseconds } ?? max(now, lastActivity) + interval
+        pingTimer = loop.schedule(at: next) { [weak self] in self?.keepalive() }
     }
 
     // MARK: Graceful shutdown
@@ -179,12 +222,13 @@ final class ServerConnection: ConnectionHandler {
         }
     }
 
-    /// Ends every remaining call UNAVAILABLE (the drain timeout passed) and closes.
-    func forceClose() {
+    /// Ends every remaining call with `status` (UNAVAILABLE: the drain timeout passed) and
+    /// closes.
+    func forceClose(_ status: Status = Status(code: .unavailable, message: "the server is shutting down; retry elsewhere")) {
         guard !closed else { return }
         for stream in streams.values where stream.phase != .closed {
-            cancelHandler(of: stream, reason: "server shutting down")
-            finish(stream, status: Status(code: .unavailable, message: "the server is shutting down; retry elsewhere"), trailers: Metadata())
+            cancelHandler(of: stream, reason: status.message)
+            finish(stream, status: status, trailers: Metadata())
         }
         connection?.scheduleFlush()
         loop.executeAfterIteration { [weak self] in self?.terminate() }
@@ -315,7 +359,40 @@ extension ServerConnection {
                 self.deadlineExpired(stream)
             }
         }
-        if endStream { requestComplete(stream) }
+        if endStream {
+            requestComplete(stream)
+        } else {
+            stream.lastRequestBytesAt = monotonicNanoseconds()
+            armStallTimer(at: stream.lastRequestBytesAt + core.configuration.requestStallTimeoutNanoseconds)
+        }
+    }
+
+    /// One timer per connection finds the calls whose request stopped arriving: a peer that
+    /// announces a message and stalls must not hold its bytes (and a stream) forever.
+    private func armStallTimer(at deadline: UInt64) {
+        guard stallTimer == nil, !closed else { return }
+        stallTimer = loop.schedule(at: deadline) { [weak self] in
+            guard let self else { return }
+            self.stallTimer = nil
+            self.endStalledRequests()
+        }
+    }
+
+    private func endStalledRequests() {
+        let timeout = core.configuration.requestStallTimeoutNanoseconds
+        let now = monotonicNanoseconds()
+        var next: UInt64?
+        for stream in Array(streams.values) where stream.phase == .receivingMessage {
+            let due = stream.lastRequestBytesAt + timeout
+            if due <= now {
+                core.logger.info("request stalled", metadata: ["path": "\(stream.path)", "peer": "\(connection?.peer ?? "?")"])
+                finish(stream, status: Status(code: .cancelled, message: "the request stopped arriving (no bytes for \(timeout / 1_000_000_000) s)"), trailers: Metadata())
+                resetAfterResponse(stream)
+            } else {
+                next = min(next ?? due, due)
+            }
+        }
+        if let next { armStallTimer(at: next) }
     }
 
     func requestData(_ stream: ServerStream, _ bytes: UnsafeRawBufferPointer) {
@@ -323,14 +400,26 @@ extension ServerConnection {
             discardData(stream.id, bytes.count)  // already answered: drop, but keep the window open
             return
         }
-        // Memory bound: request bytes are credited back to the peer only while the whole
-        // connection holds less than its budget; past it the peer's window runs dry.
+        stream.lastRequestBytesAt = lastActivity
+        // Memory bound, server-wide: bytes past the hard budget end the call at once (they
+        // are dropped); past the soft budget, or this connection's own, credit is withheld so
+        // the peer's window runs dry. Withheld credit returns as bytes are released (here or,
+        // for the server-wide budget, on any connection: `returnWithheldCredit`).
+        guard core.requestBytes.reserve(bytes.count) else {
+            discardData(stream.id, bytes.count)
+            core.logger.notice("request refused: server-wide request byte budget exhausted", metadata: [
+                "path": "\(stream.path)", "peer": "\(connection?.peer ?? "?")", "budget": "\(core.requestBytes.hardLimit)"])
+            finish(stream, status: Status(code: .resourceExhausted, message: "the server holds too many unfinished request bytes right now; retry later"), trailers: Metadata())
+            resetAfterResponse(stream)
+            return
+        }
         stream.bufferedBytes += bytes.count
         bufferedRequestBytes += bytes.count
-        if bufferedRequestBytes <= requestBudget {
+        if bufferedRequestBytes <= requestBudget && !core.requestBytes.overSoftLimit {
             _ = nghttp2_session_consume(session, stream.id, bytes.count)
         } else {
             stream.withheldCredit += bytes.count
+            if core.requestBytes.overSoftLimit { awaitRelief() }
         }
         do throws(MessageDeframer.Failure) {
             try stream.deframer.append(bytes)
@@ -360,20 +449,42 @@ extension ServerConnection {
         }
     }
 
-    /// `stream` no longer holds request bytes: take them off the budget and return credit
+    /// `stream` no longer holds request bytes: take them off the budgets and return credit
     /// withheld from it and, while under budget again, from the others.
     private func releaseRequestBytes(_ stream: ServerStream) {
         bufferedRequestBytes -= stream.bufferedBytes
+        core.requestBytes.release(stream.bufferedBytes)
         stream.bufferedBytes = 0
         if stream.withheldCredit > 0 {
             discardData(stream.id, stream.withheldCredit)
             stream.withheldCredit = 0
         }
-        guard bufferedRequestBytes <= requestBudget else { return }
+        returnWithheldCredit()
+    }
+
+    /// Registers with the server-wide budget (once) to hear when it has room again.
+    private func awaitRelief() {
+        guard !waitingForRelief else { return }
+        waitingForRelief = true
+        core.requestBytes.waitForRelief(LoopBound(value: self, loop: loop))
+    }
+
+    /// Returns the credit withheld from streams while this connection and the server are
+    /// both under their budgets again.
+    func returnWithheldCredit() {
+        guard !closed, bufferedRequestBytes <= requestBudget else { return }
+        waitingForRelief = false
+        if core.requestBytes.overSoftLimit {
+            if streams.values.contains(where: { $0.withheldCredit > 0 }) { awaitRelief() }
+            return
+        }
+        var returned = false
         for other in streams.values where other.withheldCredit > 0 {
             _ = nghttp2_session_consume(session, other.id, other.withheldCredit)
             other.withheldCredit = 0
+            returned = true
         }
+        if returned { connection?.scheduleFlush() }
     }
 
     private var requestBudget: Int {
@@ -480,6 +591,16 @@ extension ServerConnection {
         stream.resetAfterResponse = true
     }
 
+    /// A response header block (headers, trailers or Trailers-Only) could not be submitted
+    /// or sent: no status will reach the client, so the stream is reset (INTERNAL_ERROR;
+    /// clients report INTERNAL) instead of being left to hang.
+    func responseHeadersNotSent(_ id: Int32, reason: Int32) {
+        core.logger.warning("response headers not sent: resetting the stream", metadata: [
+            "stream": "\(id)", "path": "\(streams[id]?.path ?? "?")", "error": "\(NGHTTP2Error.describe(reason))"])
+        _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), id, UInt32(NGHTTP2_INTERNAL_ERROR.rawValue))
+        connection?.scheduleFlush()
+    }
+
     /// The response's last HEADERS frame (trailers or Trailers-Only) was sent.
     func responseEnded(_ id: Int32) {
         guard let stream = streams[id], stream.resetAfterResponse else { return }
@@ -539,7 +660,7 @@ extension ServerConnection {
             addStatus(status, trailers: trailers, to: &headers)
             stream.headersSent = true
             let rv = headers.withNV { nghttp2_submit_response(session, stream.id, $0, $1, nil) }
-            if rv != 0 { core.logger.debug("submit trailers-only failed", metadata: ["error": "\(NGHTTP2Error.describe(rv))"]) }
+            if rv != 0 { responseHeadersNotSent(stream.id, reason: rv) }
         }
         connection?.scheduleFlush()
     }
@@ -553,13 +674,14 @@ extension ServerConnection {
         headers.add("content-type", "application/grpc")
         addStatus(Status(code: grpcCode, message: message), trailers: Metadata(), to: &headers)
         stream.headersSent = true
-        _ = headers.withNV { nghttp2_submit_response(session, stream.id, $0, $1, nil) }
+        let rv = headers.withNV { nghttp2_submit_response(session, stream.id, $0, $1, nil) }
+        if rv != 0 { responseHeadersNotSent(stream.id, reason: rv) }
         connection?.scheduleFlush()
     }
 
     private func addStatus(_ status: Status, trailers: Metadata, to headers: inout HeaderList) {
         headers.add("grpc-status", String(status.code.rawValue))
-        if !status.message.isEmpty { headers.add("grpc-message", PercentEncoding.encode(status.message)) }
+        if !status.message.isEmpty { headers.add("grpc-message", PercentEncoding.encodeStatusMessage(status.message)) }
         addMetadata(trailers, to: &headers)
     }
 
@@ -590,7 +712,7 @@ extension ServerConnection {
                 if let context = stream.context { addMetadata(context.initialMetadata, to: &headers) }
                 rv = headers.withNV { nghttp2_submit_response(session, stream.id, $0, $1, &provider) }
             }
-            if rv != 0 { core.logger.debug("submit response failed", metadata: ["error": "\(NGHTTP2Error.describe(rv))"]) }
+            if rv != 0 { responseHeadersNotSent(stream.id, reason: rv) }
         }
         connection?.scheduleFlush()
     }
@@ -620,13 +742,15 @@ extension ServerConnection {
         if stream.outboundCount == 0, let (status, trailers) = stream.pendingStatus {
             stream.pendingStatus = nil
             flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue | NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
+            let rv: Int32
             if status.code == .ok && status.message.isEmpty && trailers.isEmpty {
-                _ = StaticHeaders.okTrailers.withUnsafeBufferPointer { nghttp2_submit_trailer(session, streamID, $0.baseAddress, $0.count) }
+                rv = StaticHeaders.okTrailers.withUnsafeBufferPointer { nghttp2_submit_trailer(session, streamID, $0.baseAddress, $0.count) }
             } else {
                 var headers = HeaderList()
                 addStatus(status, trailers: trailers, to: &headers)
-                _ = headers.withNV { nghttp2_submit_trailer(session, streamID, $0, $1) }
+                rv = headers.withNV { nghttp2_submit_trailer(session, streamID, $0, $1) }
             }
+            if rv != 0 { responseHeadersNotSent(streamID, reason: rv) }
             return count
         }
         return count > 0 ? count : Int(NGHTTP2_ERR_DEFERRED.rawValue)

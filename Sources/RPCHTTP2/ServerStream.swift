@@ -34,6 +34,8 @@ final class ServerStream {
     var bufferedBytes = 0
     /// Flow-control credit not yet returned because the connection was over budget.
     var withheldCredit = 0
+    /// When request bytes last arrived (the stall timeout counts from here).
+    var lastRequestBytesAt: UInt64 = 0
     var requestMessage: MessageDeframer.Message?
     var extraRequestMessage = false
 

@@ -24,6 +24,11 @@ struct Serve: ParsableCommand {
     @Option(help: "Seconds graceful shutdown waits for calls to finish.") var drainTimeout = 5.0
     @Option(help: "Seconds a connection may stay without calls before it is closed (GOAWAY); 0 = never.") var idleTimeout = 300.0
     @Option(help: "Seconds of silence after which a connection is PINGed; 0 = never.") var keepalive = 60.0
+    @Option(help: "Seconds a keepalive PING may stay unanswered before the connection is closed.") var keepaliveTimeout = 20.0
+    @Option(help: "Seconds a call's incomplete request may receive nothing before it ends CANCELLED.") var requestStallTimeout = 30.0
+    @Option(help: "Request bytes all connections together may hold in unfinished messages (at least one maximal message).")
+    var maxBufferedRequestBytes = 256 << 20
+    @Option(help: "Connections served at once; past it new connections are closed (and logged).") var maxConnections = 10_000
     @Option(help: "Largest request message accepted, in bytes.") var maxReceiveMessageBytes = 64 << 20
     @Option(help: "Largest response message sent, in bytes.") var maxSendMessageBytes = 64 << 20
     @Option(help: "SETTINGS_MAX_CONCURRENT_STREAMS per connection.") var maxConcurrentStreams = 1_000
@@ -92,6 +97,10 @@ struct Serve: ParsableCommand {
         configuration.maxReceiveMessageBytes = max(0, maxReceiveMessageBytes)
         configuration.maxSendMessageBytes = max(0, maxSendMessageBytes)
         configuration.maxConcurrentStreams = max(1, maxConcurrentStreams)
+        configuration.keepaliveTimeoutNanoseconds = UInt64(max(0.001, keepaliveTimeout) * 1e9)
+        configuration.requestStallTimeoutNanoseconds = UInt64(max(0.001, requestStallTimeout) * 1e9)
+        configuration.maxBufferedRequestBytes = max(0, maxBufferedRequestBytes)
+        configuration.maxConnections = max(1, maxConnections)
 
         // Blocking domain work (SQLite, image files) runs here, never on an event loop.
         let pool = BlockingPool(threadCount: max(1, blockingThreads))
