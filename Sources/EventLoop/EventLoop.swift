@@ -148,6 +148,9 @@ public final class EventLoop: @unchecked Sendable {
         return timer
     }
 
+    /// Timers in the heap, cancelled ones not yet swept included (tests).
+    package var pendingTimerCount: Int { timers.count }
+
     @discardableResult
     public func schedule(afterNanoseconds delay: UInt64, _ action: @escaping () -> Void) -> LoopTimer {
         schedule(at: monotonicNanoseconds() &+ delay, action)

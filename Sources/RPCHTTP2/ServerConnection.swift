@@ -147,8 +147,11 @@ final class ServerConnection: ConnectionHandler {
         stallTimer?.cancel()
         for stream in streams.values {
             cancelHandler(of: stream, reason: "connection closed")
+            core.requestBytes.release(stream.bufferedBytes)
+            stream.bufferedBytes = 0
         }
         streams.removeAll()
+        bufferedRequestBytes = 0
         core.unregister(self)
     }
 

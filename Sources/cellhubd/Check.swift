@@ -15,8 +15,12 @@ struct Check: ParsableCommand {
             or prints one line per problem on stdout and exits 1: "inconsistent: SCOPE: FIELD is \
             STORED, recount gives ACTUAL" for counters, "missing file: HASH" / "damaged file: HASH" \
             for image bytes the database references, "orphan file: PATH" for files nothing \
-            references (the next `serve` start sweeps them). Read-only: it repairs nothing. Run \
-            it while the server is stopped: uploads in flight look like orphans.
+            references (the next `serve` start sweeps them). Temporary files of uploads are no \
+            problem: while a server runs on the directory they are listed as "upload in \
+            progress: PATH"; when none runs, they are a crashed upload's leftovers and are \
+            removed ("removed temporary file: PATH"), the only change check makes. Run it while \
+            the server is stopped for an exact answer: an upload in flight can look like an \
+            orphan for a moment.
             """)
 
     @OptionGroup var data: DataDirectoryOption
@@ -37,6 +41,16 @@ struct Check: ParsableCommand {
             } catch {
                 let detail = if case .internal(let fault) = error { fault.description } else { error.message }
                 throw .environment("cannot check the image files in \(directory.blobsPath): \(detail)")
+            }
+            if directory.isServed() {
+                for file in files.temporaries { writeLine("upload in progress: \(file)", to: STDOUT_FILENO) }
+            } else if !files.temporaries.isEmpty {
+                do throws(ImageError) {
+                    let blobs = try BlobStore(directory: directory.blobsPath, store: store)
+                    for file in try blobs.removeTemporaryFiles() { writeLine("removed temporary file: \(file)", to: STDOUT_FILENO) }
+                } catch {
+                    throw .environment("cannot remove temporary files in \(directory.blobsPath): \(error.message)")
+                }
             }
             problems += files.missing.map { "missing file: \($0)" }
             problems += files.damaged.map { "damaged file: \($0)" }

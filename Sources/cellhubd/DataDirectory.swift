@@ -9,6 +9,7 @@ import Glibc
 ///     <root>/cellhub.sqlite   the store (SQLite adds -wal and -shm beside it)
 ///     <root>/admin.token      the first admin's token, written once by the first `serve` (0600)
 ///     <root>/blobs/           image files, content-addressed (see BlobStore)
+///     <root>/serve.lock       locked (flock) by the `serve` using the directory
 ///
 /// `prepare` creates the directory (and missing parents) with mode 0700; an existing one is
 /// used as it is.
@@ -20,6 +21,7 @@ struct DataDirectory {
     var databasePath: String { root + "/cellhub.sqlite" }
     var adminTokenPath: String { root + "/admin.token" }
     var blobsPath: String { root + "/blobs" }
+    var lockPath: String { root + "/serve.lock" }
 
     /// The directory at `path`, created 0700 when missing.
     /// - Throws: `.user` for an empty path, `.environment` when it cannot be created or is
@@ -64,6 +66,31 @@ struct DataDirectory {
         } catch {
             throw .environment("cannot open the database \(databasePath): \(error)")
         }
+    }
+
+    /// Takes the directory for one `serve`: an exclusive lock on `serve.lock`, held until the
+    /// process exits (the kernel releases it, also after a crash). Another `serve` on the
+    /// same directory is refused; `check` sees that a server runs.
+    func lockForServing() throws(CommandFailure) {
+        let descriptor = open(lockPath, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard descriptor >= 0 else { throw .environment("cannot open \(lockPath): \(errorText())") }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            let busy = errno == EWOULDBLOCK
+            let failure = errorText()
+            close(descriptor)
+            throw .environment(busy ? "another cellhubd serves \(root) (\(lockPath) is locked)" : "cannot lock \(lockPath): \(failure)")
+        }
+        // Deliberately never closed: the lock lives as long as the process.
+    }
+
+    /// Whether a `serve` holds the directory now.
+    func isServed() -> Bool {
+        let descriptor = open(lockPath, O_RDWR | O_CLOEXEC)
+        guard descriptor >= 0 else { return false }  // never served
+        defer { close(descriptor) }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else { return errno == EWOULDBLOCK }
+        _ = flock(descriptor, LOCK_UN)
+        return false
     }
 
     /// Writes `token` (and a newline) to a new `admin.token`, readable by the owner only.

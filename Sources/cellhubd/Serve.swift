@@ -67,6 +67,7 @@ struct Serve: ParsableCommand {
         let domainOptions = DomainOptions()
         do throws(CommandFailure) {
             let directory = try DataDirectory.prepare(dataDir)
+            try directory.lockForServing()
             store = try directory.openStore(durable: !fastCommits, idempotencyWindowMs: idempotencyWindowMs)
             if !store.appliedMigrations.isEmpty {
                 logger.info("database migrated", metadata: ["path": "\(directory.databasePath)", "migrations": "\(store.appliedMigrations)"])

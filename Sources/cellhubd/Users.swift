@@ -14,13 +14,11 @@ struct Users: ParsableCommand {
         subcommands: [Add.self, List.self, Revoke.self]
     )
 
-    /// Longest user name accepted.
-    static let maxNameLength = 64
-
-    /// The name as stored: trimmed, 1...64 characters, no control characters.
+    /// The name as stored: trimmed, 1...64 characters (≤ 256 bytes), no control, bidi or
+    /// invisible characters.
     static func validName(_ name: String) throws(CommandFailure) -> String {
         do throws(Validation.Failure) {
-            return try Validation.name(name, field: "user name", maxLength: maxNameLength)
+            return try Validation.name(name, field: "user name", limit: .userName)
         } catch {
             throw .user(error.message)
         }

@@ -70,10 +70,54 @@ import Testing
     }
 
     @Test func names() throws {
-        #expect(try Validation.name("  Mitochondria 2026  ", field: "name") == "Mitochondria 2026")
-        #expect(throws: Validation.Failure(message: "name must not be empty")) { try Validation.name("   ", field: "name") }
-        #expect(throws: Validation.Failure(message: "name must not contain control characters")) { try Validation.name("a\u{07}b", field: "name") }
-        #expect(throws: Validation.Failure(message: "name is longer than 3 characters")) { try Validation.name("abcd", field: "name", maxLength: 3) }
+        let limit = Validation.TextLimit.projectName
+        #expect(try Validation.name("  Mitochondria 2026  ", field: "name", limit: limit) == "Mitochondria 2026")
+        #expect(throws: Validation.Failure(message: "name must not be empty")) { try Validation.name("   ", field: "name", limit: limit) }
+        #expect(throws: Validation.Failure(message: "name must not contain control characters (U+0007)")) {
+            try Validation.name("a\u{07}b", field: "name", limit: limit)
+        }
+        #expect(throws: Validation.Failure(message: "name is longer than 3 characters")) {
+            try Validation.name("abcd", field: "name", limit: Validation.TextLimit(characters: 3, bytes: 100))
+        }
+    }
+
+    /// A character limit alone bounds nothing: one "e" with 10,000 combining marks is one
+    /// character of 20 KB. Bytes are bounded too, checked first.
+    @Test func namesAreBoundedInBytes() throws {
+        let heavy = "e" + String(repeating: "\u{301}", count: 10_000)
+        #expect(heavy.count == 1)
+        #expect(throws: Validation.Failure(message: "name is longer than 864 bytes (UTF-8)")) {
+            try Validation.name(heavy, field: "name", limit: .projectName)
+        }
+        let flags = String(repeating: "\u{1F3F4}\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}", count: 200)
+        #expect(flags.count == 200)
+        #expect(throws: Validation.Failure.self) { try Validation.name(flags, field: "name", limit: .projectName) }
+        // 28 flags are 784 bytes: within both limits.
+        let fewer = String(repeating: "\u{1F3F4}\u{E0067}\u{E0062}\u{E0065}\u{E006E}\u{E0067}\u{E007F}", count: 28)
+        #expect(try Validation.name(fewer, field: "name", limit: .projectName) == fewer)
+        #expect(try Validation.name(String(repeating: "é", count: 200), field: "name", limit: .projectName).count == 200)
+        #expect(throws: Validation.Failure(message: "d is longer than 20000 bytes (UTF-8)")) {
+            try Validation.text(heavy + heavy, field: "d", limit: .description)
+        }
+    }
+
+    @Test(arguments: ["\u{202E}", "\u{202A}", "\u{2066}", "\u{2069}", "\u{200E}", "\u{200F}", "\u{200B}", "\u{2060}", "\u{FEFF}", "\u{2028}"])
+    func namesRefuseBidiAndInvisibleCharacters(character: String) {
+        #expect(throws: Validation.Failure.self) { try Validation.name("cells\(character)txt.png", field: "name", limit: .imageName) }
+    }
+
+    @Test func namesKeepJoinerSequences() throws {
+        let family = "\u{1F468}\u{200D}\u{1F469}\u{200D}\u{1F467}"
+        #expect(try Validation.name("lab " + family, field: "name", limit: .projectName) == "lab " + family)
+    }
+
+    @Test func quotedValuesAreCutInBytes() {
+        #expect(Validation.quoted("abc") == "'abc'")
+        let heavy = "e" + String(repeating: "\u{301}", count: 10_000)
+        let quoted = Validation.quoted(heavy)
+        #expect(quoted.utf8.count <= 64 + 5)
+        #expect(quoted.hasSuffix("…'"))
+        #expect(Validation.quoted(String(repeating: "é", count: 40), maxBytes: 5) == "'éé…'")
     }
 
     @Test func ids() throws {

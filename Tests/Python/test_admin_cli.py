@@ -412,3 +412,52 @@ def test_check_matches_image_files_to_images(tmp_path):
     assert f"orphan file: ab/{'c' * 62}" in lines and f"missing file: {missing}" in lines, result.stdout
     assert f"damaged file: {damaged}" in lines, result.stdout
     assert "ok:" not in result.stdout
+
+
+def test_check_removes_a_crashed_uploads_temporary_file_when_no_server_runs(tmp_path):
+    """A SIGKILL in the middle of an upload leaves a `.tmp-*` file. With no server on the
+    directory it can only be such a leftover: check removes it, says so, and reports no problem."""
+    data = tmp_path / "data"
+    add_user(data, "alice")
+    leftover = data / "blobs" / "ab" / (".tmp-" + "c" * 62 + "-" + str(uuid.uuid4()))
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"half an image")
+    result = cellhubd("check", data_dir=data)
+    assert result.returncode == 0, result
+    assert result.stdout.splitlines() == [
+        f"removed temporary file: ab/{leftover.name}",
+        "ok: 0 projects, 0 images, counters consistent, 0 image files"], result.stdout
+    assert not leftover.exists()
+
+
+def test_check_lists_temporary_files_as_uploads_in_progress_while_serving(tmp_path):
+    """While a server holds the directory, a temporary file may be an upload being written:
+    check lists it as such, leaves it alone, and finds no problem in it."""
+    data = tmp_path / "data"
+    server = Serving(data)
+    try:
+        in_progress = data / "blobs" / "ab" / (".tmp-" + "c" * 62 + "-" + str(uuid.uuid4()))
+        in_progress.parent.mkdir(parents=True, exist_ok=True)
+        in_progress.write_bytes(b"being written")
+        result = cellhubd("check", data_dir=data)
+        assert result.returncode == 0, result
+        assert result.stdout.splitlines()[0] == f"upload in progress: ab/{in_progress.name}", result.stdout
+        assert result.stdout.splitlines()[-1].startswith("ok:"), result.stdout
+        assert in_progress.exists()
+        assert server.stop() == 0, server.stderr
+    finally:
+        server.kill()
+
+
+def test_a_second_serve_on_the_same_directory_is_refused(tmp_path):
+    data = tmp_path / "data"
+    server = Serving(data)
+    try:
+        second = subprocess.run([str(BINARY), "serve", "--host", "127.0.0.1", "--port", "0", "--data-dir", str(data)],
+                                capture_output=True, text=True, timeout=TIMEOUT, stdin=subprocess.DEVNULL)
+        assert "listening" not in second.stdout
+        assert_one_line_error(second, 2, "another cellhubd serves", str(data))
+        assert server.proc.poll() is None
+        assert server.stop() == 0, server.stderr
+    finally:
+        server.kill()

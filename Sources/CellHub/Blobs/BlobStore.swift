@@ -177,6 +177,27 @@ package final class BlobStore: Sendable {
         return removed
     }
 
+    /// Removes temporary files no upload of this process holds: when no server runs on the
+    /// directory, every one is a crashed upload's leftover (`cellhubd check` removes them).
+    /// - Returns: the removed files, relative to the blob directory.
+    package func removeTemporaryFiles() throws(ImageError) -> [String] {
+        var removed: [String] = []
+        do {
+            for shard in try Self.list(directory) where shard.utf8.count == 2 && Self.isHex(shard) {
+                for name in try Self.list("\(directory)/\(shard)") where name.hasPrefix(".tmp-") {
+                    let hash = shard + String(name.dropFirst(5).prefix(62))
+                    guard inFlight.withLock({ $0[hash] == nil }) else { continue }
+                    let file = "\(directory)/\(shard)/\(name)"
+                    guard unlink(file) == 0 || errno == ENOENT else { throw BlobError(operation: "unlink", path: file, errno: errno) }
+                    removed.append("\(shard)/\(name)")
+                }
+            }
+        } catch {
+            throw .internal(underlying: InternalFault(error))
+        }
+        return removed
+    }
+
     /// Compares the blob directory with the blob rows: every row needs a whole file of its
     /// size; a file (or temporary file) without a row is an orphan the next `sweep()`
     /// removes. Exact only while nothing writes (`cellhubd check` runs it offline).
@@ -186,6 +207,10 @@ package final class BlobStore: Sendable {
             var rows = try store.blobSizes()
             for shard in try Self.list(directory) where shard.utf8.count == 2 && Self.isHex(shard) {
                 for name in try Self.list("\(directory)/\(shard)") {
+                    if name.hasPrefix(".tmp-") {
+                        audit.temporaries.append("\(shard)/\(name)")
+                        continue
+                    }
                     let hash = shard + name
                     guard Self.isHash(hash), let size = rows.removeValue(forKey: hash) else {
                         audit.orphans.append("\(shard)/\(name)")
@@ -289,8 +314,11 @@ package struct BlobAudit: Sendable, Hashable {
     package var missing: [String] = []
     /// Hashes whose file's size differs from the row's.
     package var damaged: [String] = []
-    /// Files (relative to the blob directory) no row references, temporary files included.
+    /// Files (relative to the blob directory) no row references.
     package var orphans: [String] = []
+    /// Temporary files (relative to the blob directory): uploads being written, or left by
+    /// a crash in the middle of one.
+    package var temporaries: [String] = []
 
-    package var isClean: Bool { missing.isEmpty && damaged.isEmpty && orphans.isEmpty }
+    package var isClean: Bool { missing.isEmpty && damaged.isEmpty && orphans.isEmpty && temporaries.isEmpty }
 }

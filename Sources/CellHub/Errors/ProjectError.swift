@@ -38,7 +38,7 @@ extension ProjectError: AccessRefusal {
     init(_ error: StoreError) {
         switch error {
         case .notFound(let entity, let id): self = .notFound(Self.notFoundMessage(entity, id))
-        case .projectNameTaken(let name): self = .alreadyExists("you already have a project named '\(name)'")
+        case .projectNameTaken(let name): self = .alreadyExists("you already have a project named \(Validation.quoted(name, maxBytes: 256))")
         case .ownerMembership: self = .invalidArgument("the grantee is the project's owner")
         case .userNameTaken, .idempotencyKeyReused, .imagesNotFound, .jobFinished, .lease, .queueFull,
              .unknownMigration, .database:

@@ -89,7 +89,11 @@ package final class ImageService: Sendable {
         } catch {
             throw .invalidArgument(error.message)
         }
-        guard nameContains.count <= 255 else { throw .invalidArgument("name_contains is longer than 255 characters") }
+        do {
+            try Validation.text(nameContains, field: "name_contains", limit: .nameFilter)
+        } catch {
+            throw .invalidArgument(error.message)
+        }
         let filters = ["images", projectID, statuses.map { String($0.rawValue) }.sorted().joined(separator: ","), nameContains]
         guard let position = PageToken.decode(pageToken, filters: filters) else {
             throw .invalidArgument("page_token is malformed or belongs to a different request")
@@ -227,16 +231,18 @@ package final class ImageService: Sendable {
         prepared.reserveCapacity(images.count)
         for (index, image) in images.enumerated() {
             let label = "images[\(index)]"
+            let name: String
             do {
-                _ = try Validation.name(image.name, field: "\(label).name", maxLength: 255)
+                name = try Validation.name(image.name, field: "\(label).name", limit: .imageName)
+                try Validation.bytes(image.contentType, field: "\(label).content_type", max: 100)
+                try Validation.bytes(image.sha256Hex, field: "\(label).sha256_hex", max: 64)
             } catch {
                 throw .invalidArgument(error.message)
             }
-            guard image.name.count <= 255 else { throw .invalidArgument("\(label).name is longer than 255 characters") }
-            guard !image.name.contains("/") else { throw .invalidArgument("\(label).name must not contain '/'") }
+            guard !name.utf8.contains(UInt8(ascii: "/")) else { throw .invalidArgument("\(label).name must not contain '/'") }
             guard let declared = ImageFormat(rawValue: image.contentType) else {
                 let accepted = ImageFormat.allCases.map(\.rawValue).joined(separator: ", ")
-                throw .invalidArgument("\(label).content_type '\(image.contentType.prefix(100))' is not one of \(accepted)")
+                throw .invalidArgument("\(label).content_type \(Validation.quoted(image.contentType)) is not one of \(accepted)")
             }
             guard !image.content.isEmpty else { throw .invalidArgument("\(label).content is empty") }
             guard image.content.count <= options.maxImageBytes else {
@@ -258,7 +264,7 @@ package final class ImageService: Sendable {
                     throw .invalidArgument("\(label).sha256_hex does not match the content (its SHA-256 is \(sha256Hex))")
                 }
             }
-            prepared.append(Prepared(name: image.name, contentType: declared.rawValue, content: image.content, sha256Hex: sha256Hex))
+            prepared.append(Prepared(name: name, contentType: declared.rawValue, content: image.content, sha256Hex: sha256Hex))
         }
         return prepared
     }

@@ -3,9 +3,6 @@ package import CellHubStore
 /// Creates, reads, lists, renames and deletes projects, with the role rules of the API:
 /// anyone may create; viewers read; only the owner updates or deletes.
 package final class ProjectService: Sendable {
-    /// Longest project description, in characters.
-    static let maxDescriptionLength = 5_000
-
     private let store: any ProjectRepository
     private let blobs: BlobStore
     private let stats: ProjectStatsService
@@ -20,7 +17,7 @@ package final class ProjectService: Sendable {
         access = ProjectAccess(store: store)
     }
 
-    /// Creates a project owned by the caller (name trimmed, 1...200 characters).
+    /// Creates a project owned by the caller (name trimmed, 1...200 characters, ≤ 800 bytes).
     package func create(name: String, description: String, caller: Caller) throws(ProjectError) -> ProjectCreated {
         let name = try Self.validName(name)
         try Self.validate(description: description)
@@ -56,7 +53,11 @@ package final class ProjectService: Sendable {
         } catch {
             throw .invalidArgument(error.message)
         }
-        guard nameContains.count <= 200 else { throw .invalidArgument("name_contains is longer than 200 characters") }
+        do {
+            try Validation.text(nameContains, field: "name_contains", limit: .nameFilter)
+        } catch {
+            throw .invalidArgument(error.message)
+        }
         let filters = ["projects", caller.userID, "\(filter)", nameContains]
         guard let position = PageToken.decode(pageToken, filters: filters) else {
             throw .invalidArgument("page_token is malformed or belongs to a different request")
@@ -109,18 +110,17 @@ package final class ProjectService: Sendable {
 
     static func validName(_ name: String) throws(ProjectError) -> String {
         do {
-            return try Validation.name(name, field: "name", maxLength: 200)
+            return try Validation.name(name, field: "name", limit: .projectName)
         } catch {
             throw .invalidArgument(error.message)
         }
     }
 
     static func validate(description: String) throws(ProjectError) {
-        guard description.count <= maxDescriptionLength else {
-            throw .invalidArgument("project_description is longer than \(maxDescriptionLength) characters")
-        }
-        guard !description.unicodeScalars.contains(where: { $0.value == 0 }) else {
-            throw .invalidArgument("project_description must not contain NUL characters")
+        do {
+            try Validation.text(description, field: "project_description", limit: .description)
+        } catch {
+            throw .invalidArgument(error.message)
         }
     }
 

@@ -30,14 +30,16 @@ package final class SharingService: Sendable {
     /// only. The same role again changes nothing (`revision` nil).
     package func share(projectID: String, grantee: Grantee?, role: MemberRole?, caller: Caller) throws(ProjectError) -> ShareGranted {
         guard let grantee else { throw .invalidArgument("grantee (user_id or user_name) is required") }
-        guard let role, role != .owner else { throw .invalidArgument("role must be ROLE_EDITOR or ROLE_VIEWER") }
         try Self.validate(grantee)
+        // Access before the role: a caller who may not share at all hears that
+        // (PERMISSION_DENIED / NOT_FOUND), not which roles exist.
         let project: ProjectRecord
         do {
             project = try access.require(.owner, projectID: projectID, caller: caller)
         } catch {
             throw ProjectError(error)
         }
+        guard let role, role != .owner else { throw .invalidArgument("role must be ROLE_EDITOR or ROLE_VIEWER") }
         let user = try resolve(grantee)
         guard user.id != project.owner.id else {
             throw .invalidArgument("the grantee is the project's owner; ownership cannot be shared")
@@ -100,7 +102,11 @@ package final class SharingService: Sendable {
             }
         case .userName(let name):
             guard !name.isEmpty else { throw .invalidArgument("user_name must not be empty") }
-            guard name.count <= 200 else { throw .invalidArgument("user_name is longer than 200 characters") }
+            do {
+                try Validation.text(name, field: "user_name", limit: .userName)
+            } catch {
+                throw .invalidArgument(error.message)
+            }
         }
     }
 
@@ -115,7 +121,7 @@ package final class SharingService: Sendable {
         guard let user, user.revokedAtMs == nil else {
             switch grantee {
             case .userID(let id): throw .notFound("user \(id) not found")
-            case .userName(let name): throw .notFound("user '\(name)' not found")
+            case .userName(let name): throw .notFound("user \(Validation.quoted(name)) not found")
             }
         }
         return user

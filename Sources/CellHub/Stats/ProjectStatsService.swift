@@ -70,7 +70,7 @@ package final class ProjectStatsService: Sendable {
     package func dashboard(caller: Caller, timeZone: String) throws(StatsError) -> DashboardMetrics {
         let now = options.clock()
         guard timeZone.utf8.count <= 64, let (zone, bounds) = days.boundaries(timeZone: timeZone, at: now) else {
-            throw .invalidArgument("time_zone '\(timeZone.prefix(64))' is not a known IANA time zone")
+            throw .invalidArgument("time_zone \(Validation.quoted(timeZone)) is not a known IANA time zone")
         }
         let figures: DashboardFigures
         do {
