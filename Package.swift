@@ -73,9 +73,10 @@ let package = Package(
             swiftSettings: hotPathSwift
         ),
 
-        // The domain: projects, images, sharing, roles, tokens, stats, image files — over the
-        // store (Foundation only for time zones).
-        .target(name: "CellHub", dependencies: ["CellHubStore"], swiftSettings: strictSwift),
+        // The domain: projects, images, sharing, roles, tokens, stats, image files, the
+        // EventHub; it owns its record types and the ports a store implements (Foundation only
+        // for time zones).
+        .target(name: "CellHub", swiftSettings: strictSwift),
 
         // CellHub's services on the RPC core: health, the interop service, (next) the domain
         // handlers; blocking store work runs on its BlockingPool, never on an event loop.
@@ -94,9 +95,9 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
-        // SQLite storage (the only importer of CSQLite): migrations, repositories, counters,
-        // the event log. Knows nothing about protos or RPC.
-        .target(name: "CellHubStore", dependencies: ["CSQLite"], swiftSettings: strictSwift),
+        // SQLite storage (the only importer of CSQLite): implements the domain's ports —
+        // migrations, repositories, counters, the event log. Knows nothing about protos or RPC.
+        .target(name: "CellHubStore", dependencies: ["CSQLite", "CellHub"], swiftSettings: strictSwift),
 
         // Raw protobuf-c pack/unpack timed in C: the baseline the Swift layer is measured against.
         .target(name: "CProtoBaseline", dependencies: ["CellHubProtoC"]),
@@ -128,8 +129,8 @@ let package = Package(
             dependencies: ["CellHubProto", "TestSupport"],
             swiftSettings: strictSwift
         ),
-        .testTarget(name: "CellHubStoreTests", dependencies: ["CellHubStore", "TestSupport"], swiftSettings: strictSwift),
-        .testTarget(name: "CellHubTests", dependencies: ["CellHub", "TestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "CellHubStoreTests", dependencies: ["CellHubStore", "CellHub", "TestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "CellHubTests", dependencies: ["CellHub", "CellHubStore", "TestSupport"], swiftSettings: strictSwift),
         .testTarget(
             name: "CellHubServerTests", dependencies: ["CellHubServer", "CellHub", "CellHubStore", "CellHubProto", "RPC"],
             swiftSettings: strictSwift

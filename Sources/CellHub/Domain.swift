@@ -1,9 +1,9 @@
-package import CellHubStore
 
 /// Every domain service over one store and one data directory, wired together (the stats
-/// cache is shared, so every write path keeps it exact).
+/// cache is shared, so every write path keeps it exact). The store is any implementation of
+/// the domain's ports (`DomainStore`).
 package struct Domain: Sendable {
-    package let store: Store
+    package let store: any DomainStore
     package let blobs: BlobStore
     package let auth: AuthService
     package let stats: ProjectStatsService
@@ -16,7 +16,7 @@ package struct Domain: Sendable {
     /// - Parameter dataDirectory: image files live under `<dataDirectory>/blobs`.
     /// - Parameter payloads: encodes each write's event-log payload (the EventHub's encoder).
     package init(
-        store: Store, dataDirectory: String, options: DomainOptions = DomainOptions(),
+        store: any DomainStore, dataDirectory: String, options: DomainOptions = DomainOptions(),
         payloads: any EventPayloads = NoEventPayloads()
     ) throws(ImageError) {
         self.store = store

@@ -1,4 +1,3 @@
-internal import CellHubStore
 
 /// Limits and defaults of the domain services (cellhubd flags feed these).
 package struct DomainOptions: Sendable {
@@ -19,7 +18,7 @@ package struct DomainOptions: Sendable {
     /// Entries kept by the project stats cache.
     package var statsCacheCapacity = 10_000
     /// Milliseconds since the Unix epoch, UTC ("today", throughput windows).
-    package var clock: @Sendable () -> Int64 = Store.systemClock
+    package var clock: @Sendable () -> Int64 = SystemValues.milliseconds
 
     package init() {}
 }

@@ -1,4 +1,3 @@
-package import CellHubStore
 
 /// Encodes the event-log payload of each write, inside its transaction (the store's
 /// `payload` closures): the seam where the EventHub plugs in its event encoding without the

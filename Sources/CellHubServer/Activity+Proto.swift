@@ -62,7 +62,7 @@ extension ActivityEvent {
         }
     }
 
-    private mutating func setActor(_ actor: CellHubStore.UserRef?) {
+    private mutating func setActor(_ actor: CellHub.UserRef?) {
         actorUserId = actor?.id ?? ""
         actorUserName = actor?.name ?? ""
     }

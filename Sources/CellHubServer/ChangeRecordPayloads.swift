@@ -1,6 +1,6 @@
-import CellHub
+package import CellHub
 import CellHubProto
-package import CellHubStore
+import CellHubStore
 
 /// The event log's payloads: each committed change as a `cellhub.v1.ChangeRecord` — the
 /// affected images (all of them, one record per operation), jobs, users, and the stats after —
@@ -16,7 +16,7 @@ package struct ChangeRecordPayloads: EventPayloads {
         return record.serializedBytes()
     }
 
-    package func projectUpdated(_ change: CellHubStore.ProjectUpdated) -> [UInt8] {
+    package func projectUpdated(_ change: CellHub.ProjectUpdated) -> [UInt8] {
         var record = ChangeRecord()
         record.describe(change.project)
         record.changedFields = change.changedFields.map(\.rawValue)
@@ -24,7 +24,7 @@ package struct ChangeRecordPayloads: EventPayloads {
         return record.serializedBytes()
     }
 
-    package func projectDeleted(_ change: CellHubStore.ProjectDeleted) -> [UInt8] {
+    package func projectDeleted(_ change: CellHub.ProjectDeleted) -> [UInt8] {
         var record = ChangeRecord()
         record.describe(change.project)
         record.previousImageCount = change.deletedImageCount
@@ -41,7 +41,7 @@ package struct ChangeRecordPayloads: EventPayloads {
         return record.serializedBytes()
     }
 
-    package func shareRevoked(_ change: CellHubStore.ShareRevoked) -> [UInt8] {
+    package func shareRevoked(_ change: CellHub.ShareRevoked) -> [UInt8] {
         var record = ChangeRecord()
         record.users = [CellHubProto.UserRef(change.revoked.user)]
         record.role = Role(change.revoked.role)

@@ -8,7 +8,7 @@ import RPC
 // text in the store and numbered in the proto, so they convert by case.
 
 extension CellHubProto.UserRef {
-    init(_ ref: CellHubStore.UserRef) {
+    init(_ ref: CellHub.UserRef) {
         self.init()
         userId = ref.id
         userName = ref.name
@@ -49,7 +49,7 @@ extension SegmentationStatus {
 }
 
 extension CellHubProto.JobStatus {
-    init(_ status: CellHubStore.JobStatus) {
+    init(_ status: CellHub.JobStatus) {
         self.init(rawValue: Int32(status.rawValue))
     }
 }

@@ -31,7 +31,7 @@ extension ProjectMember {
 
 extension CellHubProto.ProjectFilter {
     /// The store filter; UNSPECIFIED is ALL.
-    func storeFilter() throws(RPCError) -> CellHubStore.ProjectFilter {
+    func storeFilter() throws(RPCError) -> CellHub.ProjectFilter {
         switch self {
         case .unspecified, .all: .all
         case .owned: .owned

@@ -101,6 +101,13 @@ func image(serial: UInt64, bytes: Int) -> [UInt8] {
 
 /// - Parameter clock: the store's and domain's time (the seed replays a month of history).
 func openDomain(_ directory: String, durable: Bool, clock: @escaping @Sendable () -> Int64 = Store.systemClock) -> Domain {
+    openStoreAndDomain(directory, durable: durable, clock: clock).domain
+}
+
+/// The store itself too, for what the domain does not offer yet (users, workers' claims).
+func openStoreAndDomain(
+    _ directory: String, durable: Bool, clock: @escaping @Sendable () -> Int64 = Store.systemClock
+) -> (store: Store, domain: Domain) {
     var options = Store.Options()
     options.durable = durable
     options.clock = clock
@@ -108,9 +115,10 @@ func openDomain(_ directory: String, durable: Bool, clock: @escaping @Sendable (
     domainOptions.clock = clock
     let store = must("opening \(directory)/cellhub.sqlite") { try Store(path: directory + "/cellhub.sqlite", options: options) }
     // The event-log payloads cellhubd writes, so every write costs what it costs the server.
-    return must("opening the domain") {
+    let domain = must("opening the domain") {
         try Domain(store: store, dataDirectory: directory, options: domainOptions, payloads: ChangeRecordPayloads())
     }
+    return (store, domain)
 }
 
 /// The seed's clock: set by the seed as it replays history.
@@ -162,16 +170,16 @@ func seed(_ options: Options) {
     let day: Int64 = 86_400_000
     let clock = SeedClock(end - 30 * day)
     // Seeding is setup, not a figure: commits are not fsynced (a crash means seeding again).
-    let domain = openDomain(options.directory, durable: false, clock: { clock.now })
+    let (store, domain) = openStoreAndDomain(options.directory, durable: false, clock: { clock.now })
     let started = nowNs()
     let token = APIToken.generate()
     let heavy = must("creating user heavy") {
-        try domain.store.createUser(name: "heavy", isWorker: false, tokenHash: APIToken.hash(token), payload: { _ in [] }).user
+        try store.createUser(name: "heavy", isWorker: false, tokenHash: APIToken.hash(token), payload: { _ in [] }).user
     }
     write(token + "\n", to: options.directory + "/heavy.token")
     let others: [Caller] = (1...99).map { index in
         let user = must("creating a user") {
-            try domain.store.createUser(
+            try store.createUser(
                 name: "user-\(index)", isWorker: false, tokenHash: APIToken.hash(APIToken.generate()), payload: { _ in [] }).user
         }
         return Caller(userID: user.id, name: user.name)
@@ -213,7 +221,6 @@ func seed(_ options: Options) {
     // A worker finishes 10,000 jobs (for 10,000 projects) from the head of the queue over the
     // last day (`--completion-window-ms`): completion figures, and a queue still holding most
     // of heavy's jobs.
-    let store = domain.store
     let window = Int64(options.completionWindowMs)
     var completed = 0
     let target = options.projects * options.images / 100

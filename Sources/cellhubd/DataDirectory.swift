@@ -1,3 +1,4 @@
+import CellHub
 import CellHubStore
 
 #if canImport(Glibc)

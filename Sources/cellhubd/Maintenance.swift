@@ -1,3 +1,4 @@
+import CellHub
 import CellHubStore
 import Dispatch
 import Logging

@@ -1,4 +1,3 @@
-package import CellHubStore
 
 /// The role rules, in one place: a project the caller cannot see is NOT_FOUND (exactly like
 /// one that does not exist); a visible one with too low a role is PERMISSION_DENIED.

@@ -1,4 +1,3 @@
-package import CellHubStore
 
 /// One page of ListActivity.
 package struct ActivityPage: Sendable, Hashable {

@@ -1,4 +1,3 @@
-package import CellHubStore
 
 /// Turns a bearer token into the `Caller` it belongs to.
 ///

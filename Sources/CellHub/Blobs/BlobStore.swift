@@ -2,7 +2,6 @@
 internal import Glibc
 #endif
 internal import Synchronization
-package import CellHubStore
 
 /// Image bytes as content-addressed files: `<directory>/ab/cdef…` for SHA-256 `abcdef…`.
 ///
@@ -64,7 +63,7 @@ package final class BlobStore: Sendable {
         if Self.exists(final) { return }
         let shard = "\(directory)/\(sha256Hex.prefix(2))"
         try Self.makeDirectory(shard)
-        let temporary = "\(shard)/.tmp-\(sha256Hex.dropFirst(2))-\(Store.randomUUID())"
+        let temporary = "\(shard)/.tmp-\(sha256Hex.dropFirst(2))-\(SystemValues.randomUUID())"
         let fd = try Self.retrying("open", temporary) { open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) }
         var closed = false
         defer { if !closed { _ = close(fd) } }

@@ -1,4 +1,3 @@
-internal import CellHubStore
 
 /// The outcome of a role check, before it is phrased as an area's error.
 enum AccessError: Error, Equatable {

@@ -1,4 +1,3 @@
-internal import CellHubStore
 
 /// Why a call could not be authenticated.
 package enum AuthError: DomainError, Equatable {

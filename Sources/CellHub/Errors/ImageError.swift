@@ -1,4 +1,3 @@
-package import CellHubStore
 
 /// Why an image operation failed (ImageService RPCs).
 package enum ImageError: DomainError, Equatable {

@@ -1,4 +1,3 @@
-package import CellHubStore
 
 /// Why a project or sharing operation failed (ProjectService RPCs).
 package enum ProjectError: DomainError, Equatable {

@@ -1,4 +1,3 @@
-package import CellHubStore
 
 /// Why a segmentation queue operation failed (SegmentationService client RPCs).
 package enum SegmentationError: DomainError, Equatable {

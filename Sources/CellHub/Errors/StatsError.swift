@@ -1,4 +1,3 @@
-internal import CellHubStore
 
 /// Why a stats read failed (StatsService unary RPCs).
 package enum StatsError: DomainError, Equatable {

@@ -1,4 +1,3 @@
-package import CellHubStore
 
 /// An image's metadata as the API returns it (proto `Image`). A domain type rather than the
 /// store's record because upload replays decode it from the bytes stored with the

@@ -1,4 +1,3 @@
-package import CellHubStore
 
 /// Uploads, reads, lists and deletes images: editors write, viewers read.
 ///

@@ -1,4 +1,3 @@
-package import CellHubStore
 
 /// One image of an UploadImages call.
 package struct ImageUpload: Sendable, Hashable {

@@ -1,4 +1,3 @@
-internal import CellHubStore
 
 /// The bytes stored with an idempotency key: the images an upload returned, so a replay
 /// answers exactly what the original call did. Length-prefixed fields, a version byte first.

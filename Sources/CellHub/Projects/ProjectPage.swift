@@ -1,4 +1,3 @@
-package import CellHubStore
 
 /// One page of ListProjects.
 package struct ProjectPage: Sendable, Hashable {

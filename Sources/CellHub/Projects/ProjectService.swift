@@ -1,4 +1,3 @@
-package import CellHubStore
 
 /// Creates, reads, lists, renames and deletes projects, with the role rules of the API:
 /// anyone may create; viewers read; only the owner updates or deletes.

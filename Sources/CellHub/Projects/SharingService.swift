@@ -1,4 +1,3 @@
-package import CellHubStore
 
 /// Who a share call is about.
 package enum Grantee: Sendable, Hashable {

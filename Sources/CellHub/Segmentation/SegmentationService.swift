@@ -1,4 +1,3 @@
-package import CellHubStore
 
 /// Which images EnqueueSegmentation selects.
 package enum SegmentationTarget: Sendable, Hashable {

@@ -1,4 +1,3 @@
-package import CellHubStore
 
 /// A project's statistics exactly as API.md defines them (proto `ProjectStats`).
 package struct ProjectStats: Sendable, Hashable {

@@ -1,4 +1,3 @@
-package import CellHubStore
 
 /// The single source of truth for statistics: every ProjectStats and DashboardMetrics the
 /// API returns (unary or streamed) is computed here, from the counters the store moves in

@@ -1,5 +1,4 @@
 internal import Synchronization
-internal import CellHubStore
 
 /// Project counters by project, fed from the counters every write returns: an entry only
 /// ever moves to a higher revision, so a late or racing update can never make it older, and

@@ -1,3 +1,4 @@
+import CellHub
 import Dispatch
 import Synchronization
 

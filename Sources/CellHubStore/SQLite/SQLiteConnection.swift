@@ -1,3 +1,4 @@
+import CellHub
 internal import CSQLite
 
 /// One SQLite database connection: opening with the house pragmas, a prepared-statement

@@ -1,3 +1,4 @@
+import CellHub
 /// A failed SQLite call: the primary and extended result codes, SQLite's message, and the
 /// statement it concerned.
 ///

@@ -1,3 +1,4 @@
+import CellHub
 internal import CSQLite
 
 /// The current row of a statement being stepped, read by column index (0-based).

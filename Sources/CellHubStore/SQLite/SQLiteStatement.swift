@@ -1,3 +1,4 @@
+import CellHub
 internal import CSQLite
 
 /// One prepared statement: binds arguments, steps, and always leaves itself reset.

@@ -1,3 +1,4 @@
+import CellHub
 /// One SQLite value, as bound to a parameter or stored in a column.
 ///
 /// SQLite has exactly these five storage classes; the schema declares its tables STRICT so a

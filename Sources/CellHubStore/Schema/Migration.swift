@@ -1,3 +1,4 @@
+import CellHub
 /// One named schema change. Migrations are append-only: once released, a migration's name
 /// and SQL never change; a new change is a new migration at the end of the list.
 package struct Migration: Sendable, Hashable {

@@ -1,3 +1,4 @@
+import CellHub
 /// The schema's history and the code that brings a database up to date.
 package enum Migrations {
     /// Every migration, oldest first. Append only.

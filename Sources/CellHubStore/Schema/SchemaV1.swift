@@ -1,3 +1,4 @@
+import CellHub
 /// Migration "v1-initial": every table the API needs.
 ///
 /// Design notes (the why behind the DDL):

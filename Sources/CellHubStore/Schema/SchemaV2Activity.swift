@@ -1,3 +1,4 @@
+import CellHub
 /// Migration "v2-activity-feed": each user's activity feed (ListActivity, and the backlog
 /// of the activity stream), fanned out on write.
 ///

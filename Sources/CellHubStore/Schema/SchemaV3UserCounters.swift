@@ -1,3 +1,4 @@
+import CellHub
 /// Migration "v3-user-counters": dashboards and queue positions in time independent of how
 /// many projects a user sees and how long the queue is.
 ///

@@ -1,3 +1,4 @@
+import CellHub
 /// Migration "v4-completion-minutes": completions per project and minute, so the 10-minute
 /// throughput reads at most ten rows per recently active project plus the jobs of one partial
 /// minute, instead of every job completed in the window.

@@ -1,3 +1,4 @@
+import CellHub
 /// The 15-minute UTC buckets of `project_activity_counters` and `user_activity_counters`.
 enum ActivityBucket {
     /// Bucket width: every real UTC offset is a multiple of it.

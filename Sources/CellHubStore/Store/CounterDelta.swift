@@ -1,3 +1,4 @@
+import CellHub
 /// Changes to one project's counters, accumulated per operation and applied in one UPDATE.
 struct CounterDelta {
     private var statuses: [ImageStatus: Int64] = [:]

@@ -1,3 +1,4 @@
+import CellHub
 /// The SELECT column lists and row decoders for every record, and the lookups shared by the
 /// read and write sides. A column list and its decoder sit next to each other so their
 /// column indexes cannot drift apart.

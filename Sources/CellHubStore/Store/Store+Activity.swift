@@ -1,3 +1,4 @@
+package import CellHub
 extension Store {
     /// One page of a user's activity feed, newest first: entries before `cursor` (nil = from
     /// the newest), optionally only about one project.

@@ -1,3 +1,4 @@
+package import CellHub
 extension Store {
     /// Recomputes one project's counters from its rows and reports every difference (empty
     /// = consistent). Read-only: it repairs nothing.

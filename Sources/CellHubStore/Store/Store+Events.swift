@@ -1,3 +1,4 @@
+package import CellHub
 extension Store {
     /// Up to `limit` events after `revision`, oldest first: the replay for a resuming stream
     /// and the EventHub's catch-up after each commit.
@@ -8,6 +9,24 @@ extension Store {
                 SELECT revision, committed_at_ms, kind, project_id, actor_user_id, payload
                 FROM event_log WHERE revision > ? ORDER BY revision LIMIT ?
                 """, revision, limit
+            ) {
+                StoredEvent(
+                    revision: $0.int64(0), committedAtMs: $0.int64(1), rawKind: $0.int64(2),
+                    projectID: $0.optionalString(3), actorUserID: $0.optionalString(4), payload: $0.blob(5))
+            }
+        }
+    }
+
+    /// Up to `limit` changes in (`revision`, `last`] of one project or of none (operations
+    /// spanning projects name theirs in the payload), oldest first: a resuming stream's replay.
+    package func events(after revision: Int64, through last: Int64, projectID: String, limit: Int) throws(StoreError) -> [StoredEvent] {
+        try read { db in
+            try db.query(
+                """
+                SELECT revision, committed_at_ms, kind, project_id, actor_user_id, payload
+                FROM event_log WHERE revision > ? AND revision <= ? AND (project_id = ? OR project_id IS NULL)
+                ORDER BY revision LIMIT ?
+                """, revision, last, projectID, limit
             ) {
                 StoredEvent(
                     revision: $0.int64(0), committedAtMs: $0.int64(1), rawKind: $0.int64(2),
@@ -29,13 +48,17 @@ extension Store {
         }
     }
 
-    /// Deletes events committed before `beforeMs` (the retention window) and records the
-    /// highest revision deleted; returns how many were deleted.
-    package func pruneEvents(committedBefore beforeMs: Int64) throws(StoreError) -> Int {
+    /// Deletes events committed before `beforeMs` (the retention window) and, beyond those,
+    /// all but the newest `keep`; records the highest revision deleted; returns how many were
+    /// deleted. The current revision survives (AUTOINCREMENT).
+    package func pruneEvents(committedBefore beforeMs: Int64, keepingNewest keep: Int = .max) throws(StoreError) -> Int {
         try write { tx in
-            guard let last = try tx.db.queryOne(
-                "SELECT max(revision) FROM event_log WHERE committed_at_ms < ?", beforeMs, row: { $0.optionalInt64(0) }
-            ) ?? nil else { return 0 }
+            let byAge = try tx.db.queryOne(
+                "SELECT max(revision) FROM event_log WHERE committed_at_ms < ?", beforeMs, row: { $0.optionalInt64(0) }) ?? nil
+            let byCount = keep == .max ? nil : try tx.db.queryOne(
+                "SELECT revision FROM event_log ORDER BY revision DESC LIMIT 1 OFFSET ?", Int64(min(keep, Int(Int64.max))),
+                row: { $0.optionalInt64(0) }) ?? nil
+            guard let last = [byAge, byCount].compactMap({ $0 }).max() else { return 0 }
             let deleted = try tx.db.run("DELETE FROM event_log WHERE revision <= ?", last)
             try tx.db.run(
                 "INSERT INTO store_meta (key, value) VALUES ('events_pruned_through', ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value",

@@ -1,3 +1,4 @@
+package import CellHub
 extension Store {
     /// Inserts 1...n images into a project in one transaction: rows, blob references,
     /// counters (NO_SEGMENTATION, bytes, last upload time) and the upload bucket. Appends one

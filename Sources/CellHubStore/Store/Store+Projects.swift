@@ -1,3 +1,4 @@
+package import CellHub
 extension Store {
     /// Creates a project owned by `ownerID`, with its owner membership and zero counters
     /// stamped with the new revision. Appends `projectCreated`.

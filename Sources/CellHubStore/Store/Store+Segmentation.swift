@@ -1,3 +1,4 @@
+package import CellHub
 extension Store {
     /// Queues one job per selected image: NO_SEGMENTATION and FAILED images (SEGMENTED too
     /// with `force`) move to QUEUED; QUEUED and PROCESSING ones are skipped. All jobs of the

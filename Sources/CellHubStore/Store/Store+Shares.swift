@@ -1,3 +1,4 @@
+package import CellHub
 extension Store {
     /// Gives `userID` a role on the project, or changes their role. The same role again
     /// changes nothing (`revision` nil). Appends `shareGranted`. Role checks are the caller's.

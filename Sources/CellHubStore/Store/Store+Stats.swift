@@ -1,3 +1,4 @@
+package import CellHub
 extension Store {
     /// A project's counters: one primary-key read.
     package func counters(projectID: String) throws(StoreError) -> ProjectCounters? {

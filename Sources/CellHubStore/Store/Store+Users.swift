@@ -1,3 +1,4 @@
+package import CellHub
 extension Store {
     /// Creates a user with one API token, stored as its SHA-256 only (hashing is the
     /// caller's: the raw token never reaches the store). Appends `userCreated`.

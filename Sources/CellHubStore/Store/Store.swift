@@ -1,3 +1,5 @@
+package import CellHub
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -54,6 +56,8 @@ package final class Store: Sendable {
     private let readers: ReaderPool
     /// Runs the WAL checkpoints off the commit path.
     let checkpointer: Checkpointer
+    /// Called after every commit (`CommitSignal`): the EventHub's wake-up.
+    private let commitListeners = Mutex<[@Sendable () -> Void]>([])
 
     /// Opens (creating if needed) the database at `path`, applies pending migrations and
     /// creates the epoch on first open.
@@ -104,14 +108,23 @@ package final class Store: Sendable {
     /// Runs `body` as one write transaction at one instant (`Transaction.now`); anything it
     /// throws rolls the transaction back.
     func write<T: Sendable>(_ body: (Transaction) throws -> T) throws(StoreError) -> T {
+        let result: T
         do {
-            return try writer.withConnection { db in
+            result = try writer.withConnection { db in
                 let transaction = Transaction(db: db, now: options.clock(), makeID: options.makeID)
                 return try db.transaction { try body(transaction) }
             }
         } catch {
             throw StoreError.wrapping(error)
         }
+        // After the commit (a transaction that changed nothing wakes for nothing harmful).
+        for wake in commitListeners.withLock({ $0 }) { wake() }
+        return result
+    }
+
+    /// `CommitSignal`: `wake` runs after every commit of this store.
+    package func onCommit(_ wake: @escaping @Sendable () -> Void) {
+        commitListeners.withLock { $0.append(wake) }
     }
 
     /// Runs `body` in one read transaction, so all its queries see the same snapshot.
@@ -125,35 +138,9 @@ package final class Store: Sendable {
         }
     }
 
-    /// The current time in milliseconds since the Unix epoch (CLOCK_REALTIME).
-    package static func systemClock() -> Int64 {
-        var now = timespec()
-        clock_gettime(CLOCK_REALTIME, &now)
-        return Int64(now.tv_sec) * 1_000 + Int64(now.tv_nsec) / 1_000_000
-    }
+    /// The current time in milliseconds since the Unix epoch (the domain's clock).
+    package static func systemClock() -> Int64 { SystemValues.milliseconds() }
 
-    /// A random (version 4) UUID in lowercase text, the id format of the API. Called for every
-    /// row an upload inserts: two reads of the system generator, one string built in place.
-    package static func randomUUID() -> String {
-        var generator = SystemRandomNumberGenerator()
-        var bytes = (generator.next() as UInt64, generator.next() as UInt64)
-        return withUnsafeMutableBytes(of: &bytes) { raw in
-            raw[6] = (raw[6] & 0x0F) | 0x40
-            raw[8] = (raw[8] & 0x3F) | 0x80
-            return String(unsafeUninitializedCapacity: 36) { text in
-                let digits: StaticString = "0123456789abcdef"
-                var out = 0
-                for index in 0..<16 {
-                    if index == 4 || index == 6 || index == 8 || index == 10 {
-                        text[out] = UInt8(ascii: "-")
-                        out += 1
-                    }
-                    text[out] = digits.utf8Start[Int(raw[index] >> 4)]
-                    text[out + 1] = digits.utf8Start[Int(raw[index] & 0x0F)]
-                    out += 2
-                }
-                return out
-            }
-        }
-    }
+    /// A random (version 4) UUID (the domain's ids).
+    package static func randomUUID() -> String { SystemValues.randomUUID() }
 }

@@ -1,3 +1,4 @@
+import CellHub
 /// The write side of one store transaction: the connection, the instant it runs at, and the
 /// steps every operation shares (the event row, counter moves), so each is written once.
 struct Transaction {

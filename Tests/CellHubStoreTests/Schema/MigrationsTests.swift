@@ -1,3 +1,4 @@
+import CellHub
 @testable import CellHubStore
 import Testing
 
@@ -54,7 +55,7 @@ struct MigrationsTests {
                 Issue.record("expected a database error, got \(String(describing: error))")
                 return
             }
-            #expect(sqlite.message.contains("nowhere"))
+            #expect(sqlite.description.contains("nowhere"))
             let db = try SQLiteConnection(path: path, mode: .readOnly)
             #expect(try Migrations.applied(in: db) == Migrations.all.map(\.name))
             #expect(try db.queryOne("SELECT count(*) FROM sqlite_schema WHERE name = 'half'") { $0.int64(0) } == 0)

@@ -1,3 +1,4 @@
+import CellHub
 @testable import CellHubStore
 import Dispatch
 import Synchronization

@@ -1,3 +1,4 @@
+import CellHub
 @testable import CellHubStore
 
 /// A store on a real SQLite file in a temporary directory, with a fake clock and sequential

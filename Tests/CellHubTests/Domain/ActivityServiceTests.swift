@@ -1,5 +1,6 @@
 import Testing
 @testable import CellHub
+import CellHub
 import CellHubStore
 
 /// The activity feed: who gets which entry for each change (the members of that moment,

@@ -1,5 +1,6 @@
 import Testing
 @testable import CellHub
+import CellHub
 import CellHubStore
 
 /// Each write hands its committed result to the payload encoder, and what the encoder

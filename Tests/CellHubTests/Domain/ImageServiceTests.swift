@@ -1,6 +1,7 @@
 import Testing
 import TestSupport
 @testable import CellHub
+import CellHub
 import CellHubStore
 
 @Suite struct ImageServiceTests {

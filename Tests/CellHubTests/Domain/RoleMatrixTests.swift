@@ -1,5 +1,6 @@
 import Testing
 @testable import CellHub
+import CellHub
 import CellHubStore
 
 /// Every operation × owner / editor / viewer / stranger: success, PERMISSION_DENIED for a

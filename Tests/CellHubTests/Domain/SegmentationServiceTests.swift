@@ -1,5 +1,6 @@
 import Testing
 @testable import CellHub
+import CellHub
 import CellHubStore
 
 @Suite struct SegmentationServiceTests {

@@ -1,6 +1,7 @@
 import Foundation
 import Synchronization
 @testable import CellHub
+import CellHub
 import CellHubStore
 
 /// A clock the test moves by hand.

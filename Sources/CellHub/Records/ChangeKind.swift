@@ -31,5 +31,5 @@ package enum ChangeKind: Int64, Sendable, Hashable, CaseIterable {
     case segmentationCancelled = 16
 
     /// Decodes a stored value; unknown kinds (written by a newer binary) are reported as nil.
-    static func stored(_ value: Int64) -> ChangeKind? { ChangeKind(rawValue: value) }
+    package static func stored(_ value: Int64) -> ChangeKind? { ChangeKind(rawValue: value) }
 }

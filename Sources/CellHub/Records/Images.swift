@@ -35,6 +35,25 @@ package struct ImageRecord: Sendable, Hashable {
     package var cellCount: Int64
     /// Reason of the last failure while FAILED, else "".
     package var failureReason: String
+
+    package init(
+        id: String, projectID: String, name: String, contentType: String, sizeBytes: Int64, sha256Hex: String, status: ImageStatus, uploadedAtMs: Int64, uploadedBy: UserRef, statusChangedAtMs: Int64, segmentedAtMs: Int64, jobID: String? = nil, cellCount: Int64, failureReason: String
+    ) {
+        self.id = id
+        self.projectID = projectID
+        self.name = name
+        self.contentType = contentType
+        self.sizeBytes = sizeBytes
+        self.sha256Hex = sha256Hex
+        self.status = status
+        self.uploadedAtMs = uploadedAtMs
+        self.uploadedBy = uploadedBy
+        self.statusChangedAtMs = statusChangedAtMs
+        self.segmentedAtMs = segmentedAtMs
+        self.jobID = jobID
+        self.cellCount = cellCount
+        self.failureReason = failureReason
+    }
 }
 
 /// A keyset-paging position in an image list (newest upload first, ties by id descending):
@@ -81,6 +100,15 @@ package struct ImagesUploaded: Sendable, Hashable {
     /// The counters after it (revision = `revision`).
     package var counters: ProjectCounters
     package var revision: Int64
+
+    package init(
+        images: [ImageRecord], previousImageCount: Int64, counters: ProjectCounters, revision: Int64
+    ) {
+        self.images = images
+        self.previousImageCount = previousImageCount
+        self.counters = counters
+        self.revision = revision
+    }
 }
 
 /// `deleteImage`'s and `deleteImages`' result.
@@ -100,4 +128,18 @@ package struct ImagesDeleted: Sendable, Hashable {
     package var orphanedBlobs: [String]
     /// nil when nothing was deleted (no event).
     package var revision: Int64?
+
+    package init(
+        projectID: String, deleted: [ImageRecord], missingIDs: [String], freedBytes: Int64, previousImageCount: Int64, counters: ProjectCounters, cancelledJobs: [CancelledJob], orphanedBlobs: [String], revision: Int64? = nil
+    ) {
+        self.projectID = projectID
+        self.deleted = deleted
+        self.missingIDs = missingIDs
+        self.freedBytes = freedBytes
+        self.previousImageCount = previousImageCount
+        self.counters = counters
+        self.cancelledJobs = cancelledJobs
+        self.orphanedBlobs = orphanedBlobs
+        self.revision = revision
+    }
 }

@@ -26,7 +26,7 @@ package enum JobStatus: Int64, Sendable, Hashable, CaseIterable, CustomStringCon
     }
 
     /// Decodes a stored value (CHECK-constrained, so anything else is corruption).
-    static func stored(_ value: Int64) -> JobStatus {
+    package static func stored(_ value: Int64) -> JobStatus {
         guard let status = JobStatus(rawValue: value) else {
             preconditionFailure("segmentation_jobs.status \(value) violates its CHECK constraint: corrupt database")
         }

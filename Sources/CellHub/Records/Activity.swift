@@ -54,12 +54,35 @@ package struct ActivityEntry: Sendable, Hashable {
     /// The role before a grant changed it; nil for a new share.
     package var previousRole: MemberRole?
     /// A revocation the recipient did themselves (leave).
-    package var left = false
+    package var left: Bool = false
     /// The project's counters after the change, for entries that carry stats.
     package var counters: ProjectCounters?
 
     /// Sample names kept per entry (proto: up to 5).
     package static let maxSampleNames = 5
+
+    package init(
+        recipientID: String, revision: Int64, committedAtMs: Int64, kind: ActivityEntryKind, activity: ActivityKind, projectID: String, projectName: String, owner: UserRef, actor: UserRef? = nil, imageCount: Int64 = 0, sampleImageNames: [String] = [], failedCount: Int64 = 0, durationMs: Int64 = 0, sharedWith: UserRef? = nil, role: MemberRole? = nil, previousRole: MemberRole? = nil, left: Bool = false, counters: ProjectCounters? = nil
+    ) {
+        self.recipientID = recipientID
+        self.revision = revision
+        self.committedAtMs = committedAtMs
+        self.kind = kind
+        self.activity = activity
+        self.projectID = projectID
+        self.projectName = projectName
+        self.owner = owner
+        self.actor = actor
+        self.imageCount = imageCount
+        self.sampleImageNames = sampleImageNames
+        self.failedCount = failedCount
+        self.durationMs = durationMs
+        self.sharedWith = sharedWith
+        self.role = role
+        self.previousRole = previousRole
+        self.left = left
+        self.counters = counters
+    }
 }
 
 /// Where a page of a feed ends: the next page starts below this entry (its insertion

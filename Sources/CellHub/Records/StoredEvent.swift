@@ -16,6 +16,17 @@ package struct StoredEvent: Sendable, Hashable {
 
     /// The decoded kind; nil for a kind this binary does not know (written by a newer one).
     package var kind: ChangeKind? { ChangeKind.stored(rawKind) }
+
+    package init(
+        revision: Int64, committedAtMs: Int64, rawKind: Int64, projectID: String? = nil, actorUserID: String? = nil, payload: [UInt8]
+    ) {
+        self.revision = revision
+        self.committedAtMs = committedAtMs
+        self.rawKind = rawKind
+        self.projectID = projectID
+        self.actorUserID = actorUserID
+        self.payload = payload
+    }
 }
 
 /// Which revisions the event log can still replay.
@@ -24,4 +35,11 @@ package struct EventLogBounds: Sendable, Hashable {
     package var prunedThrough: Int64
     /// The last committed revision.
     package var current: Int64
+
+    package init(
+        prunedThrough: Int64, current: Int64
+    ) {
+        self.prunedThrough = prunedThrough
+        self.current = current
+    }
 }

@@ -23,6 +23,24 @@ package struct DashboardAggregates: Sendable, Hashable {
     package var revision: Int64
 
     package var totalProjects: Int64 { projectsOwned + projectsSharedWithMe }
+
+    package init(
+        projectsOwned: Int64, projectsSharedWithMe: Int64, totalImages: Int64, noSegmentation: Int64, queued: Int64, processing: Int64, segmented: Int64, failed: Int64, storageBytes: Int64, imagesUploadedToday: Int64, segmentationsCompletedToday: Int64, projectsCreatedThisWeek: Int64, revision: Int64
+    ) {
+        self.projectsOwned = projectsOwned
+        self.projectsSharedWithMe = projectsSharedWithMe
+        self.totalImages = totalImages
+        self.noSegmentation = noSegmentation
+        self.queued = queued
+        self.processing = processing
+        self.segmented = segmented
+        self.failed = failed
+        self.storageBytes = storageBytes
+        self.imagesUploadedToday = imagesUploadedToday
+        self.segmentationsCompletedToday = segmentationsCompletedToday
+        self.projectsCreatedThisWeek = projectsCreatedThisWeek
+        self.revision = revision
+    }
 }
 
 /// Everything a dashboard is computed from, read in one snapshot (`Store.dashboardFigures`).
@@ -30,4 +48,12 @@ package struct DashboardFigures: Sendable, Hashable {
     package var aggregates: DashboardAggregates
     package var queue: QueueStats
     package var completions: CompletionStats
+
+    package init(
+        aggregates: DashboardAggregates, queue: QueueStats, completions: CompletionStats
+    ) {
+        self.aggregates = aggregates
+        self.queue = queue
+        self.completions = completions
+    }
 }

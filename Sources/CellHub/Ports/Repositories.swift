@@ -88,5 +88,3 @@ package protocol ActivityRepository: Sendable {
         for userID: String, projectID: String?, limit: Int, before cursor: ActivityCursor?
     ) throws(StoreError) -> (entries: [ActivityEntry], next: ActivityCursor?)
 }
-
-extension Store: UserRepository, ProjectRepository, ImageRepository, QueueRepository, StatsRepository, ActivityRepository {}

@@ -11,7 +11,7 @@ package enum MemberRole: String, Sendable, Hashable, CaseIterable {
     case viewer
 
     /// Decodes a stored value (CHECK-constrained, so anything else is corruption).
-    static func stored(_ value: String) -> MemberRole {
+    package static func stored(_ value: String) -> MemberRole {
         guard let role = MemberRole(rawValue: value) else {
             preconditionFailure("project_members.role '\(value)' violates its CHECK constraint: corrupt database")
         }

@@ -25,7 +25,7 @@ package enum ImageStatus: Int64, Sendable, Hashable, CaseIterable, CustomStringC
 
     /// Decodes a stored value. The column has a CHECK constraint, so anything else means the
     /// file was written by something other than this store.
-    static func stored(_ value: Int64) -> ImageStatus {
+    package static func stored(_ value: Int64) -> ImageStatus {
         guard let status = ImageStatus(rawValue: value) else {
             preconditionFailure("images.status \(value) violates its CHECK constraint: corrupt database")
         }

@@ -7,6 +7,16 @@ package struct MemberRecord: Sendable, Hashable {
     package var sharedAtMs: Int64
     /// Who granted it (owner: the owner).
     package var sharedBy: UserRef
+
+    package init(
+        projectID: String, user: UserRef, role: MemberRole, sharedAtMs: Int64, sharedBy: UserRef
+    ) {
+        self.projectID = projectID
+        self.user = user
+        self.role = role
+        self.sharedAtMs = sharedAtMs
+        self.sharedBy = sharedBy
+    }
 }
 
 /// `share`'s result.
@@ -21,6 +31,16 @@ package struct ShareGranted: Sendable, Hashable {
     package var members: [MemberRecord]
     /// nil when the user already had this role (nothing changed, no event).
     package var revision: Int64?
+
+    package init(
+        member: MemberRecord, created: Bool, previousRole: MemberRole? = nil, members: [MemberRecord], revision: Int64? = nil
+    ) {
+        self.member = member
+        self.created = created
+        self.previousRole = previousRole
+        self.members = members
+        self.revision = revision
+    }
 }
 
 /// `revokeShare`'s result.
@@ -32,6 +52,15 @@ package struct ShareRevoked: Sendable, Hashable {
     /// Every member after the change.
     package var members: [MemberRecord]
     package var revision: Int64
+
+    package init(
+        revoked: MemberRecord, left: Bool, members: [MemberRecord], revision: Int64
+    ) {
+        self.revoked = revoked
+        self.left = left
+        self.members = members
+        self.revision = revision
+    }
 }
 
 /// One (project, user, role) triple.
@@ -39,4 +68,12 @@ package struct Membership: Sendable, Hashable {
     package var projectID: String
     package var userID: String
     package var role: MemberRole
+
+    package init(
+        projectID: String, userID: String, role: MemberRole
+    ) {
+        self.projectID = projectID
+        self.userID = userID
+        self.role = role
+    }
 }

@@ -12,6 +12,20 @@ package struct ProjectRecord: Sendable, Hashable {
     /// Members other than the owner.
     package var shareCount: Int
     package var counters: ProjectCounters
+
+    package init(
+        id: String, owner: UserRef, name: String, description: String, createdAtMs: Int64, updatedAtMs: Int64, callerRole: MemberRole? = nil, shareCount: Int, counters: ProjectCounters
+    ) {
+        self.id = id
+        self.owner = owner
+        self.name = name
+        self.description = description
+        self.createdAtMs = createdAtMs
+        self.updatedAtMs = updatedAtMs
+        self.callerRole = callerRole
+        self.shareCount = shareCount
+        self.counters = counters
+    }
 }
 
 /// A project's statistics row (`project_counters`), maintained incrementally in the same
@@ -45,6 +59,23 @@ package struct ProjectCounters: Sendable, Hashable {
         case .failed: failed
         }
     }
+
+    package init(
+        projectID: String, imageCount: Int64, noSegmentation: Int64, queued: Int64, processing: Int64, segmented: Int64, failed: Int64, totalBytes: Int64, lastImageAddedAtMs: Int64, lastSegmentationCompletedAtMs: Int64, updatedAtMs: Int64, revision: Int64
+    ) {
+        self.projectID = projectID
+        self.imageCount = imageCount
+        self.noSegmentation = noSegmentation
+        self.queued = queued
+        self.processing = processing
+        self.segmented = segmented
+        self.failed = failed
+        self.totalBytes = totalBytes
+        self.lastImageAddedAtMs = lastImageAddedAtMs
+        self.lastSegmentationCompletedAtMs = lastSegmentationCompletedAtMs
+        self.updatedAtMs = updatedAtMs
+        self.revision = revision
+    }
 }
 
 /// Which projects `projects(for:)` lists (proto `ProjectFilter`).
@@ -77,6 +108,13 @@ package struct ProjectCreated: Sendable, Hashable {
     /// The new project (caller role owner, zero counters at `revision`).
     package var project: ProjectRecord
     package var revision: Int64
+
+    package init(
+        project: ProjectRecord, revision: Int64
+    ) {
+        self.project = project
+        self.revision = revision
+    }
 }
 
 /// `updateProject`'s result.
@@ -87,6 +125,14 @@ package struct ProjectUpdated: Sendable, Hashable {
     package var changedFields: [ProjectField]
     /// nil when nothing changed (no event).
     package var revision: Int64?
+
+    package init(
+        project: ProjectRecord, changedFields: [ProjectField], revision: Int64? = nil
+    ) {
+        self.project = project
+        self.changedFields = changedFields
+        self.revision = revision
+    }
 }
 
 /// `deleteProject`'s result.
@@ -101,4 +147,15 @@ package struct ProjectDeleted: Sendable, Hashable {
     /// Content hashes no image references any more: delete their files after the commit.
     package var orphanedBlobs: [String]
     package var revision: Int64
+
+    package init(
+        project: ProjectRecord, formerMembers: [MemberRecord], deletedImageCount: Int64, cancelledJobs: [CancelledJob], orphanedBlobs: [String], revision: Int64
+    ) {
+        self.project = project
+        self.formerMembers = formerMembers
+        self.deletedImageCount = deletedImageCount
+        self.cancelledJobs = cancelledJobs
+        self.orphanedBlobs = orphanedBlobs
+        self.revision = revision
+    }
 }

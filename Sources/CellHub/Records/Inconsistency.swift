@@ -8,4 +8,13 @@ package struct Inconsistency: Sendable, Hashable, CustomStringConvertible {
     package var actual: Int64
 
     package var description: String { "\(scope): \(field) is \(stored), recount gives \(actual)" }
+
+    package init(
+        scope: String, field: String, stored: Int64, actual: Int64
+    ) {
+        self.scope = scope
+        self.field = field
+        self.stored = stored
+        self.actual = actual
+    }
 }

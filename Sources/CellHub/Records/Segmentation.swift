@@ -26,6 +26,29 @@ package struct JobRecord: Sendable, Hashable {
     package var processingMs: Int64
     /// Reason of the last failed attempt or of the cancellation; "" = none.
     package var error: String
+
+    package init(
+        id: String, imageID: String, projectID: String, batchID: String, status: JobStatus, priority: Int, model: String, attempts: Int, maxAttempts: Int, requestedBy: String, leaseID: String? = nil, workerName: String? = nil, leaseExpiresAtMs: Int64? = nil, enqueuedAtMs: Int64, startedAtMs: Int64, finishedAtMs: Int64, processingMs: Int64, error: String
+    ) {
+        self.id = id
+        self.imageID = imageID
+        self.projectID = projectID
+        self.batchID = batchID
+        self.status = status
+        self.priority = priority
+        self.model = model
+        self.attempts = attempts
+        self.maxAttempts = maxAttempts
+        self.requestedBy = requestedBy
+        self.leaseID = leaseID
+        self.workerName = workerName
+        self.leaseExpiresAtMs = leaseExpiresAtMs
+        self.enqueuedAtMs = enqueuedAtMs
+        self.startedAtMs = startedAtMs
+        self.finishedAtMs = finishedAtMs
+        self.processingMs = processingMs
+        self.error = error
+    }
 }
 
 /// GetJob's view of a job: the record, who queued it, and where it waits.
@@ -34,6 +57,14 @@ package struct JobDetail: Sendable, Hashable {
     package var requester: UserRef
     /// 1-based service-wide position while QUEUED; 0 otherwise.
     package var queuePosition: Int64
+
+    package init(
+        job: JobRecord, requester: UserRef, queuePosition: Int64
+    ) {
+        self.job = job
+        self.requester = requester
+        self.queuePosition = queuePosition
+    }
 }
 
 /// A job that was queued or processing when it was cancelled: `leaseID` and `workerName` are
@@ -44,6 +75,16 @@ package struct CancelledJob: Sendable, Hashable {
     package var projectID: String
     package var leaseID: String?
     package var workerName: String?
+
+    package init(
+        jobID: String, imageID: String, projectID: String, leaseID: String? = nil, workerName: String? = nil
+    ) {
+        self.jobID = jobID
+        self.imageID = imageID
+        self.projectID = projectID
+        self.leaseID = leaseID
+        self.workerName = workerName
+    }
 }
 
 /// Which images `enqueue` selects.
@@ -91,6 +132,13 @@ package struct EnqueueRequest: Sendable, Hashable {
 package struct EnqueuedJob: Sendable, Hashable {
     package var jobID: String
     package var imageID: String
+
+    package init(
+        jobID: String, imageID: String
+    ) {
+        self.jobID = jobID
+        self.imageID = imageID
+    }
 }
 
 /// `enqueue`'s result.
@@ -106,6 +154,17 @@ package struct JobsEnqueued: Sendable, Hashable {
     package var counters: ProjectCounters
     /// nil when nothing was queued (no event).
     package var revision: Int64?
+
+    package init(
+        batchID: String? = nil, jobs: [EnqueuedJob], skippedCount: Int, firstQueuePosition: Int64, counters: ProjectCounters, revision: Int64? = nil
+    ) {
+        self.batchID = batchID
+        self.jobs = jobs
+        self.skippedCount = skippedCount
+        self.firstQueuePosition = firstQueuePosition
+        self.counters = counters
+        self.revision = revision
+    }
 }
 
 /// A job handed to a worker under a lease.
@@ -114,6 +173,13 @@ package struct JobAssignment: Sendable, Hashable {
     package var job: JobRecord
     /// The image to segment (status processing).
     package var image: ImageRecord
+
+    package init(
+        job: JobRecord, image: ImageRecord
+    ) {
+        self.job = job
+        self.image = image
+    }
 }
 
 /// `claimJobs`' result.
@@ -124,6 +190,14 @@ package struct JobsClaimed: Sendable, Hashable {
     package var counters: [ProjectCounters]
     /// nil when nothing was claimed (no event).
     package var revision: Int64?
+
+    package init(
+        assignments: [JobAssignment], counters: [ProjectCounters], revision: Int64? = nil
+    ) {
+        self.assignments = assignments
+        self.counters = counters
+        self.revision = revision
+    }
 }
 
 /// A finished segmentation to store.
@@ -150,6 +224,18 @@ package struct SegmentationResultRecord: Sendable, Hashable {
     package var result: [UInt8]
     package var completedAtMs: Int64
     package var processingMs: Int64
+
+    package init(
+        imageID: String, jobID: String, model: String, cellCount: Int64, result: [UInt8], completedAtMs: Int64, processingMs: Int64
+    ) {
+        self.imageID = imageID
+        self.jobID = jobID
+        self.model = model
+        self.cellCount = cellCount
+        self.result = result
+        self.completedAtMs = completedAtMs
+        self.processingMs = processingMs
+    }
 }
 
 /// Where a batch (one `enqueue` call) stands once its last job finished.
@@ -163,6 +249,18 @@ package struct BatchSummary: Sendable, Hashable {
     package var cancelledCount: Int
     /// First enqueue to the last job finishing.
     package var durationMs: Int64
+
+    package init(
+        batchID: String, requestedBy: String, projectID: String, completedCount: Int, failedCount: Int, cancelledCount: Int, durationMs: Int64
+    ) {
+        self.batchID = batchID
+        self.requestedBy = requestedBy
+        self.projectID = projectID
+        self.completedCount = completedCount
+        self.failedCount = failedCount
+        self.cancelledCount = cancelledCount
+        self.durationMs = durationMs
+    }
 }
 
 /// `completeJob`'s result.
@@ -173,6 +271,16 @@ package struct JobCompleted: Sendable, Hashable {
     /// Set when this was the last open job of its batch.
     package var batchFinished: BatchSummary?
     package var revision: Int64
+
+    package init(
+        job: JobRecord, image: ImageRecord, counters: ProjectCounters, batchFinished: BatchSummary? = nil, revision: Int64
+    ) {
+        self.job = job
+        self.image = image
+        self.counters = counters
+        self.batchFinished = batchFinished
+        self.revision = revision
+    }
 }
 
 /// `failJob`'s result.
@@ -185,6 +293,17 @@ package struct JobFailed: Sendable, Hashable {
     /// Set when this was the last open job of its batch.
     package var batchFinished: BatchSummary?
     package var revision: Int64
+
+    package init(
+        job: JobRecord, image: ImageRecord, requeued: Bool, counters: ProjectCounters, batchFinished: BatchSummary? = nil, revision: Int64
+    ) {
+        self.job = job
+        self.image = image
+        self.requeued = requeued
+        self.counters = counters
+        self.batchFinished = batchFinished
+        self.revision = revision
+    }
 }
 
 /// What `cancelJobs` cancels.
@@ -207,6 +326,15 @@ package struct JobsCancelled: Sendable, Hashable {
     package var counters: [ProjectCounters]
     /// nil when nothing was cancelled (no event).
     package var revision: Int64?
+
+    package init(
+        cancelled: [CancelledJob], processingCount: Int, counters: [ProjectCounters], revision: Int64? = nil
+    ) {
+        self.cancelled = cancelled
+        self.processingCount = processingCount
+        self.counters = counters
+        self.revision = revision
+    }
 }
 
 /// `expireLeases`' result.
@@ -219,6 +347,16 @@ package struct LeasesExpired: Sendable, Hashable {
     package var batchesFinished: [BatchSummary]
     /// nil when no lease had expired (no event).
     package var revision: Int64?
+
+    package init(
+        requeued: [JobRecord], failed: [JobRecord], counters: [ProjectCounters], batchesFinished: [BatchSummary], revision: Int64? = nil
+    ) {
+        self.requeued = requeued
+        self.failed = failed
+        self.counters = counters
+        self.batchesFinished = batchesFinished
+        self.revision = revision
+    }
 }
 
 /// The service-wide queue and one caller's view of it.
@@ -233,6 +371,16 @@ package struct QueueStats: Sendable, Hashable {
     package var scopeProcessing: Int64
     /// 1-based service-wide position of the scope's first queued job; 0 = none queued.
     package var position: Int64
+
+    package init(
+        queued: Int64, processing: Int64, scopeQueued: Int64, scopeProcessing: Int64, position: Int64
+    ) {
+        self.queued = queued
+        self.processing = processing
+        self.scopeQueued = scopeQueued
+        self.scopeProcessing = scopeProcessing
+        self.position = position
+    }
 }
 
 /// Recent completed jobs of the projects a user can see.
@@ -243,4 +391,12 @@ package struct CompletionStats: Sendable, Hashable {
     package var sampleCount: Int
     /// Jobs completed at or after the `since` time asked for.
     package var completedSince: Int64
+
+    package init(
+        averageProcessingMs: Double, sampleCount: Int, completedSince: Int64
+    ) {
+        self.averageProcessingMs = averageProcessingMs
+        self.sampleCount = sampleCount
+        self.completedSince = completedSince
+    }
 }

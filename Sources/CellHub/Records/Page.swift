@@ -5,4 +5,12 @@ package struct Page<Item: Sendable & Hashable, Cursor: Sendable & Hashable>: Sen
     package var next: Cursor?
     /// Items matching the filters over all pages.
     package var totalCount: Int64
+
+    package init(
+        items: [Item], next: Cursor? = nil, totalCount: Int64
+    ) {
+        self.items = items
+        self.next = next
+        self.totalCount = totalCount
+    }
 }

@@ -39,8 +39,9 @@ package enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
     /// The database has a migration this binary does not know: it was written by a newer
     /// version, and opening it could corrupt it.
     case unknownMigration(String)
-    /// SQLite failed (I/O, busy beyond the timeout, a broken invariant caught by a constraint).
-    case database(SQLiteError)
+    /// The database failed (I/O, busy beyond the timeout, a broken invariant caught by a
+    /// constraint).
+    case database(DatabaseFault)
 
     package var description: String {
         switch self {
@@ -57,14 +58,17 @@ package enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case .database(let error): error.description
         }
     }
+}
 
-    /// Maps whatever a store body threw: store errors pass through, SQLite errors are wrapped.
-    /// Nothing else is thrown inside the store.
-    static func wrapping(_ error: any Error) -> StoreError {
-        switch error {
-        case let error as StoreError: return error
-        case let error as SQLiteError: return .database(error)
-        default: preconditionFailure("unexpected error \(error) inside the store: a bug in CellHub")
-        }
+/// A storage backend's own failure, described for logs: always an internal fault to the
+/// domain. Each store maps its library's errors to it (SQLite today).
+package struct DatabaseFault: Error, Sendable, Equatable, CustomStringConvertible {
+    package let description: String
+    /// A uniqueness constraint refused the write (e.g. two writers racing for one name).
+    package let isUniqueViolation: Bool
+
+    package init(description: String, isUniqueViolation: Bool) {
+        self.description = description
+        self.isUniqueViolation = isUniqueViolation
     }
 }

@@ -11,6 +11,16 @@ package struct UserRecord: Sendable, Hashable {
     package var revokedAtMs: Int64?
 
     package var ref: UserRef { UserRef(id: id, name: name) }
+
+    package init(
+        id: String, name: String, isWorker: Bool, createdAtMs: Int64, revokedAtMs: Int64? = nil
+    ) {
+        self.id = id
+        self.name = name
+        self.isWorker = isWorker
+        self.createdAtMs = createdAtMs
+        self.revokedAtMs = revokedAtMs
+    }
 }
 
 /// A user's id and display name, as embedded in other records.
@@ -28,6 +38,13 @@ package struct UserRef: Sendable, Hashable {
 package struct UserCreated: Sendable, Hashable {
     package var user: UserRecord
     package var revision: Int64
+
+    package init(
+        user: UserRecord, revision: Int64
+    ) {
+        self.user = user
+        self.revision = revision
+    }
 }
 
 /// `revokeUser`'s result.
@@ -38,4 +55,12 @@ package struct UserRevoked: Sendable, Hashable {
     package var revokedTokenCount: Int
     /// nil when the user was already revoked (nothing changed, no event).
     package var revision: Int64?
+
+    package init(
+        user: UserRecord, revokedTokenCount: Int, revision: Int64? = nil
+    ) {
+        self.user = user
+        self.revokedTokenCount = revokedTokenCount
+        self.revision = revision
+    }
 }
