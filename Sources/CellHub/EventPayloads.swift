@@ -15,6 +15,11 @@ package protocol EventPayloads: Sendable {
     func imagesDeleted(_ change: ImagesDeleted) -> [UInt8]
     func jobsEnqueued(_ change: JobsEnqueued) -> [UInt8]
     func jobsCancelled(_ change: JobsCancelled) -> [UInt8]
+    func jobsClaimed(_ change: JobsClaimed) -> [UInt8]
+    func jobCompleted(_ change: JobCompleted) -> [UInt8]
+    func jobFailed(_ change: JobFailed) -> [UInt8]
+    func leasesExpired(_ change: LeasesExpired) -> [UInt8]
+    func userRevoked(_ change: UserRevoked) -> [UInt8]
 }
 
 extension EventPayloads {
@@ -27,6 +32,11 @@ extension EventPayloads {
     package func imagesDeleted(_ change: ImagesDeleted) -> [UInt8] { [] }
     package func jobsEnqueued(_ change: JobsEnqueued) -> [UInt8] { [] }
     package func jobsCancelled(_ change: JobsCancelled) -> [UInt8] { [] }
+    package func jobsClaimed(_ change: JobsClaimed) -> [UInt8] { [] }
+    package func jobCompleted(_ change: JobCompleted) -> [UInt8] { [] }
+    package func jobFailed(_ change: JobFailed) -> [UInt8] { [] }
+    package func leasesExpired(_ change: LeasesExpired) -> [UInt8] { [] }
+    package func userRevoked(_ change: UserRevoked) -> [UInt8] { [] }
 }
 
 /// Empty payloads for every change (tests that do not read the event log).

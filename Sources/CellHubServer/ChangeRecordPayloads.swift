@@ -38,6 +38,7 @@ package struct ChangeRecordPayloads: EventPayloads {
         record.users = [CellHubProto.UserRef(change.member.user)]
         record.role = Role(change.member.role)
         record.previousRole = change.created ? .unspecified : Role(change.previousRole)
+        record.members = change.members.map(ProjectMember.init)
         return record.serializedBytes()
     }
 
@@ -46,6 +47,7 @@ package struct ChangeRecordPayloads: EventPayloads {
         record.users = [CellHubProto.UserRef(change.revoked.user)]
         record.role = Role(change.revoked.role)
         record.left = change.left
+        record.members = change.members.map(ProjectMember.init)
         return record.serializedBytes()
     }
 
@@ -63,6 +65,8 @@ package struct ChangeRecordPayloads: EventPayloads {
         var record = ChangeRecord()
         record.imageIds = change.deleted.map(\.id)
         record.imageNames = change.deleted.map(\.name)
+        record.imageSizes = change.deleted.map(\.sizeBytes)
+        record.imagePreviousStatuses = change.deleted.map { SegmentationStatus($0.status) }
         record.jobIds = change.cancelledJobs.map(\.jobID)
         record.previousImageCount = change.previousImageCount
         record.bytes = change.freedBytes
@@ -83,8 +87,59 @@ package struct ChangeRecordPayloads: EventPayloads {
         var record = ChangeRecord()
         record.imageIds = change.cancelled.map(\.imageID)
         record.jobIds = change.cancelled.map(\.jobID)
+        record.imageProjectIds = change.cancelled.map(\.projectID)
         record.stats = change.counters.map(CellHubProto.ProjectStats.init)
         return record.serializedBytes()
+    }
+
+    package func jobsClaimed(_ change: JobsClaimed) -> [UInt8] {
+        var record = ChangeRecord()
+        record.jobs = change.assignments.map { JobChange($0.job, outcome: .started) }
+        record.stats = change.counters.map(CellHubProto.ProjectStats.init)
+        return record.serializedBytes()
+    }
+
+    package func jobCompleted(_ change: JobCompleted) -> [UInt8] {
+        var record = ChangeRecord()
+        var job = JobChange(change.job, outcome: .completed)
+        job.cellCount = change.image.cellCount
+        job.processingTimeMs = change.job.processingMs
+        record.jobs = [job]
+        record.batchId = change.job.batchID
+        record.stats = [CellHubProto.ProjectStats(change.counters)]
+        return record.serializedBytes()
+    }
+
+    package func jobFailed(_ change: JobFailed) -> [UInt8] {
+        var record = ChangeRecord()
+        record.jobs = [JobChange(change.job, outcome: change.requeued ? .requeued : .failed)]
+        record.batchId = change.job.batchID
+        record.stats = [CellHubProto.ProjectStats(change.counters)]
+        return record.serializedBytes()
+    }
+
+    package func leasesExpired(_ change: LeasesExpired) -> [UInt8] {
+        var record = ChangeRecord()
+        record.jobs = change.requeued.map { JobChange($0, outcome: .requeued) } + change.failed.map { JobChange($0, outcome: .failed) }
+        record.stats = change.counters.map(CellHubProto.ProjectStats.init)
+        return record.serializedBytes()
+    }
+
+    package func userRevoked(_ change: UserRevoked) -> [UInt8] {
+        var record = ChangeRecord()
+        record.users = [CellHubProto.UserRef(change.user.ref)]
+        return record.serializedBytes()
+    }
+}
+
+extension JobChange {
+    fileprivate init(_ job: JobRecord, outcome: CellHubProto.JobOutcome) {
+        self.init()
+        jobId = job.id
+        imageId = job.imageID
+        projectId = job.projectID
+        self.outcome = outcome
+        if outcome == .failed || outcome == .requeued { reason = job.error }
     }
 }
 

@@ -5,6 +5,11 @@ public import RPC
 /// StreamingOutputCall), served behind `cellhubd serve --interop` so stock interop
 /// clients can test the transport.
 public struct InteropTestService: Grpc_Testing_TestServiceHandler {
+    /// The largest payload a request may ask for (the server's default send limit). Checked
+    /// before anything is allocated: the payload and its encoding are built in memory, so
+    /// one small request for 2 GiB would otherwise cost 4 GiB before the send limit refuses it.
+    public static let maxPayloadBytes = 64 << 20
+
     public init() {}
 
     public func emptyCall(_ request: Grpc_Testing_Empty, context: ServerContext) async throws -> Grpc_Testing_Empty {
@@ -54,6 +59,9 @@ public struct InteropTestService: Grpc_Testing_TestServiceHandler {
 
     private func payload(_ type: Grpc_Testing_PayloadType, size: Int32) throws -> Grpc_Testing_Payload {
         guard size >= 0 else { throw RPCError(code: .invalidArgument, message: "negative response size \(size)") }
+        guard size <= Self.maxPayloadBytes else {
+            throw RPCError(code: .resourceExhausted, message: "response size \(size) exceeds the limit of \(Self.maxPayloadBytes) bytes")
+        }
         guard type == .compressable else { throw RPCError(code: .invalidArgument, message: "unsupported payload type \(type.rawValue)") }
         var payload = Grpc_Testing_Payload()
         payload.type = type

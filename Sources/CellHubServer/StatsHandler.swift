@@ -1,16 +1,20 @@
-import CellHub
+package import CellHub
 package import CellHubProto
 import CellHubStore
 package import RPC
 
 /// `cellhub.v1.StatsService`: the polled stats and dashboard over the domain's
-/// ProjectStatsService, and the activity feed over its ActivityService. The Watch* streams
-/// need the EventHub and come with the real-time issue; until then they answer
-/// UNIMPLEMENTED (after authentication).
+/// ProjectStatsService, the activity feed over its ActivityService, and the three Watch
+/// streams over the EventHub (authenticated and validated here, then pushed by the hub
+/// until it ends them or the client goes away).
 package struct StatsHandler: StatsServiceHandler {
     private let runner: DomainRunner
+    private let hub: EventHub
 
-    package init(runner: DomainRunner) { self.runner = runner }
+    package init(runner: DomainRunner, hub: EventHub) {
+        self.runner = runner
+        self.hub = hub
+    }
 
     package func getProjectStats(_ request: GetProjectStatsRequest, context: ServerContext) async throws -> GetProjectStatsResponse {
         let stats = runner.domain.stats
@@ -52,20 +56,98 @@ package struct StatsHandler: StatsServiceHandler {
     package func watchProject(
         _ request: WatchProjectRequest, context: ServerContext, writer: ServerStreamWriter<ProjectEvent>
     ) async throws {
-        try await runner.unimplemented(context, Self.streamsLater)
+        let caller = try await runner.authenticator.caller(context)
+        let projectID = try Self.validID(request.projectId, field: "project_id")
+        let timing = try Self.timing(interval: request.minUpdateInterval.map { if case .minUpdateIntervalMs(let ms) = $0 { ms } else { 0 } }, heartbeat: request.heartbeatIntervalS)
+        let end = await hub.watchProject(
+            projectID: projectID, caller: caller, resume: request.resumeFrom.map(StreamResume.init), timing: timing,
+            outlet: try Self.outlet(writer))
+        try Self.ended(end)
     }
 
     package func watchDashboard(
         _ request: WatchDashboardRequest, context: ServerContext, writer: ServerStreamWriter<DashboardEvent>
     ) async throws {
-        try await runner.unimplemented(context, Self.streamsLater)
+        let caller = try await runner.authenticator.caller(context)
+        let timing = try Self.timing(interval: request.minUpdateInterval.map { if case .minUpdateIntervalMs(let ms) = $0 { ms } else { 0 } }, heartbeat: request.heartbeatIntervalS)
+        do {
+            try runner.domain.stats.validate(timeZone: request.timeZone)
+        } catch {
+            throw RPCError(code: .invalidArgument, message: error.message)
+        }
+        let end = await hub.watchDashboard(
+            caller: caller, timeZone: request.timeZone, resume: request.resumeFrom.map(StreamResume.init), timing: timing,
+            outlet: try Self.outlet(writer))
+        try Self.ended(end)
     }
 
     package func watchActivity(
         _ request: WatchActivityRequest, context: ServerContext, writer: ServerStreamWriter<ActivityEvent>
     ) async throws {
-        try await runner.unimplemented(context, Self.streamsLater)
+        let caller = try await runner.authenticator.caller(context)
+        let projectID = request.projectId.isEmpty ? nil : try Self.validID(request.projectId, field: "project_id")
+        let backlog: UInt32 = request.backlog.map { if case .backlogSize(let size) = $0 { size } else { 10 } } ?? 10
+        guard backlog <= 100 else { throw RPCError(code: .invalidArgument, message: "backlog_size must be 0..100, got \(backlog)") }
+        let timing = try Self.timing(interval: 0, heartbeat: request.heartbeatIntervalS)
+        let end = await hub.watchActivity(
+            caller: caller, projectID: projectID, backlog: Int(backlog), resume: request.resumeFrom.map(StreamResume.init),
+            timing: timing, outlet: try Self.outlet(writer))
+        try Self.ended(end)
     }
 
-    private static let streamsLater = "streams come with the real-time issue; poll GetProjectStats / GetDashboardMetrics meanwhile"
+    // MARK: Streams
+
+    private static func validID(_ value: String, field: String) throws(RPCError) -> String {
+        do {
+            return try Validation.id(value, field: field)
+        } catch {
+            throw RPCError(code: .invalidArgument, message: error.message)
+        }
+    }
+
+    /// Coalescing interval (unset = 100 ms; 0...60000 ms) and heartbeat (0 = 15 s; 1...300 s).
+    private static func timing(interval: UInt32?, heartbeat: UInt32) throws(RPCError) -> StreamTiming {
+        let intervalMs = interval ?? 100
+        guard intervalMs <= 60_000 else {
+            throw RPCError(code: .invalidArgument, message: "min_update_interval_ms must be 0..60000, got \(intervalMs)")
+        }
+        guard heartbeat <= 300 else {
+            throw RPCError(code: .invalidArgument, message: "heartbeat_interval_s must be 1..300 (0 = 15), got \(heartbeat)")
+        }
+        return StreamTiming(
+            updateIntervalNanoseconds: UInt64(intervalMs) * 1_000_000,
+            heartbeatNanoseconds: UInt64(heartbeat == 0 ? 15 : heartbeat) * 1_000_000_000)
+    }
+
+    private static func outlet<Message>(_ writer: ServerStreamWriter<Message>) throws(RPCError) -> PushOutlet {
+        guard let push = writer.pushStream else { throw RPCError(code: .internal, message: "this transport cannot push streams") }
+        return PushOutlet(push)
+    }
+
+    /// The status a stream ends with, as the stream comments document.
+    private static func ended(_ end: StreamEnd?) throws {
+        guard let end else { throw CancellationError() }
+        switch end {
+        case .accessRevoked:
+            throw RPCError(code: .permissionDenied, message: "your access to the project was revoked")
+        case .projectNotFound(let message):
+            throw RPCError(code: .notFound, message: message)
+        case .unauthenticated:
+            throw RPCError(code: .unauthenticated, message: "the token was revoked")
+        case .tooSlow:
+            throw RPCError(code: .resourceExhausted, message: "the client fell too far behind; resume from the last event received")
+        case .draining:
+            throw RPCError(code: .unavailable, message: "the server is shutting down; resume from the last event received")
+        case .invalid(let message):
+            throw RPCError(code: .invalidArgument, message: message)
+        case .failed(let message):
+            throw RPCError(code: .unavailable, message: "\(message); resume from the last event received")
+        }
+    }
+}
+
+extension StreamResume {
+    init(_ position: StreamPosition) {
+        self.init(epoch: position.epoch, revision: Int64(clamping: position.revision))
+    }
 }

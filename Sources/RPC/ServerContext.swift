@@ -48,6 +48,12 @@ public protocol ServerResponseSink: Sendable {
     /// Queues one message; suspends while the stream holds more than its budget of unsent
     /// bytes (backpressure), throws once the call is over (cancelled, deadline, closed).
     func write(_ message: EncodedMessage, compressed: Bool) async throws
+    /// The push interface of the call, when the transport offers one.
+    var pushStream: (any ServerPushStream)? { get }
+}
+
+extension ServerResponseSink {
+    public var pushStream: (any ServerPushStream)? { nil }
 }
 
 /// Writes the messages of a server-streaming response.
@@ -64,4 +70,41 @@ public struct ServerStreamWriter<Message: RPCMessage>: Sendable {
     public func write(encoded: EncodedMessage, compressed: Bool = false) async throws {
         try await sink.write(encoded, compressed: compressed)
     }
+
+    /// The call's push interface (fan-out without awaiting each write), when the transport
+    /// offers one.
+    public var pushStream: (any ServerPushStream)? { sink.pushStream }
+}
+
+/// The thread a call lives on (its connection's event loop), for code that must run there:
+/// fan-out producers pushing to many calls, their timers.
+public protocol CallExecutor: AnyObject, Sendable {
+    /// Runs `work` on the executor's thread, after what is already queued there.
+    func execute(_ work: @escaping @Sendable () -> Void)
+    /// Calls `work` on the executor's thread once `nanoseconds` have passed. Call it on the
+    /// executor's thread.
+    func schedule(afterNanoseconds nanoseconds: UInt64, _ work: @escaping () -> Void) -> any CallTimer
+    /// Whether the caller runs on the executor's thread.
+    var isCurrent: Bool { get }
+}
+
+/// A timer set with `CallExecutor.schedule`; cancel it on the executor's thread.
+public protocol CallTimer: AnyObject {
+    func cancel()
+}
+
+/// The push side of a server-streaming call: for a producer that must never wait on any one
+/// call (fan-out of one event to thousands of streams), messages are handed over
+/// synchronously and queued; the producer bounds what it queues with `unsentBytes`. Use it
+/// on `executor` only.
+public protocol ServerPushStream: AnyObject, Sendable {
+    var executor: any CallExecutor { get }
+    /// Queues `message` after those queued before; false once the call is over (nothing is
+    /// queued then).
+    func push(_ message: EncodedMessage) -> Bool
+    /// Bytes queued and not yet taken by the peer's flow control.
+    var unsentBytes: Int { get }
+    /// Calls `body` once, on the executor, when the unsent bytes have fallen to the stream's
+    /// low-water mark (at once if they are there already). Not called if the call ends first.
+    func whenDrained(_ body: @escaping () -> Void)
 }

@@ -21,6 +21,8 @@ final class ServerCore: Sendable {
     let requestBytes: RequestByteBudget
     /// Monotonic time of the last "connection limit reached" log line (one per 10 s).
     private let lastLimitLog = Atomic<UInt64>(0)
+    /// One `CallExecutor` per loop, made on first use.
+    private let executors = Mutex<[ObjectIdentifier: LoopExecutor]>([:])
 
     init(configuration: ServerConfiguration, methods: [ServerMethod], logger: Logger) {
         self.configuration = configuration
@@ -34,6 +36,16 @@ final class ServerCore: Sendable {
         self.logger = logger
         requestBytes = RequestByteBudget(
             hardLimit: max(configuration.maxBufferedRequestBytes, configuration.maxReceiveMessageBytes + 5))
+    }
+
+    /// The executor of the calls on `loop` (the same object for every call there).
+    func executor(for loop: EventLoop) -> LoopExecutor {
+        executors.withLock { executors in
+            if let executor = executors[ObjectIdentifier(loop)] { return executor }
+            let executor = LoopExecutor(loop: loop)
+            executors[ObjectIdentifier(loop)] = executor
+            return executor
+        }
     }
 
     /// Serves a new connection unless the server is at its connection limit (then logs it,
@@ -136,13 +148,19 @@ public final class GRPCServer: Sendable {
     }
 
     /// Graceful shutdown: stop accepting, two-phase GOAWAY, let calls finish within the
-    /// drain timeout, end the rest UNAVAILABLE, stop the loops.
-    public func shutdown() async {
+    /// drain timeout, end the rest UNAVAILABLE, stop the loops. `afterGoaway` runs once the
+    /// GOAWAYs are on their way: where long-lived streams are told to end.
+    public func shutdown(afterGoaway: @Sendable () -> Void = {}) async {
         for listener in listeners.withLock({ $0 }) {
             listener.onLoop { $0.close() }
         }
         let connections = core.liveConnections
-        for connection in connections { connection.onLoop { $0.beginDrain() } }
+        await withTaskGroup(of: Void.self) { group in
+            for connection in connections {
+                group.addTask { await withCheckedContinuation { done in connection.onLoop { $0.beginDrain(); done.resume() } } }
+            }
+        }
+        afterGoaway()
         let deadline = monotonicNanoseconds() + core.configuration.drainTimeoutNanoseconds
         while monotonicNanoseconds() < deadline {
             let busy = await withTaskGroup(of: Bool.self) { group in

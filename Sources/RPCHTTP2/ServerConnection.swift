@@ -579,6 +579,7 @@ extension ServerConnection {
     }
 
     private func cancelHandler(of stream: ServerStream, reason: String?) {
+        stream.drainWaiter = nil
         stream.task?.cancel()
         stream.task = nil
         if let writer = stream.writerWaiting {
@@ -738,9 +739,15 @@ extension ServerConnection {
                 stream.outboundOffset = 0
             }
         }
-        if stream.outboundCount <= core.configuration.streamLowWaterBytes, let writer = stream.writerWaiting {
-            stream.writerWaiting = nil
-            writer.resume()
+        if stream.outboundCount <= core.configuration.streamLowWaterBytes {
+            if let writer = stream.writerWaiting {
+                stream.writerWaiting = nil
+                writer.resume()
+            }
+            if let waiter = stream.drainWaiter {
+                stream.drainWaiter = nil
+                waiter()
+            }
         }
         if stream.outboundCount == 0, let (status, trailers) = stream.pendingStatus {
             stream.pendingStatus = nil
@@ -762,6 +769,8 @@ extension ServerConnection {
 
 /// The sink a handler writes to: forwards to its connection on the loop thread.
 struct StreamSink: ServerResponseSink, @unchecked Sendable {
+    var pushStream: (any ServerPushStream)? { PushHandle(connection: connection, stream: stream) }
+
     // Both are confined to `connection.loop`; every entry point below checks it.
     let connection: ServerConnection
     let stream: ServerStream

@@ -60,6 +60,8 @@ final class ServerStream {
     var outboundOffset = 0
     var pendingStatus: (status: Status, trailers: Metadata)?
     var writerWaiting: CheckedContinuation<Void, any Error>?
+    /// A pusher waiting for the unsent bytes to fall to the low-water mark.
+    var drainWaiter: (() -> Void)?
     /// Reset the stream (NO_ERROR) once the early status is sent: the client is still sending.
     var resetAfterResponse = false
 

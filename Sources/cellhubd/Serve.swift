@@ -40,6 +40,10 @@ struct Serve: ParsableCommand {
     @Option(help: "Seconds between housekeeping runs (expired idempotency keys are deleted).")
     var maintenanceInterval = 600.0
     @Option(help: "Microseconds a loop keeps polling after I/O before sleeping (0 = never; lower latency, more CPU).") var busyPollUs = 50
+    @Option(help: "How long streams can resume without a resync: event-log rows older than this are pruned (e.g. 90m, 36h, 7d).")
+    var eventRetention = "7d"
+    @Option(help: "Event-log rows kept at most (older ones are pruned even inside the retention time).")
+    var eventRetentionEvents = 1_000_000
 
     func run() throws {
         // Before any thread starts, so every thread inherits the mask and only sigwait sees them.
@@ -64,8 +68,14 @@ struct Serve: ParsableCommand {
         // directory that cannot be used stops the start with one line on stderr.
         let store: Store
         let domain: Domain
+        let hub: EventHub
         let domainOptions = DomainOptions()
+        let retentionMs: Int64
         do throws(CommandFailure) {
+            guard let retention = Self.milliseconds(eventRetention), retention > 0 else {
+                throw .user("--event-retention must be a duration such as 90m, 36h or 7d, got '\(eventRetention)'")
+            }
+            retentionMs = retention
             let directory = try DataDirectory.prepare(dataDir)
             try directory.lockForServing()
             store = try directory.openStore(durable: !fastCommits, idempotencyWindowMs: idempotencyWindowMs)
@@ -82,6 +92,17 @@ struct Serve: ParsableCommand {
                 throw .environment("cannot use the image directory \(directory.blobsPath): \(detail)")
             }
             try sweepOrphans(domain.blobs, logger)
+            var hubOptions = EventHub.Options()
+            let hubLogger = logger
+            hubOptions.reportFault = { hubLogger.error("\($0)") }
+            hub = EventHub(
+                store: store, stats: domain.stats, decoder: ChangeRecordDecoder(), encoder: StreamEventEncoder(epoch: store.epoch),
+                options: hubOptions)
+            do {
+                try hub.start()
+            } catch {
+                throw .environment("cannot start the event hub: \(error)")
+            }
         } catch {
             report(error)
             throw ExitCode(error.exitCode)
@@ -109,7 +130,7 @@ struct Serve: ParsableCommand {
 
         let health = HealthService()
         var services: [any RPCService] = [health]
-        services += DomainServices.make(runner: runner, options: domainOptions)
+        services += DomainServices.make(runner: runner, hub: hub, options: domainOptions)
         if interop { services.append(InteropTestService()) }
 
         let server = try GRPCServer(configuration: configuration, services: services, logger: logger)
@@ -119,14 +140,17 @@ struct Serve: ParsableCommand {
         logger.info("serving", metadata: ["host": "\(host)", "port": "\(boundPort)", "loops": "\(configuration.loopCount)", "interop": "\(interop)"])
 
         let maintenance = Maintenance(
-            store: store, intervalSeconds: max(0.1, maintenanceInterval), idempotencyWindowMs: idempotencyWindowMs, logger: logger)
+            store: store, intervalSeconds: max(0.1, maintenanceInterval), idempotencyWindowMs: idempotencyWindowMs,
+            eventRetentionMs: retentionMs, eventRetentionCount: max(1, eventRetentionEvents), logger: logger)
 
         var received: Int32 = 0
         sigwait(&terminationSignals, &received)
         maintenance.stop()
         logger.info("draining", metadata: ["signal": "\(received)"])
         health.setStatus(.notServing)
-        try blockingWait { await server.shutdown() }
+        // After the GOAWAYs: every stream ends UNAVAILABLE, and its client resumes elsewhere.
+        try blockingWait { await server.shutdown(afterGoaway: { hub.drain() }) }
+        hub.stop()
         // After the drain: calls still running have had their pool work done or been cut off.
         pool.shutdown()
         withExtendedLifetime(store) {}
@@ -134,6 +158,20 @@ struct Serve: ParsableCommand {
     }
 
     private var idempotencyWindowMs: Int64 { Int64(max(1, idempotencyWindow) * 1_000) }
+
+    /// A duration such as "45s", "90m", "36h" or "7d" in milliseconds; nil when malformed.
+    static func milliseconds(_ text: String) -> Int64? {
+        guard let unit = text.last, let amount = Int64(text.dropLast()), amount >= 0 else { return nil }
+        let scale: Int64 = switch unit {
+        case "s": 1_000
+        case "m": 60_000
+        case "h": 3_600_000
+        case "d": 86_400_000
+        default: 0
+        }
+        guard scale > 0, amount <= Int64.max / scale else { return nil }
+        return amount * scale
+    }
 
     /// Removes image files a crash left without an image (written, then the process died
     /// before the commit), before any upload can start.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CellHub
+import CellHubServer
 import CellHubStore
 
 #if canImport(Glibc)
@@ -106,7 +107,7 @@ struct Users: ParsableCommand {
                 let revoked: UserRevoked
                 do throws(StoreError) {
                     guard let user = try store.user(named: name) else { throw StoreError.notFound(.user, id: name) }
-                    revoked = try store.revokeUser(id: user.id, payload: { _ in [] })
+                    revoked = try store.revokeUser(id: user.id, payload: ChangeRecordPayloads().userRevoked)
                 } catch {
                     switch error {
                     case .notFound(.user, _):

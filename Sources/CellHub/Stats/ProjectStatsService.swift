@@ -64,6 +64,13 @@ package final class ProjectStatsService: Sendable {
 
     // MARK: Dashboard
 
+    /// Refuses a time zone the dashboard cannot use ("" = UTC is fine).
+    package func validate(timeZone: String) throws(StatsError) {
+        guard timeZone.utf8.count <= 64, days.boundaries(timeZone: timeZone, at: options.clock()) != nil else {
+            throw .invalidArgument("time_zone \(Validation.quoted(timeZone)) is not a known IANA time zone")
+        }
+    }
+
     /// The caller's dashboard with "today" and "this week" in `timeZone` (IANA name; "" =
     /// "UTC"; unknown = INVALID_ARGUMENT).
     package func dashboard(caller: Caller, timeZone: String) throws(StatsError) -> DashboardMetrics {

@@ -33,6 +33,7 @@ package enum ProtoRegistry {
         "cellhub.v1.ProjectSharedWithYou": ProjectSharedWithYou.self,
         "cellhub.v1.ShareRevoked": ShareRevoked.self,
         "cellhub.v1.ChangeRecord": ChangeRecord.self,
+        "cellhub.v1.JobChange": JobChange.self,
         "cellhub.v1.Image": Image.self,
         "cellhub.v1.ImageUpload": ImageUpload.self,
         "cellhub.v1.UploadImagesRequest": UploadImagesRequest.self,

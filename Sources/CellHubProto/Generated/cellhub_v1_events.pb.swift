@@ -322,6 +322,49 @@ public enum ActivityType: RawRepresentable, Sendable, Hashable, CaseIterable {
     public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
 }
 
+/// How one job fared in a worker-side change (ChangeRecord.jobs).
+public enum JobOutcome: RawRepresentable, Sendable, Hashable, CaseIterable {
+    case unspecified
+    /// A worker claimed it (QUEUED -> PROCESSING).
+    case started
+    /// Completed (PROCESSING -> SEGMENTED).
+    case completed
+    /// Failed for good (-> FAILED).
+    case failed
+    /// A retryable failure or an expired lease: back in the queue (QUEUED).
+    case requeued
+    /// A value this build does not know; kept so it survives a round trip.
+    case unrecognized(Int32)
+
+    public init(rawValue: Int32) {
+        switch rawValue {
+        case 0: self = .unspecified
+        case 1: self = .started
+        case 2: self = .completed
+        case 3: self = .failed
+        case 4: self = .requeued
+        default: self = .unrecognized(rawValue)
+        }
+    }
+
+    public var rawValue: Int32 {
+        switch self {
+        case .unspecified: 0
+        case .started: 1
+        case .completed: 2
+        case .failed: 3
+        case .requeued: 4
+        case .unrecognized(let value): value
+        }
+    }
+
+    public static let allCases: [Self] = [.unspecified, .started, .completed, .failed, .requeued]
+
+    // Equality by wire value: `.unrecognized(1)` and the case numbered 1 are the same value.
+    public static func == (lhs: Self, rhs: Self) -> Bool { lhs.rawValue == rhs.rawValue }
+    public func hash(into hasher: inout Hasher) { hasher.combine(rawValue) }
+}
+
 /// End of the initial snapshot or replay: every event up to the envelope's
 /// revision has been delivered; live events follow.
 public struct CaughtUp: Sendable, Hashable {
@@ -772,6 +815,33 @@ public struct ChangeRecord: Sendable, Hashable {
     public var changedFields: [String] = []
     /// Queue operations: the EnqueueSegmentation batch.
     public var batchId: String = ""
+    /// Deletes, parallel to image_ids: each image's size and its status just
+    /// before the deletion.
+    public var imageSizes: [Int64] = []
+    public var imagePreviousStatuses: [SegmentationStatus] = []
+    /// Changes spanning projects (cancellations by job or batch), parallel to
+    /// image_ids: each image's project. Empty when the row names the project.
+    public var imageProjectIds: [String] = []
+    /// Worker-side changes (claims, completions, failures, expired leases): one
+    /// entry per job, in operation order.
+    public var jobs: [JobChange] = []
+    /// Share changes: every member after the change, owner first.
+    public var members: [ProjectMember] = []
+
+    public init() {}
+}
+
+/// One job of a worker-side change (ChangeRecord.jobs).
+public struct JobChange: Sendable, Hashable {
+    public var jobId: String = ""
+    public var imageId: String = ""
+    public var projectId: String = ""
+    public var outcome: JobOutcome = JobOutcome(rawValue: 0)
+    /// COMPLETED: cells found, and worker start to completion.
+    public var cellCount: Int64 = 0
+    public var processingTimeMs: Int64 = 0
+    /// FAILED / REQUEUED: why.
+    public var reason: String = ""
 
     public init() {}
 }
@@ -1727,6 +1797,26 @@ extension ChangeRecord: RPCMessage, ProtoCBridged {
             c.pointee.changed_fields = arena.array(self.changedFields) { arena.cString($0) }
         }
         if !self.batchId.isEmpty { c.pointee.batch_id = arena.cString(self.batchId) }
+        if !self.imageSizes.isEmpty {
+            c.pointee.n_image_sizes = self.imageSizes.count
+            c.pointee.image_sizes = arena.copy(self.imageSizes)
+        }
+        if !self.imagePreviousStatuses.isEmpty {
+            c.pointee.n_image_previous_statuses = self.imagePreviousStatuses.count
+            c.pointee.image_previous_statuses = arena.array(self.imagePreviousStatuses) { .init(rawValue: .init(truncatingIfNeeded: $0.rawValue)) }
+        }
+        if !self.imageProjectIds.isEmpty {
+            c.pointee.n_image_project_ids = self.imageProjectIds.count
+            c.pointee.image_project_ids = arena.array(self.imageProjectIds) { arena.cString($0) }
+        }
+        if !self.jobs.isEmpty {
+            c.pointee.n_jobs = self.jobs.count
+            c.pointee.jobs = arena.array(self.jobs) { arena.lowered($0) }
+        }
+        if !self.members.isEmpty {
+            c.pointee.n_members = self.members.count
+            c.pointee.members = arena.array(self.members) { arena.lowered($0) }
+        }
     }
 
     init(lifting c: UnsafePointer<Cellhub__V1__ChangeRecord>) throws(ProtoDecodingError) {
@@ -1744,5 +1834,48 @@ extension ChangeRecord: RPCMessage, ProtoCBridged {
         self.projectDescription = try ProtoLift.string(c.pointee.project_description, field: "project_description")
         self.changedFields = try ProtoLift.array(c.pointee.changed_fields, count: c.pointee.n_changed_fields) { element throws(ProtoDecodingError) in try ProtoLift.string(element, field: "changed_fields") }
         self.batchId = try ProtoLift.string(c.pointee.batch_id, field: "batch_id")
+        self.imageSizes = ProtoLift.scalars(c.pointee.image_sizes, count: c.pointee.n_image_sizes)
+        self.imagePreviousStatuses = try ProtoLift.array(c.pointee.image_previous_statuses, count: c.pointee.n_image_previous_statuses) { element throws(ProtoDecodingError) in SegmentationStatus(rawValue: Int32(truncatingIfNeeded: element.rawValue)) }
+        self.imageProjectIds = try ProtoLift.array(c.pointee.image_project_ids, count: c.pointee.n_image_project_ids) { element throws(ProtoDecodingError) in try ProtoLift.string(element, field: "image_project_ids") }
+        self.jobs = try ProtoLift.array(c.pointee.jobs, count: c.pointee.n_jobs) { element throws(ProtoDecodingError) in try JobChange(lifting: ProtoLift.nonNull(element)) }
+        self.members = try ProtoLift.array(c.pointee.members, count: c.pointee.n_members) { element throws(ProtoDecodingError) in try ProjectMember(lifting: ProtoLift.nonNull(element)) }
+    }
+}
+
+extension JobChange: RPCMessage, ProtoCBridged {
+    public static let protoName = "cellhub.v1.JobChange"
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    public func serializedBytes() -> [UInt8] { ProtoCodec.encode(self) }
+
+    public func serializedFrame() -> [UInt8] { ProtoCodec.encodeFrame(self) }
+
+    static func cInitialize(_ message: UnsafeMutablePointer<Cellhub__V1__JobChange>) { cellhub__v1__job_change__init(message) }
+
+    static func cUnpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ length: Int, _ data: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Cellhub__V1__JobChange>? {
+        cellhub__v1__job_change__unpack(allocator, length, data)
+    }
+
+    func lower(into c: UnsafeMutablePointer<Cellhub__V1__JobChange>, arena: borrowing ProtoArena) {
+        if !self.jobId.isEmpty { c.pointee.job_id = arena.cString(self.jobId) }
+        if !self.imageId.isEmpty { c.pointee.image_id = arena.cString(self.imageId) }
+        if !self.projectId.isEmpty { c.pointee.project_id = arena.cString(self.projectId) }
+        if self.outcome.rawValue != 0 { c.pointee.outcome = .init(rawValue: .init(truncatingIfNeeded: self.outcome.rawValue)) }
+        c.pointee.cell_count = self.cellCount
+        c.pointee.processing_time_ms = self.processingTimeMs
+        if !self.reason.isEmpty { c.pointee.reason = arena.cString(self.reason) }
+    }
+
+    init(lifting c: UnsafePointer<Cellhub__V1__JobChange>) throws(ProtoDecodingError) {
+        self.jobId = try ProtoLift.string(c.pointee.job_id, field: "job_id")
+        self.imageId = try ProtoLift.string(c.pointee.image_id, field: "image_id")
+        self.projectId = try ProtoLift.string(c.pointee.project_id, field: "project_id")
+        self.outcome = JobOutcome(rawValue: Int32(truncatingIfNeeded: c.pointee.outcome.rawValue))
+        self.cellCount = c.pointee.cell_count
+        self.processingTimeMs = c.pointee.processing_time_ms
+        self.reason = try ProtoLift.string(c.pointee.reason, field: "reason")
     }
 }

@@ -7,6 +7,7 @@ package enum Migrations {
         Migration(name: "v2-activity-feed", sql: SchemaV2Activity.sql),
         Migration(name: "v3-user-counters", sql: SchemaV3UserCounters.sql),
         Migration(name: "v4-completion-minutes", sql: SchemaV4CompletionMinutes.sql),
+        Migration(name: "v5-stream-indexes", sql: SchemaV5StreamIndexes.sql),
     ]
 
     /// Applies the migrations of `migrations` that the database has not recorded, in order,

@@ -9,14 +9,7 @@ extension Store {
         return try read { db in
             let rows = try db.query(
                 """
-                SELECT a.user_id, a.revision, a.committed_at_ms, a.kind, a.activity, a.project_id, a.project_name,
-                       a.owner_id, o.name, a.actor_id, x.name, a.image_count, a.sample_names, a.failed_count,
-                       a.duration_ms, a.shared_with_id, w.name, a.role, a.previous_role, a.left_project, a.counters,
-                       a.seq
-                FROM activity_entries a
-                JOIN users o ON o.id = a.owner_id
-                LEFT JOIN users x ON x.id = a.actor_id
-                LEFT JOIN users w ON w.id = a.shared_with_id
+                \(Self.activitySelect)
                 WHERE a.user_id = ?1 AND (?2 IS NULL OR a.project_id = ?2) AND (?3 IS NULL OR a.seq < ?3)
                 ORDER BY a.seq DESC LIMIT ?4
                 """, userID, projectID, cursor, limit + 1) { (entry: Self.activityEntry($0), seq: $0.int64(21)) }
@@ -25,7 +18,19 @@ extension Store {
         }
     }
 
-    private static func activityEntry(_ row: SQLiteRow) -> ActivityEntry {
+    /// The columns `activityEntry` decodes (column 21 is the entry's `seq`).
+    static let activitySelect = """
+        SELECT a.user_id, a.revision, a.committed_at_ms, a.kind, a.activity, a.project_id, a.project_name,
+               a.owner_id, o.name, a.actor_id, x.name, a.image_count, a.sample_names, a.failed_count,
+               a.duration_ms, a.shared_with_id, w.name, a.role, a.previous_role, a.left_project, a.counters,
+               a.seq
+        FROM activity_entries a
+        JOIN users o ON o.id = a.owner_id
+        LEFT JOIN users x ON x.id = a.actor_id
+        LEFT JOIN users w ON w.id = a.shared_with_id
+        """
+
+    static func activityEntry(_ row: SQLiteRow) -> ActivityEntry {
         func ref(_ id: Int, _ name: Int) -> UserRef? {
             row.optionalString(id).map { UserRef(id: $0, name: row.optionalString(name) ?? "") }
         }

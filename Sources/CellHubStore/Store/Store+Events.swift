@@ -8,31 +8,29 @@ extension Store {
                 """
                 SELECT revision, committed_at_ms, kind, project_id, actor_user_id, payload
                 FROM event_log WHERE revision > ? ORDER BY revision LIMIT ?
-                """, revision, limit
-            ) {
-                StoredEvent(
-                    revision: $0.int64(0), committedAtMs: $0.int64(1), rawKind: $0.int64(2),
-                    projectID: $0.optionalString(3), actorUserID: $0.optionalString(4), payload: $0.blob(5))
-            }
+                """, revision, limit, row: Self.storedEvent)
         }
+    }
+
+    static func storedEvent(_ row: SQLiteRow) -> StoredEvent {
+        StoredEvent(
+            revision: row.int64(0), committedAtMs: row.int64(1), rawKind: row.int64(2),
+            projectID: row.optionalString(3), actorUserID: row.optionalString(4), payload: row.blob(5))
+    }
+
+    static func projectEvents(_ db: SQLiteConnection, after revision: Int64, through last: Int64, projectID: String, limit: Int) throws(SQLiteError) -> [StoredEvent] {
+        try db.query(
+            """
+            SELECT revision, committed_at_ms, kind, project_id, actor_user_id, payload
+            FROM event_log WHERE revision > ? AND revision <= ? AND (project_id = ? OR project_id IS NULL)
+            ORDER BY revision LIMIT ?
+            """, revision, last, projectID, limit, row: storedEvent)
     }
 
     /// Up to `limit` changes in (`revision`, `last`] of one project or of none (operations
     /// spanning projects name theirs in the payload), oldest first: a resuming stream's replay.
     package func events(after revision: Int64, through last: Int64, projectID: String, limit: Int) throws(StoreError) -> [StoredEvent] {
-        try read { db in
-            try db.query(
-                """
-                SELECT revision, committed_at_ms, kind, project_id, actor_user_id, payload
-                FROM event_log WHERE revision > ? AND revision <= ? AND (project_id = ? OR project_id IS NULL)
-                ORDER BY revision LIMIT ?
-                """, revision, last, projectID, limit
-            ) {
-                StoredEvent(
-                    revision: $0.int64(0), committedAtMs: $0.int64(1), rawKind: $0.int64(2),
-                    projectID: $0.optionalString(3), actorUserID: $0.optionalString(4), payload: $0.blob(5))
-            }
-        }
+        try read { db in try Self.projectEvents(db, after: revision, through: last, projectID: projectID, limit: limit) }
     }
 
     /// The revision of the last committed change (0 before the first), also after pruning.
@@ -73,7 +71,7 @@ extension Store {
         try db.queryOne("SELECT seq FROM sqlite_sequence WHERE name = 'event_log'") { $0.int64(0) } ?? 0
     }
 
-    private static func prunedThrough(_ db: SQLiteConnection) throws(SQLiteError) -> Int64 {
+    static func prunedThrough(_ db: SQLiteConnection) throws(SQLiteError) -> Int64 {
         try db.queryOne("SELECT value FROM store_meta WHERE key = 'events_pruned_through'") { Int64($0.string(0)) ?? 0 } ?? 0
     }
 }

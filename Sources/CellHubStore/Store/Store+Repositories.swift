@@ -2,7 +2,7 @@ import CellHub
 
 /// The SQLite store implements every repository the domain declares.
 extension Store: UserRepository, ProjectRepository, ImageRepository, QueueRepository, StatsRepository, ActivityRepository,
-    ChangeLog, CommitSignal {}
+    ChangeLog, CommitSignal, StreamReads {}
 
 extension StoreError {
     /// Maps whatever a store body threw: store errors pass through, SQLite errors are wrapped.

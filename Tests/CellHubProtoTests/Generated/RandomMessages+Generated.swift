@@ -339,6 +339,25 @@ extension ChangeRecord: RandomMessage {
         m.projectDescription = source.string()
         m.changedFields = source.array(depth: depth) { (source: inout RandomSource) in source.string() }
         m.batchId = source.string()
+        m.imageSizes = source.array(depth: depth) { (source: inout RandomSource) in source.number(Int64.self) }
+        m.imagePreviousStatuses = source.array(depth: depth) { (source: inout RandomSource) in SegmentationStatus(rawValue: source.enumValue(SegmentationStatus.allCases.map(\.rawValue))) }
+        m.imageProjectIds = source.array(depth: depth) { (source: inout RandomSource) in source.string() }
+        m.jobs = source.array(depth: depth) { (source: inout RandomSource) in JobChange.random(using: &source, depth: depth + 1) }
+        m.members = source.array(depth: depth) { (source: inout RandomSource) in ProjectMember.random(using: &source, depth: depth + 1) }
+        return m
+    }
+}
+
+extension JobChange: RandomMessage {
+    static func random(using source: inout RandomSource, depth: Int) -> Self {
+        var m = Self()
+        m.jobId = source.string()
+        m.imageId = source.string()
+        m.projectId = source.string()
+        m.outcome = JobOutcome(rawValue: source.enumValue(JobOutcome.allCases.map(\.rawValue)))
+        m.cellCount = source.number(Int64.self)
+        m.processingTimeMs = source.number(Int64.self)
+        m.reason = source.string()
         return m
     }
 }

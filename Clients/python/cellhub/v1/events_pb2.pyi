@@ -75,6 +75,14 @@ class ActivityType(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     ACTIVITY_TYPE_PROJECT_SHARED: _ClassVar[ActivityType]
     ACTIVITY_TYPE_PROJECT_UPDATED: _ClassVar[ActivityType]
     ACTIVITY_TYPE_PROJECT_DELETED: _ClassVar[ActivityType]
+
+class JobOutcome(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
+    __slots__ = ()
+    JOB_OUTCOME_UNSPECIFIED: _ClassVar[JobOutcome]
+    JOB_OUTCOME_STARTED: _ClassVar[JobOutcome]
+    JOB_OUTCOME_COMPLETED: _ClassVar[JobOutcome]
+    JOB_OUTCOME_FAILED: _ClassVar[JobOutcome]
+    JOB_OUTCOME_REQUEUED: _ClassVar[JobOutcome]
 EVENT_KIND_UNSPECIFIED: EventKind
 EVENT_KIND_SNAPSHOT: EventKind
 EVENT_KIND_CAUGHT_UP: EventKind
@@ -123,6 +131,11 @@ ACTIVITY_TYPE_SEGMENTATION_COMPLETED: ActivityType
 ACTIVITY_TYPE_PROJECT_SHARED: ActivityType
 ACTIVITY_TYPE_PROJECT_UPDATED: ActivityType
 ACTIVITY_TYPE_PROJECT_DELETED: ActivityType
+JOB_OUTCOME_UNSPECIFIED: JobOutcome
+JOB_OUTCOME_STARTED: JobOutcome
+JOB_OUTCOME_COMPLETED: JobOutcome
+JOB_OUTCOME_FAILED: JobOutcome
+JOB_OUTCOME_REQUEUED: JobOutcome
 
 class CaughtUp(_message.Message):
     __slots__ = ("replayed_count", "position_lost")
@@ -453,7 +466,7 @@ class ShareRevoked(_message.Message):
     def __init__(self, project_name: _Optional[str] = ..., owner: _Optional[_Union[_common_pb2.UserRef, _Mapping]] = ..., previous_role: _Optional[_Union[_common_pb2.Role, str]] = ..., left: bool = ...) -> None: ...
 
 class ChangeRecord(_message.Message):
-    __slots__ = ("image_ids", "image_names", "job_ids", "stats", "previous_image_count", "bytes", "users", "role", "previous_role", "left", "project_name", "project_description", "changed_fields", "batch_id")
+    __slots__ = ("image_ids", "image_names", "job_ids", "stats", "previous_image_count", "bytes", "users", "role", "previous_role", "left", "project_name", "project_description", "changed_fields", "batch_id", "image_sizes", "image_previous_statuses", "image_project_ids", "jobs", "members")
     IMAGE_IDS_FIELD_NUMBER: _ClassVar[int]
     IMAGE_NAMES_FIELD_NUMBER: _ClassVar[int]
     JOB_IDS_FIELD_NUMBER: _ClassVar[int]
@@ -468,6 +481,11 @@ class ChangeRecord(_message.Message):
     PROJECT_DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
     CHANGED_FIELDS_FIELD_NUMBER: _ClassVar[int]
     BATCH_ID_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_SIZES_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_PREVIOUS_STATUSES_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_PROJECT_IDS_FIELD_NUMBER: _ClassVar[int]
+    JOBS_FIELD_NUMBER: _ClassVar[int]
+    MEMBERS_FIELD_NUMBER: _ClassVar[int]
     image_ids: _containers.RepeatedScalarFieldContainer[str]
     image_names: _containers.RepeatedScalarFieldContainer[str]
     job_ids: _containers.RepeatedScalarFieldContainer[str]
@@ -482,4 +500,27 @@ class ChangeRecord(_message.Message):
     project_description: str
     changed_fields: _containers.RepeatedScalarFieldContainer[str]
     batch_id: str
-    def __init__(self, image_ids: _Optional[_Iterable[str]] = ..., image_names: _Optional[_Iterable[str]] = ..., job_ids: _Optional[_Iterable[str]] = ..., stats: _Optional[_Iterable[_Union[_stats_pb2.ProjectStats, _Mapping]]] = ..., previous_image_count: _Optional[int] = ..., bytes: _Optional[int] = ..., users: _Optional[_Iterable[_Union[_common_pb2.UserRef, _Mapping]]] = ..., role: _Optional[_Union[_common_pb2.Role, str]] = ..., previous_role: _Optional[_Union[_common_pb2.Role, str]] = ..., left: bool = ..., project_name: _Optional[str] = ..., project_description: _Optional[str] = ..., changed_fields: _Optional[_Iterable[str]] = ..., batch_id: _Optional[str] = ...) -> None: ...
+    image_sizes: _containers.RepeatedScalarFieldContainer[int]
+    image_previous_statuses: _containers.RepeatedScalarFieldContainer[_common_pb2.SegmentationStatus]
+    image_project_ids: _containers.RepeatedScalarFieldContainer[str]
+    jobs: _containers.RepeatedCompositeFieldContainer[JobChange]
+    members: _containers.RepeatedCompositeFieldContainer[_projects_pb2.ProjectMember]
+    def __init__(self, image_ids: _Optional[_Iterable[str]] = ..., image_names: _Optional[_Iterable[str]] = ..., job_ids: _Optional[_Iterable[str]] = ..., stats: _Optional[_Iterable[_Union[_stats_pb2.ProjectStats, _Mapping]]] = ..., previous_image_count: _Optional[int] = ..., bytes: _Optional[int] = ..., users: _Optional[_Iterable[_Union[_common_pb2.UserRef, _Mapping]]] = ..., role: _Optional[_Union[_common_pb2.Role, str]] = ..., previous_role: _Optional[_Union[_common_pb2.Role, str]] = ..., left: bool = ..., project_name: _Optional[str] = ..., project_description: _Optional[str] = ..., changed_fields: _Optional[_Iterable[str]] = ..., batch_id: _Optional[str] = ..., image_sizes: _Optional[_Iterable[int]] = ..., image_previous_statuses: _Optional[_Iterable[_Union[_common_pb2.SegmentationStatus, str]]] = ..., image_project_ids: _Optional[_Iterable[str]] = ..., jobs: _Optional[_Iterable[_Union[JobChange, _Mapping]]] = ..., members: _Optional[_Iterable[_Union[_projects_pb2.ProjectMember, _Mapping]]] = ...) -> None: ...
+
+class JobChange(_message.Message):
+    __slots__ = ("job_id", "image_id", "project_id", "outcome", "cell_count", "processing_time_ms", "reason")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    IMAGE_ID_FIELD_NUMBER: _ClassVar[int]
+    PROJECT_ID_FIELD_NUMBER: _ClassVar[int]
+    OUTCOME_FIELD_NUMBER: _ClassVar[int]
+    CELL_COUNT_FIELD_NUMBER: _ClassVar[int]
+    PROCESSING_TIME_MS_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    image_id: str
+    project_id: str
+    outcome: JobOutcome
+    cell_count: int
+    processing_time_ms: int
+    reason: str
+    def __init__(self, job_id: _Optional[str] = ..., image_id: _Optional[str] = ..., project_id: _Optional[str] = ..., outcome: _Optional[_Union[JobOutcome, str]] = ..., cell_count: _Optional[int] = ..., processing_time_ms: _Optional[int] = ..., reason: _Optional[str] = ...) -> None: ...

@@ -1132,6 +1132,51 @@ void   cellhub__v1__change_record__free_unpacked
   assert(message->base.descriptor == &cellhub__v1__change_record__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   cellhub__v1__job_change__init
+                     (Cellhub__V1__JobChange         *message)
+{
+  static const Cellhub__V1__JobChange init_value = CELLHUB__V1__JOB_CHANGE__INIT;
+  *message = init_value;
+}
+size_t cellhub__v1__job_change__get_packed_size
+                     (const Cellhub__V1__JobChange *message)
+{
+  assert(message->base.descriptor == &cellhub__v1__job_change__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t cellhub__v1__job_change__pack
+                     (const Cellhub__V1__JobChange *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &cellhub__v1__job_change__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t cellhub__v1__job_change__pack_to_buffer
+                     (const Cellhub__V1__JobChange *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &cellhub__v1__job_change__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Cellhub__V1__JobChange *
+       cellhub__v1__job_change__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Cellhub__V1__JobChange *)
+     protobuf_c_message_unpack (&cellhub__v1__job_change__descriptor,
+                                allocator, len, data);
+}
+void   cellhub__v1__job_change__free_unpacked
+                     (Cellhub__V1__JobChange *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &cellhub__v1__job_change__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 static const ProtobufCFieldDescriptor cellhub__v1__caught_up__field_descriptors[2] =
 {
   {
@@ -3236,7 +3281,7 @@ const ProtobufCMessageDescriptor cellhub__v1__share_revoked__descriptor =
   (ProtobufCMessageInit) cellhub__v1__share_revoked__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor cellhub__v1__change_record__field_descriptors[14] =
+static const ProtobufCFieldDescriptor cellhub__v1__change_record__field_descriptors[19] =
 {
   {
     "image_ids",
@@ -3406,6 +3451,66 @@ static const ProtobufCFieldDescriptor cellhub__v1__change_record__field_descript
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "image_sizes",
+    15,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_INT64,
+    offsetof(Cellhub__V1__ChangeRecord, n_image_sizes),
+    offsetof(Cellhub__V1__ChangeRecord, image_sizes),
+    NULL,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "image_previous_statuses",
+    16,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_ENUM,
+    offsetof(Cellhub__V1__ChangeRecord, n_image_previous_statuses),
+    offsetof(Cellhub__V1__ChangeRecord, image_previous_statuses),
+    &cellhub__v1__segmentation_status__descriptor,
+    NULL,
+    0 | PROTOBUF_C_FIELD_FLAG_PACKED,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "image_project_ids",
+    17,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_STRING,
+    offsetof(Cellhub__V1__ChangeRecord, n_image_project_ids),
+    offsetof(Cellhub__V1__ChangeRecord, image_project_ids),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "jobs",
+    18,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Cellhub__V1__ChangeRecord, n_jobs),
+    offsetof(Cellhub__V1__ChangeRecord, jobs),
+    &cellhub__v1__job_change__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "members",
+    19,
+    PROTOBUF_C_LABEL_REPEATED,
+    PROTOBUF_C_TYPE_MESSAGE,
+    offsetof(Cellhub__V1__ChangeRecord, n_members),
+    offsetof(Cellhub__V1__ChangeRecord, members),
+    &cellhub__v1__project_member__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned cellhub__v1__change_record__field_indices_by_name[] = {
   13,   /* field[13] = batch_id */
@@ -3413,8 +3518,13 @@ static const unsigned cellhub__v1__change_record__field_indices_by_name[] = {
   12,   /* field[12] = changed_fields */
   0,   /* field[0] = image_ids */
   1,   /* field[1] = image_names */
+  15,   /* field[15] = image_previous_statuses */
+  16,   /* field[16] = image_project_ids */
+  14,   /* field[14] = image_sizes */
   2,   /* field[2] = job_ids */
+  17,   /* field[17] = jobs */
   9,   /* field[9] = left */
+  18,   /* field[18] = members */
   4,   /* field[4] = previous_image_count */
   8,   /* field[8] = previous_role */
   11,   /* field[11] = project_description */
@@ -3426,7 +3536,7 @@ static const unsigned cellhub__v1__change_record__field_indices_by_name[] = {
 static const ProtobufCIntRange cellhub__v1__change_record__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 14 }
+  { 0, 19 }
 };
 const ProtobufCMessageDescriptor cellhub__v1__change_record__descriptor =
 {
@@ -3436,11 +3546,127 @@ const ProtobufCMessageDescriptor cellhub__v1__change_record__descriptor =
   "Cellhub__V1__ChangeRecord",
   "cellhub.v1",
   sizeof(Cellhub__V1__ChangeRecord),
-  14,
+  19,
   cellhub__v1__change_record__field_descriptors,
   cellhub__v1__change_record__field_indices_by_name,
   1,  cellhub__v1__change_record__number_ranges,
   (ProtobufCMessageInit) cellhub__v1__change_record__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor cellhub__v1__job_change__field_descriptors[7] =
+{
+  {
+    "job_id",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Cellhub__V1__JobChange, job_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "image_id",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Cellhub__V1__JobChange, image_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "project_id",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Cellhub__V1__JobChange, project_id),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "outcome",
+    4,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_ENUM,
+    0,   /* quantifier_offset */
+    offsetof(Cellhub__V1__JobChange, outcome),
+    &cellhub__v1__job_outcome__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "cell_count",
+    5,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Cellhub__V1__JobChange, cell_count),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "processing_time_ms",
+    6,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT64,
+    0,   /* quantifier_offset */
+    offsetof(Cellhub__V1__JobChange, processing_time_ms),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "reason",
+    7,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_STRING,
+    0,   /* quantifier_offset */
+    offsetof(Cellhub__V1__JobChange, reason),
+    NULL,
+    &protobuf_c_empty_string,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned cellhub__v1__job_change__field_indices_by_name[] = {
+  4,   /* field[4] = cell_count */
+  1,   /* field[1] = image_id */
+  0,   /* field[0] = job_id */
+  3,   /* field[3] = outcome */
+  5,   /* field[5] = processing_time_ms */
+  2,   /* field[2] = project_id */
+  6,   /* field[6] = reason */
+};
+static const ProtobufCIntRange cellhub__v1__job_change__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 7 }
+};
+const ProtobufCMessageDescriptor cellhub__v1__job_change__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "cellhub.v1.JobChange",
+  "JobChange",
+  "Cellhub__V1__JobChange",
+  "cellhub.v1",
+  sizeof(Cellhub__V1__JobChange),
+  7,
+  cellhub__v1__job_change__field_descriptors,
+  cellhub__v1__job_change__field_indices_by_name,
+  1,  cellhub__v1__job_change__number_ranges,
+  (ProtobufCMessageInit) cellhub__v1__job_change__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCEnumValue cellhub__v1__event_kind__enum_values_by_number[20] =
@@ -3681,5 +3907,39 @@ const ProtobufCEnumDescriptor cellhub__v1__activity_type__descriptor =
   cellhub__v1__activity_type__enum_values_by_name,
   1,
   cellhub__v1__activity_type__value_ranges,
+  NULL,NULL,NULL,NULL   /* reserved[1234] */
+};
+static const ProtobufCEnumValue cellhub__v1__job_outcome__enum_values_by_number[5] =
+{
+  { "JOB_OUTCOME_UNSPECIFIED", "CELLHUB__V1__JOB_OUTCOME__JOB_OUTCOME_UNSPECIFIED", 0 },
+  { "JOB_OUTCOME_STARTED", "CELLHUB__V1__JOB_OUTCOME__JOB_OUTCOME_STARTED", 1 },
+  { "JOB_OUTCOME_COMPLETED", "CELLHUB__V1__JOB_OUTCOME__JOB_OUTCOME_COMPLETED", 2 },
+  { "JOB_OUTCOME_FAILED", "CELLHUB__V1__JOB_OUTCOME__JOB_OUTCOME_FAILED", 3 },
+  { "JOB_OUTCOME_REQUEUED", "CELLHUB__V1__JOB_OUTCOME__JOB_OUTCOME_REQUEUED", 4 },
+};
+static const ProtobufCIntRange cellhub__v1__job_outcome__value_ranges[] = {
+{0, 0},{0, 5}
+};
+static const ProtobufCEnumValueIndex cellhub__v1__job_outcome__enum_values_by_name[5] =
+{
+  { "JOB_OUTCOME_COMPLETED", 2 },
+  { "JOB_OUTCOME_FAILED", 3 },
+  { "JOB_OUTCOME_REQUEUED", 4 },
+  { "JOB_OUTCOME_STARTED", 1 },
+  { "JOB_OUTCOME_UNSPECIFIED", 0 },
+};
+const ProtobufCEnumDescriptor cellhub__v1__job_outcome__descriptor =
+{
+  PROTOBUF_C__ENUM_DESCRIPTOR_MAGIC,
+  "cellhub.v1.JobOutcome",
+  "JobOutcome",
+  "Cellhub__V1__JobOutcome",
+  "cellhub.v1",
+  5,
+  cellhub__v1__job_outcome__enum_values_by_number,
+  5,
+  cellhub__v1__job_outcome__enum_values_by_name,
+  1,
+  cellhub__v1__job_outcome__value_ranges,
   NULL,NULL,NULL,NULL   /* reserved[1234] */
 };

@@ -43,6 +43,7 @@ typedef struct Cellhub__V1__SharedProjectUpdate Cellhub__V1__SharedProjectUpdate
 typedef struct Cellhub__V1__ProjectSharedWithYou Cellhub__V1__ProjectSharedWithYou;
 typedef struct Cellhub__V1__ShareRevoked Cellhub__V1__ShareRevoked;
 typedef struct Cellhub__V1__ChangeRecord Cellhub__V1__ChangeRecord;
+typedef struct Cellhub__V1__JobChange Cellhub__V1__JobChange;
 
 
 /* --- enums --- */
@@ -219,6 +220,29 @@ typedef enum _Cellhub__V1__ActivityType {
   CELLHUB__V1__ACTIVITY_TYPE__ACTIVITY_TYPE_PROJECT_DELETED = 7
     PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CELLHUB__V1__ACTIVITY_TYPE)
 } Cellhub__V1__ActivityType;
+/*
+ * How one job fared in a worker-side change (ChangeRecord.jobs).
+ */
+typedef enum _Cellhub__V1__JobOutcome {
+  CELLHUB__V1__JOB_OUTCOME__JOB_OUTCOME_UNSPECIFIED = 0,
+  /*
+   * A worker claimed it (QUEUED -> PROCESSING).
+   */
+  CELLHUB__V1__JOB_OUTCOME__JOB_OUTCOME_STARTED = 1,
+  /*
+   * Completed (PROCESSING -> SEGMENTED).
+   */
+  CELLHUB__V1__JOB_OUTCOME__JOB_OUTCOME_COMPLETED = 2,
+  /*
+   * Failed for good (-> FAILED).
+   */
+  CELLHUB__V1__JOB_OUTCOME__JOB_OUTCOME_FAILED = 3,
+  /*
+   * A retryable failure or an expired lease: back in the queue (QUEUED).
+   */
+  CELLHUB__V1__JOB_OUTCOME__JOB_OUTCOME_REQUEUED = 4
+    PROTOBUF_C__FORCE_ENUM_TO_BE_INT_SIZE(CELLHUB__V1__JOB_OUTCOME)
+} Cellhub__V1__JobOutcome;
 
 /* --- messages --- */
 
@@ -1051,10 +1075,60 @@ struct  Cellhub__V1__ChangeRecord
    * Queue operations: the EnqueueSegmentation batch.
    */
   char *batch_id;
+  /*
+   * Deletes, parallel to image_ids: each image's size and its status just
+   * before the deletion.
+   */
+  size_t n_image_sizes;
+  int64_t *image_sizes;
+  size_t n_image_previous_statuses;
+  Cellhub__V1__SegmentationStatus *image_previous_statuses;
+  /*
+   * Changes spanning projects (cancellations by job or batch), parallel to
+   * image_ids: each image's project. Empty when the row names the project.
+   */
+  size_t n_image_project_ids;
+  char **image_project_ids;
+  /*
+   * Worker-side changes (claims, completions, failures, expired leases): one
+   * entry per job, in operation order.
+   */
+  size_t n_jobs;
+  Cellhub__V1__JobChange **jobs;
+  /*
+   * Share changes: every member after the change, owner first.
+   */
+  size_t n_members;
+  Cellhub__V1__ProjectMember **members;
 };
 #define CELLHUB__V1__CHANGE_RECORD__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&cellhub__v1__change_record__descriptor) \
-    , 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0, 0, 0,NULL, CELLHUB__V1__ROLE__ROLE_UNSPECIFIED, CELLHUB__V1__ROLE__ROLE_UNSPECIFIED, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string }
+    , 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0, 0, 0,NULL, CELLHUB__V1__ROLE__ROLE_UNSPECIFIED, CELLHUB__V1__ROLE__ROLE_UNSPECIFIED, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, 0,NULL, (char *)protobuf_c_empty_string, 0,NULL, 0,NULL, 0,NULL, 0,NULL, 0,NULL }
+
+
+/*
+ * One job of a worker-side change (ChangeRecord.jobs).
+ */
+struct  Cellhub__V1__JobChange
+{
+  ProtobufCMessage base;
+  char *job_id;
+  char *image_id;
+  char *project_id;
+  Cellhub__V1__JobOutcome outcome;
+  /*
+   * COMPLETED: cells found, and worker start to completion.
+   */
+  int64_t cell_count;
+  int64_t processing_time_ms;
+  /*
+   * FAILED / REQUEUED: why.
+   */
+  char *reason;
+};
+#define CELLHUB__V1__JOB_CHANGE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&cellhub__v1__job_change__descriptor) \
+    , (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CELLHUB__V1__JOB_OUTCOME__JOB_OUTCOME_UNSPECIFIED, 0, 0, (char *)protobuf_c_empty_string }
 
 
 /* Cellhub__V1__CaughtUp methods */
@@ -1532,6 +1606,25 @@ Cellhub__V1__ChangeRecord *
 void   cellhub__v1__change_record__free_unpacked
                      (Cellhub__V1__ChangeRecord *message,
                       ProtobufCAllocator *allocator);
+/* Cellhub__V1__JobChange methods */
+void   cellhub__v1__job_change__init
+                     (Cellhub__V1__JobChange         *message);
+size_t cellhub__v1__job_change__get_packed_size
+                     (const Cellhub__V1__JobChange   *message);
+size_t cellhub__v1__job_change__pack
+                     (const Cellhub__V1__JobChange   *message,
+                      uint8_t             *out);
+size_t cellhub__v1__job_change__pack_to_buffer
+                     (const Cellhub__V1__JobChange   *message,
+                      ProtobufCBuffer     *buffer);
+Cellhub__V1__JobChange *
+       cellhub__v1__job_change__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   cellhub__v1__job_change__free_unpacked
+                     (Cellhub__V1__JobChange *message,
+                      ProtobufCAllocator *allocator);
 /* --- per-message closures --- */
 
 typedef void (*Cellhub__V1__CaughtUp_Closure)
@@ -1609,6 +1702,9 @@ typedef void (*Cellhub__V1__ShareRevoked_Closure)
 typedef void (*Cellhub__V1__ChangeRecord_Closure)
                  (const Cellhub__V1__ChangeRecord *message,
                   void *closure_data);
+typedef void (*Cellhub__V1__JobChange_Closure)
+                 (const Cellhub__V1__JobChange *message,
+                  void *closure_data);
 
 /* --- services --- */
 
@@ -1621,6 +1717,7 @@ extern const ProtobufCEnumDescriptor    cellhub__v1__image_count_change_type__de
 extern const ProtobufCEnumDescriptor    cellhub__v1__share_change_type__descriptor;
 extern const ProtobufCEnumDescriptor    cellhub__v1__presence_change__descriptor;
 extern const ProtobufCEnumDescriptor    cellhub__v1__activity_type__descriptor;
+extern const ProtobufCEnumDescriptor    cellhub__v1__job_outcome__descriptor;
 extern const ProtobufCMessageDescriptor cellhub__v1__caught_up__descriptor;
 extern const ProtobufCMessageDescriptor cellhub__v1__stream_progress__descriptor;
 extern const ProtobufCMessageDescriptor cellhub__v1__project_event__descriptor;
@@ -1646,6 +1743,7 @@ extern const ProtobufCMessageDescriptor cellhub__v1__shared_project_update__desc
 extern const ProtobufCMessageDescriptor cellhub__v1__project_shared_with_you__descriptor;
 extern const ProtobufCMessageDescriptor cellhub__v1__share_revoked__descriptor;
 extern const ProtobufCMessageDescriptor cellhub__v1__change_record__descriptor;
+extern const ProtobufCMessageDescriptor cellhub__v1__job_change__descriptor;
 
 PROTOBUF_C__END_DECLS
 

@@ -1,0 +1,236 @@
+/// The streams that live on one executor (an event loop), with their per-stream state: the
+/// hub hands each shard one batch per round of changes, and the shard turns it into frames
+/// for its streams — coalescing per stream, holding back state for slow consumers, ending
+/// streams that fall too far behind — without a lock or a task switch per stream.
+///
+/// Confined to `executor`: every method runs there (the hub reaches it with `execute`).
+final class StreamShard: @unchecked Sendable {
+    let executor: any StreamExecutor
+    private let encoder: any StreamEventEncoding
+    private let budget: StreamBudget
+    /// Tells the hub a stream ended on this shard (presence, registry).
+    private let onEnded: @Sendable (UInt64) -> Void
+    /// The hub's position when it last handed over a batch: everything up to it reached
+    /// this shard.
+    private(set) var position: Int64 = 0
+    private var projects: [String: [ProjectStream]] = [:]
+    private var dashboards: [DashboardViewKey: [DashboardStream]] = [:]
+    private var activities: [String: [ActivityStream]] = [:]
+    private var byID: [UInt64: any ShardStream] = [:]
+    /// Streams with a coalesced update waiting for its interval.
+    private var due: [UInt64: UInt64] = [:]
+    private var flushTimer: (any StreamTimer)?
+    private var flushTimerAt: UInt64 = .max
+    private var heartbeatTimer: (any StreamTimer)?
+    /// Stats frames encoded this round, by content: streams in step share the bytes.
+    private var statsFrames: [String: (key: PendingKey, frames: [EventFrame])] = [:]
+
+    init(executor: any StreamExecutor, encoder: any StreamEventEncoding, budget: StreamBudget, onEnded: @escaping @Sendable (UInt64) -> Void) {
+        self.executor = executor
+        self.encoder = encoder
+        self.budget = budget
+        self.onEnded = onEnded
+    }
+
+    var streamCount: Int { byID.count }
+
+    /// The hub's key for this shard: its executor's identity.
+    var key: ObjectIdentifier { ObjectIdentifier(executor) }
+
+    // MARK: Streams joining and leaving
+
+    func add(_ stream: ProjectStream) {
+        projects[stream.projectID, default: []].append(stream)
+        byID[stream.handle.id] = stream
+        armHeartbeat()
+    }
+
+    func add(_ stream: DashboardStream) {
+        dashboards[stream.view, default: []].append(stream)
+        byID[stream.handle.id] = stream
+        armHeartbeat()
+    }
+
+    func add(_ stream: ActivityStream) {
+        activities[stream.userID, default: []].append(stream)
+        byID[stream.handle.id] = stream
+        armHeartbeat()
+    }
+
+    /// Removes a stream (its client went away, or it ended).
+    func remove(_ id: UInt64) {
+        guard let stream = byID.removeValue(forKey: id) else { return }
+        due[id] = nil
+        switch stream {
+        case let project as ProjectStream:
+            projects[project.projectID]?.removeAll { $0 === project }
+            if projects[project.projectID]?.isEmpty == true { projects[project.projectID] = nil }
+        case let dashboard as DashboardStream:
+            dashboards[dashboard.view]?.removeAll { $0 === dashboard }
+            if dashboards[dashboard.view]?.isEmpty == true { dashboards[dashboard.view] = nil }
+        case let activity as ActivityStream:
+            activities[activity.userID]?.removeAll { $0 === activity }
+            if activities[activity.userID]?.isEmpty == true { activities[activity.userID] = nil }
+        default:
+            break
+        }
+    }
+
+    /// Ends a stream: the handler resumes with `end` after the frames already queued.
+    func end(_ stream: any ShardStream, _ end: StreamEnd) {
+        guard byID[stream.handle.id] != nil else { return }
+        remove(stream.handle.id)
+        stream.handle.finish(end)
+        onEnded(stream.handle.id)
+    }
+
+    // MARK: Batches from the hub
+
+    func apply(_ batch: ShardBatch) {
+        let now = monotonicNow()
+        statsFrames.removeAll(keepingCapacity: true)
+        for item in batch.items {
+            switch item {
+            case .project(let projectID, let effect):
+                for stream in projects[projectID] ?? [] { stream.apply(effect, now: now, shard: self) }
+            case .presence(let projectID, let presence):
+                for stream in projects[projectID] ?? [] where stream.handle.id != presence.except {
+                    stream.presence(presence, shard: self)
+                }
+            case .dashboard(let view, let computed):
+                for stream in dashboards[view] ?? [] { stream.apply(computed, now: now, shard: self) }
+            case .activity(let userID, let entries):
+                for stream in activities[userID] ?? [] { stream.apply(entries, shard: self) }
+            case .endUser(let userID, let reason):
+                for stream in Array(byID.values) where stream.userID == userID { end(stream, reason) }
+            case .endAll(let reason):
+                for stream in Array(byID.values) { end(stream, reason) }
+            }
+        }
+        position = max(position, batch.position)
+    }
+
+    // MARK: Sending
+
+    /// Sends a frame that must not be dropped; a stream that cannot take it is ended
+    /// RESOURCE_EXHAUSTED. Returns whether it was queued.
+    @discardableResult
+    func sendDiscrete(_ frame: EventFrame, to stream: any ShardStream) -> Bool {
+        guard stream.outlet.unsentBytes + frame.bytes.count <= budget.budget || stream.outlet.unsentBytes == 0 else {
+            end(stream, .tooSlow)
+            return false
+        }
+        guard stream.outlet.send(frame) else {
+            remove(stream.handle.id)
+            return false
+        }
+        stream.lastSendAt = monotonicNow()
+        return true
+    }
+
+    /// Whether a stream can take coalesced state now (else it waits for the drain).
+    func canTakeState(_ stream: any ShardStream) -> Bool {
+        stream.outlet.unsentBytes <= budget.lowWater
+    }
+
+    /// Sends coalesced state (never refused for size: it was checked with `canTakeState`).
+    func sendState(_ frames: [EventFrame], to stream: any ShardStream) {
+        for frame in frames where !stream.outlet.send(frame) {
+            remove(stream.handle.id)
+            return
+        }
+        stream.lastSendAt = monotonicNow()
+    }
+
+    func encode(_ event: ProjectStreamEvent) -> EventFrame { encoder.encode(event) }
+    func encode(_ event: DashboardStreamEvent) -> EventFrame { encoder.encode(event) }
+    func encode(_ event: ActivityStreamEvent) -> EventFrame { encoder.encode(event) }
+
+    /// The frames of a pending update, encoded once per content this round.
+    func statsFrames(_ pending: PendingUpdate, projectID: String) -> [EventFrame] {
+        if let cached = statsFrames[projectID], cached.key == pending.key { return cached.frames }
+        let frames = pending.events(projectID: projectID).map(encoder.encode)
+        statsFrames[projectID] = (pending.key, frames)
+        return frames
+    }
+
+    // MARK: Timers
+
+    /// Calls the stream's `flushDue` at `deadline` (one timer for the whole shard).
+    func scheduleFlush(_ stream: any ShardStream, at deadline: UInt64) {
+        due[stream.handle.id] = deadline
+        armFlushTimer(at: deadline)
+    }
+
+    private func armFlushTimer(at deadline: UInt64) {
+        guard deadline < flushTimerAt else { return }
+        flushTimer?.cancel()
+        flushTimerAt = deadline
+        let now = monotonicNow()
+        flushTimer = executor.schedule(afterNanoseconds: deadline > now ? deadline - now : 0) { [self] in
+            flushTimer = nil
+            flushTimerAt = .max
+            runDueFlushes()
+        }
+    }
+
+    private func runDueFlushes() {
+        let now = monotonicNow()
+        statsFrames.removeAll(keepingCapacity: true)
+        for (id, deadline) in due where deadline <= now {
+            due[id] = nil
+            byID[id]?.flushDue(now: now, shard: self)
+        }
+        if let next = due.values.min() { armFlushTimer(at: next) }
+    }
+
+    /// One timer a second sends PROGRESS on the streams that were idle long enough.
+    private func armHeartbeat() {
+        guard heartbeatTimer == nil else { return }
+        heartbeatTimer = executor.schedule(afterNanoseconds: 1_000_000_000) { [self] in
+            heartbeatTimer = nil
+            let now = monotonicNow()
+            for stream in Array(byID.values) where stream.isLive && now &- stream.lastSendAt >= stream.timing.heartbeatNanoseconds {
+                stream.heartbeat(now: now, shard: self)
+            }
+            if !byID.isEmpty { armHeartbeat() }
+        }
+    }
+}
+
+/// What the hub hands a shard after a round of changes, in order.
+struct ShardBatch: Sendable {
+    enum Item: Sendable {
+        case project(String, ProjectEffect)
+        case presence(String, PresenceChange)
+        case dashboard(DashboardViewKey, ComputedMetrics)
+        case activity(String, [ActivityEntry])
+        case endUser(String, StreamEnd)
+        case endAll(StreamEnd)
+    }
+
+    var position: Int64
+    var items: [Item] = []
+}
+
+/// PRESENCE for a project's streams, except the stream whose opening caused it.
+struct PresenceChange: Sendable {
+    var joined: Bool
+    var user: UserRef
+    var watchers: [UserRef]
+    var except: UInt64?
+}
+
+/// What the shard needs of every kind of stream.
+protocol ShardStream: AnyObject {
+    var handle: StreamHandle { get }
+    var userID: String { get }
+    var outlet: any StreamOutlet { get }
+    var timing: StreamTiming { get }
+    /// Monotonic time of the last frame sent (heartbeats count from it).
+    var lastSendAt: UInt64 { get set }
+    /// Past its snapshot or backlog.
+    var isLive: Bool { get }
+    func flushDue(now: UInt64, shard: StreamShard)
+    func heartbeat(now: UInt64, shard: StreamShard)
+}
