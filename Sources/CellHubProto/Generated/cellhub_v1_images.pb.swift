@@ -43,7 +43,10 @@ public struct Image: Sendable, Hashable {
 
 /// One image to upload.
 public struct ImageUpload: Sendable, Hashable {
-    /// File name, 1..255 characters (no '/' or NUL). Need not be unique.
+    /// File name, 1..255 characters and at most 1020 UTF-8 bytes after trimming
+    /// surrounding whitespace (the trimmed name is stored); no '/', and the
+    /// characters project names refuse (see CreateProjectRequest.name). Need
+    /// not be unique.
     public var name: String = ""
     /// MIME type: image/png, image/jpeg, image/tiff or
     /// image/x-portable-graymap. The server checks the content's magic bytes
@@ -104,7 +107,8 @@ public struct ListImagesRequest: Sendable, Hashable {
     /// Only images in one of these statuses; empty = all statuses.
     /// SEGMENTATION_STATUS_UNSPECIFIED entries are ignored.
     public var statuses: [SegmentationStatus] = []
-    /// Case-insensitive substring match on the name; empty = no filtering.
+    /// Case-insensitive substring match on the name; empty = no filtering. At
+    /// most 255 characters and 1020 UTF-8 bytes.
     public var nameContains: String = ""
 
     public init() {}

@@ -87,10 +87,14 @@ public struct ProjectMember: Sendable, Hashable {
 }
 
 public struct CreateProjectRequest: Sendable, Hashable {
-    /// Required, 1..200 characters after trimming surrounding whitespace
-    /// (the server stores the trimmed name).
+    /// Required, 1..200 characters and at most 800 UTF-8 bytes after trimming
+    /// surrounding whitespace (the server stores the trimmed name). No control
+    /// characters, bidirectional overrides or isolates (U+202A..U+202E,
+    /// U+2066..U+2069), directional marks (U+200E, U+200F) or invisible
+    /// characters (U+200B, U+2060, U+FEFF, U+2028, U+2029); zero-width joiners
+    /// are allowed.
     public var name: String = ""
-    /// Optional, 0..5000 characters.
+    /// Optional, 0..5000 characters and at most 20000 UTF-8 bytes, no NUL.
     public var projectDescription: String = ""
 
     public init() {}
@@ -121,7 +125,8 @@ public struct ListProjectsRequest: Sendable, Hashable {
     public var pageToken: String = ""
     /// Owned, shared or both (default both).
     public var filter: ProjectFilter = ProjectFilter(rawValue: 0)
-    /// Case-insensitive substring match on the name; empty = no filtering.
+    /// Case-insensitive substring match on the name; empty = no filtering. At
+    /// most 255 characters and 1020 UTF-8 bytes.
     public var nameContains: String = ""
 
     public init() {}

@@ -370,6 +370,11 @@ struct  Cellhub__V1__ProjectEvent
 /*
  * SNAPSHOT (or RESYNC when `resync`): the project's full current state,
  * exact at the envelope's revision. Replace all local state with it.
+ * Sequence on replay: the discrete events after the position, in order,
+ * with SEGMENTATION_COMPLETED / SEGMENTATION_FAILED coalesced between them;
+ * a revocation of the caller inside the window that was undone since (they
+ * are a member again) is not replayed. Then one PROJECT_STATS_UPDATE
+ * (operations empty, change_count 0) and CAUGHT_UP.
  */
 struct  Cellhub__V1__ProjectSnapshot
 {
@@ -666,8 +671,8 @@ struct  Cellhub__V1__Presence
 
 /*
  * ACCESS_REVOKED: sent only to the streams of the user who lost access
- * (revoked by the owner, or left); the stream then ends with
- * PERMISSION_DENIED. Do not resume it.
+ * (revoked by the owner, or left), instead of the SHARES_CHANGED the other
+ * members get; the stream then ends with PERMISSION_DENIED. Do not resume it.
  */
 struct  Cellhub__V1__AccessRevoked
 {

@@ -115,7 +115,10 @@ struct  Cellhub__V1__ImageUpload
 {
   ProtobufCMessage base;
   /*
-   * File name, 1..255 characters (no '/' or NUL). Need not be unique.
+   * File name, 1..255 characters and at most 1020 UTF-8 bytes after trimming
+   * surrounding whitespace (the trimmed name is stored); no '/', and the
+   * characters project names refuse (see CreateProjectRequest.name). Need
+   * not be unique.
    */
   char *name;
   /*
@@ -223,7 +226,8 @@ struct  Cellhub__V1__ListImagesRequest
   size_t n_statuses;
   Cellhub__V1__SegmentationStatus *statuses;
   /*
-   * Case-insensitive substring match on the name; empty = no filtering.
+   * Case-insensitive substring match on the name; empty = no filtering. At
+   * most 255 characters and 1020 UTF-8 bytes.
    */
   char *name_contains;
 };

@@ -148,12 +148,16 @@ struct  Cellhub__V1__CreateProjectRequest
 {
   ProtobufCMessage base;
   /*
-   * Required, 1..200 characters after trimming surrounding whitespace
-   * (the server stores the trimmed name).
+   * Required, 1..200 characters and at most 800 UTF-8 bytes after trimming
+   * surrounding whitespace (the server stores the trimmed name). No control
+   * characters, bidirectional overrides or isolates (U+202A..U+202E,
+   * U+2066..U+2069), directional marks (U+200E, U+200F) or invisible
+   * characters (U+200B, U+2060, U+FEFF, U+2028, U+2029); zero-width joiners
+   * are allowed.
    */
   char *name;
   /*
-   * Optional, 0..5000 characters.
+   * Optional, 0..5000 characters and at most 20000 UTF-8 bytes, no NUL.
    */
   char *project_description;
 };
@@ -208,7 +212,8 @@ struct  Cellhub__V1__ListProjectsRequest
    */
   Cellhub__V1__ProjectFilter filter;
   /*
-   * Case-insensitive substring match on the name; empty = no filtering.
+   * Case-insensitive substring match on the name; empty = no filtering. At
+   * most 255 characters and 1020 UTF-8 bytes.
    */
   char *name_contains;
 };
