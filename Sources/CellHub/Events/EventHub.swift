@@ -147,7 +147,7 @@ package final class EventHub: Sendable {
 
             // Project streams: each effect once, its discrete events encoded once.
             if !state.projectStreams.isEmpty {
-                for (projectID, var effect) in ProjectEffect.effects(of: change, user: state.index.user) {
+                for (projectID, var effect) in ProjectEffect.effects(of: change, user: user) {
                     guard let shards = state.projectShards[projectID] else { continue }
                     for index in effect.discrete.indices { effect.discrete[index].frame = encoder.encode(effect.discrete[index].event) }
                     for shardID in shards.keys { if let shard = state.shards[shardID] { add(.project(projectID, effect), to: shard) } }
@@ -160,7 +160,7 @@ package final class EventHub: Sendable {
             // Dashboards: every member of a touched project (before and after), the users
             // concerned; a queue movement changes everyone's queue length.
             if !state.views.isEmpty {
-                let cause = DashboardCause(projectID: touched.count == 1 ? touched[0] : nil, actor: change.actorID.flatMap(state.index.user), timestampMs: change.committedAtMs)
+                let cause = DashboardCause(projectID: touched.count == 1 ? touched[0] : nil, actor: change.actorID.flatMap(user), timestampMs: change.committedAtMs)
                 if Self.movesQueue(change) {
                     for key in state.views.keys { markDirty(key, cause) }
                 } else {
@@ -186,6 +186,17 @@ package final class EventHub: Sendable {
             shard.executor.execute { shard.apply(sent) }
         }
         startDirtyComputations()
+    }
+
+    /// A user by id with their name, for the actor of events: from the member index, else
+    /// read once from the store and remembered (hub thread).
+    func user(_ id: String) -> UserRef? {
+        if let known = state.index.user(id) { return known }
+        if let cached = state.names[id] { return cached }
+        guard let found = (try? store.user(id: id))?.map(\.ref) else { return nil }
+        if state.names.count > 100_000 { state.names.removeAll() }
+        state.names[id] = found
+        return found
     }
 
     /// Whether a change moves the service-wide queue (everyone's queue length).
@@ -305,6 +316,8 @@ package final class EventHub: Sendable {
 final class HubState: @unchecked Sendable {
     var position: Int64 = 0
     var index = MemberIndex()
+    /// Names of actors the index does not know (users without memberships).
+    var names: [String: UserRef] = [:]
     var draining = false
     var shards: [ObjectIdentifier: StreamShard] = [:]
     var subscriptions: [UInt64: Subscription] = [:]

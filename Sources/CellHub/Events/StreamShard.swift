@@ -184,16 +184,21 @@ final class StreamShard: @unchecked Sendable {
         if let next = due.values.min() { armFlushTimer(at: next) }
     }
 
-    /// One timer a second sends PROGRESS on the streams that were idle long enough.
-    private func armHeartbeat() {
+    /// One timer for the whole shard sends PROGRESS on the streams idle for their heartbeat
+    /// interval: armed at the earliest one due, but at most ten scans a second.
+    private func armHeartbeat(at deadline: UInt64? = nil) {
         guard heartbeatTimer == nil else { return }
-        heartbeatTimer = executor.schedule(afterNanoseconds: 1_000_000_000) { [self] in
+        let now = monotonicNow()
+        let at = max(deadline ?? now &+ 1_000_000_000, now &+ 100_000_000)
+        heartbeatTimer = executor.schedule(afterNanoseconds: at - now) { [self] in
             heartbeatTimer = nil
             let now = monotonicNow()
-            for stream in Array(byID.values) where stream.isLive && now &- stream.lastSendAt >= stream.timing.heartbeatNanoseconds {
-                stream.heartbeat(now: now, shard: self)
+            var next: UInt64 = .max
+            for stream in Array(byID.values) {
+                if stream.isLive && now &- stream.lastSendAt >= stream.timing.heartbeatNanoseconds { stream.heartbeat(now: now, shard: self) }
+                next = min(next, stream.lastSendAt &+ stream.timing.heartbeatNanoseconds)
             }
-            if !byID.isEmpty { armHeartbeat() }
+            if !byID.isEmpty { armHeartbeat(at: next) }
         }
     }
 }
