@@ -9,6 +9,7 @@ extension ActivityEvent {
         self.init()
         self.epoch = epoch
         revision = UInt64(max(0, entry.revision))
+        sequence = entry.sequence
         timestampUnixMs = entry.committedAtMs
         projectId = entry.projectID
         let owner = CellHubProto.UserRef(entry.owner)

@@ -148,6 +148,6 @@ package struct StatsHandler: StatsServiceHandler {
 
 extension StreamResume {
     init(_ position: StreamPosition) {
-        self.init(epoch: position.epoch, revision: Int64(clamping: position.revision))
+        self.init(epoch: position.epoch, revision: Int64(clamping: position.revision), sequence: position.sequence)
     }
 }

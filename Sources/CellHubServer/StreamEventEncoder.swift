@@ -16,6 +16,7 @@ package struct StreamEventEncoder: StreamEventEncoding {
         message.revision = UInt64(max(0, event.header.revision))
         message.timestampUnixMs = event.header.timestampMs
         message.projectId = event.header.projectID
+        message.sequence = event.header.sequence
         if let actor = event.header.actor {
             message.actorUserId = actor.id
             message.actorUserName = actor.name
@@ -175,6 +176,7 @@ package struct StreamEventEncoder: StreamEventEncoding {
         }
         message.epoch = epoch
         message.revision = UInt64(max(0, event.header.revision))
+        message.sequence = event.header.sequence
         if case .entry = event.payload {} else { message.timestampUnixMs = event.header.timestampMs }
         return EventFrame(bytes: message.serializedFrame())
     }

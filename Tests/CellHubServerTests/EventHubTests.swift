@@ -27,10 +27,11 @@ struct EventHubTests {
         let ids = try h.upload(3, to: project.id, as: olga)
         await h.settle { stream.outlet.messages.count == 4 }
         let live = Array(stream.outlet.messages.dropFirst(2))
-        #expect(live.map(\.payloadName) == ["stats", "count"], "the state first, then the change's discrete events")
-        guard case .statsUpdate(let update) = live[0].payload, case .imageCountChange(let change) = live[1].payload else { return }
-        #expect(update.stats?.imageCount == 3 && update.stats?.revision == live[0].revision)
-        #expect(update.affectedImages?.imageIds == ids && update.changeCount == 1 && update.firstRevision == live[0].revision)
+        #expect(live.map(\.payloadName) == ["count", "stats"], "the change's discrete events, then the state")
+        #expect(live.map(\.sequence) == [1, 0], "discrete events are numbered within their revision; state is 0")
+        guard case .statsUpdate(let update) = live[1].payload, case .imageCountChange(let change) = live[0].payload else { return }
+        #expect(update.stats?.imageCount == 3 && update.stats?.revision == live[1].revision)
+        #expect(update.affectedImages?.imageIds == ids && update.changeCount == 1 && update.firstRevision == live[1].revision)
         #expect(update.operations.map(\.operation) == [.imagesUploaded] && update.operations.first?.imageCount == 3)
         #expect((change.previousImageCount, change.newImageCount, change.changeType) == (0, 3, .added))
         #expect(live.allSatisfy { $0.actorUserName == "olga" && $0.epoch == h.store.epoch })
@@ -103,7 +104,7 @@ struct EventHubTests {
         await h.settle { streams.allSatisfy { $0.outlet.messages.contains { $0.payloadName == "updated" } } }
         for stream in streams {
             let kinds = stream.outlet.messages.map(\.payloadName).filter { $0 != "presence" }
-            #expect(kinds == ["snapshot", "caughtUp", "stats", "count", "updated"])
+            #expect(kinds == ["snapshot", "caughtUp", "count", "stats", "updated"])
             #expect(stream.outlet.messages.first { $0.payloadName == "stats" }?.actorUserName == "eddie")
         }
         #expect(outsider.outlet.messages.isEmpty)
@@ -236,6 +237,34 @@ struct EventHubTests {
         guard case .snapshot(let again) = pruned.outlet.messages[0].payload else { return }
         #expect(again.resync && again.project?.stats?.imageCount == 3)
         pruned.end.cancel()
+    }
+
+    /// A resume names the last event applied, also inside a revision: the client that got the
+    /// count change of a DeleteImage but not its IMAGE_DELETED gets exactly that one.
+    @Test func resumeInsideARevisionSendsExactlyTheRest() async throws {
+        let h = try HubHarness()
+        let olga = try h.user("olga")
+        let project = try h.domain.projects.create(name: "P", description: "", caller: olga).project
+        let ids = try h.upload(2, to: project.id, as: olga)
+        let live = h.watchProject(project.id, as: olga, intervalMs: 0)
+        await h.settle { live.outlet.messages.count == 2 }
+        _ = try h.domain.images.delete(imageID: ids[0], caller: olga)
+        await h.settle { live.outlet.messages.count == 5 }
+        #expect(live.outlet.messages.dropFirst(2).map(\.payloadName) == ["count", "imageDeleted", "stats"])
+        #expect(live.outlet.messages.dropFirst(2).map(\.sequence) == [1, 2, 0])
+        let count = live.outlet.messages[2]
+        live.end.cancel()
+        let resumed = h.watchProject(
+            project.id, as: olga, resume: StreamResume(epoch: count.epoch, revision: Int64(count.revision), sequence: count.sequence))
+        await h.settle { resumed.outlet.messages.contains { $0.payloadName == "caughtUp" } }
+        #expect(resumed.outlet.messages.map(\.payloadName) == ["imageDeleted", "stats", "caughtUp"])
+        #expect(resumed.outlet.messages.first?.sequence == 2)
+        resumed.end.cancel()
+        // The whole revision (sequence 0): nothing of it again.
+        let whole = h.watchProject(project.id, as: olga, resume: StreamResume(epoch: count.epoch, revision: Int64(count.revision)))
+        await h.settle { whole.outlet.messages.contains { $0.payloadName == "caughtUp" } }
+        #expect(whole.outlet.messages.map(\.payloadName) == ["stats", "caughtUp"])
+        whole.end.cancel()
     }
 
     /// A consumer that stops reading: coalesced state waits (and is replaced by newer state),

@@ -44,7 +44,9 @@ final class ActivityStream: ShardStream, @unchecked Sendable {
         }
         for entry in entries where entry.revision > lastRevision && (projectID == nil || entry.projectID == projectID) {
             let event = ActivityStreamEvent(
-                EventHeader(revision: entry.revision, timestampMs: entry.committedAtMs, projectID: entry.projectID, actor: entry.actor),
+                EventHeader(
+                    revision: entry.revision, timestampMs: entry.committedAtMs, projectID: entry.projectID, actor: entry.actor,
+                    sequence: entry.sequence),
 .entry(entry, recipient: user))
             guard shard.sendDiscrete(shard.encode(event), to: self) else { return }
             lastRevision = entry.revision

@@ -40,21 +40,25 @@ extension EventHub {
         state.activityStreams[caller.userID, default: 0] += 1
         shard.executor.execute { shard.add(stream) }
         reader().execute { [self] in
-            let honoured = resume.flatMap { $0.epoch == store.epoch ? $0.revision : nil }
+            let honoured = resume.flatMap { $0.epoch == store.epoch ? $0 : nil }
             do {
                 var read = try store.activityStreamStart(
-                    userID: caller.userID, projectID: projectID, backlog: backlog, replayAfter: honoured, limit: options.maxReplay + 1)
+                    userID: caller.userID, projectID: projectID, backlog: backlog, replayAfter: honoured?.readAfter, limit: options.maxReplay + 1)
                 var lost = resume != nil
-                if let after = honoured {
-                    if after >= read.bounds.prunedThrough, after <= read.bounds.current, read.entries.count <= options.maxReplay {
+                if let position = honoured {
+                    if position.readAfter >= read.bounds.prunedThrough, position.revision <= read.bounds.current,
+                       read.entries.count <= options.maxReplay {
                         lost = false
+                        read.entries.removeAll { position.covers(revision: $0.revision, sequence: $0.sequence) }
                     } else {
                         read = try store.activityStreamStart(userID: caller.userID, projectID: projectID, backlog: backlog, replayAfter: nil, limit: 0)
                     }
                 }
                 var encoded = read.entries.map { entry in
                     encoder.encode(ActivityStreamEvent(
-                        EventHeader(revision: entry.revision, timestampMs: entry.committedAtMs, projectID: entry.projectID, actor: entry.actor),
+                        EventHeader(
+                            revision: entry.revision, timestampMs: entry.committedAtMs, projectID: entry.projectID, actor: entry.actor,
+                            sequence: entry.sequence),
                         .entry(entry, recipient: UserRef(id: caller.userID, name: caller.name))))
                 }
                 let revision = read.bounds.current

@@ -3,10 +3,21 @@
 package struct StreamResume: Sendable, Hashable {
     package var epoch: String
     package var revision: Int64
+    /// How many of the stream's discrete events of `revision` the client has; 0 = all.
+    package var sequence: UInt32
 
-    package init(epoch: String, revision: Int64) {
+    package init(epoch: String, revision: Int64, sequence: UInt32 = 0) {
         self.epoch = epoch
         self.revision = revision
+        self.sequence = sequence
+    }
+
+    /// Where a replay reads from: the position's revision itself when part of it is missing.
+    var readAfter: Int64 { sequence > 0 ? revision - 1 : revision }
+
+    /// Whether an event at `revision` numbered `sequence` is one the client already has.
+    func covers(revision other: Int64, sequence number: UInt32) -> Bool {
+        other < revision || (other == revision && (sequence == 0 || number <= sequence))
     }
 }
 
@@ -67,10 +78,11 @@ extension EventHub {
     /// to the stream's executor.
     private func startProject(_ stream: ProjectStream, shard: StreamShard, caller: Caller, resume: StreamResume?, watchers: [UserRef]) {
         let projectID = stream.projectID
-        let honoured = resume.flatMap { $0.epoch == store.epoch ? $0.revision : nil }
+        let honoured = resume.flatMap { $0.epoch == store.epoch ? $0 : nil }
         let read: ProjectStreamStart
         do {
-            read = try store.projectStreamStart(projectID: projectID, userID: caller.userID, replayAfter: honoured, limit: options.maxReplay + 1)
+            read = try store.projectStreamStart(
+                projectID: projectID, userID: caller.userID, replayAfter: honoured?.readAfter, limit: options.maxReplay + 1)
         } catch {
             options.reportFault("event hub: reading project \(projectID) for a stream failed: \(error)")
             shard.executor.execute { shard.end(stream, .failed("the project's state could not be read")) }
@@ -86,8 +98,10 @@ extension EventHub {
         let now = SystemValues.milliseconds()
         let header = EventHeader(revision: revision, timestampMs: now, projectID: projectID)
         var frames: [EventFrame] = []
-        if let after = honoured, after >= read.bounds.prunedThrough, after <= revision, read.events.count <= options.maxReplay {
+        if let position = honoured, position.readAfter >= read.bounds.prunedThrough, position.revision <= revision,
+           read.events.count <= options.maxReplay {
             let replay = replayEvents(read.events, projectID: projectID, userID: caller.userID, members: read.members)
+                .filter { !position.covers(revision: $0.header.revision, sequence: $0.header.sequence) }
             frames += replay.map(encoder.encode)
             frames.append(encoder.encode(ProjectStreamEvent(header, .statsUpdate(StatsUpdate(
                 counters: project.counters, causes: [], affected: AffectedImageList(), firstRevision: revision, changeCount: 0)))))

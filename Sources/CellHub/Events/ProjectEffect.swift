@@ -48,6 +48,18 @@ package struct DiscreteEvent: Sendable {
     /// The event encoded (once, by the hub, for every stream that gets it).
     package var frame: EventFrame?
 
+    /// Whether everyone this event reaches also got `earlier` (so it counts before this one
+    /// in their numbering).
+    func isPreceded(by earlier: DiscreteEvent) -> Bool {
+        switch (earlier.audience, audience) {
+        case (.everyone, _): true
+        case (.only(let a), .only(let b)): a == b
+        case (.allBut(let a), .allBut(let b)): a == b
+        case (.allBut(let a), .only(let b)): a != b
+        default: false
+        }
+    }
+
     package func reaches(_ userID: String) -> Bool {
         switch audience {
         case .everyone: true
@@ -184,6 +196,15 @@ extension ProjectEffect {
                 case .started, .requeued:
                     break
                 }
+            }
+        }
+        // Number each discrete event among those its audience gets from this change (the
+        // `sequence` a resume names; a replay numbers them the same way).
+        for projectID in effects.keys {
+            let events = effects[projectID]!.discrete
+            for index in events.indices {
+                let before = events[..<index].filter { events[index].isPreceded(by: $0) }.count
+                effects[projectID]!.discrete[index].event.header.sequence = UInt32(before + 1)
             }
         }
         return effects

@@ -15,6 +15,9 @@ final class ProjectStream: ShardStream, @unchecked Sendable {
     private var lastStatsAt: UInt64 = 0
     /// Highest revision sent: no later event may carry less.
     private(set) var lastRevision: Int64 = 0
+    /// The revision the snapshot or replay was exact at: later batches may still carry
+    /// changes up to it (they were committed before the read), which it already covered.
+    private var startRevision: Int64 = .max
     private var waitingForDrain = false
 
     private enum Buffered {
@@ -41,13 +44,13 @@ final class ProjectStream: ShardStream, @unchecked Sendable {
         }
         lastSendAt = monotonicNow()
         lastRevision = max(lastRevision, revision)
+        startRevision = revision
         let waiting = buffered ?? []
         buffered = nil
         let now = monotonicNow()
         for item in waiting {
             switch item {
-            case .effect(let effect) where effect.revision > revision: apply(effect, now: now, shard: shard)
-            case .effect: continue
+            case .effect(let effect): apply(effect, now: now, shard: shard)
             case .presence(let presence): self.presence(presence, shard: shard)
             }
         }
@@ -58,14 +61,13 @@ final class ProjectStream: ShardStream, @unchecked Sendable {
             buffered?.append(.effect(effect))
             return
         }
+        guard effect.revision > startRevision || startRevision == .max else { return }
+        // Fold first, so that whenever the update leaves it is at least this revision; then
+        // the change's discrete events; then the update if it is due (never in between).
         if effect.movesStats {
             if pending == nil { pending = PendingUpdate(effect) } else { pending?.fold(effect) }
         } else {
             pending?.absorb(revision: effect.revision)
-        }
-        if pending != nil {
-            let readyAt = lastStatsAt == 0 ? now : lastStatsAt &+ timing.updateIntervalNanoseconds
-            if readyAt <= now { flushDue(now: now, shard: shard) } else { shard.scheduleFlush(self, at: readyAt) }
         }
         for discrete in effect.discrete where discrete.reaches(userID) {
             let frame = discrete.frame ?? shard.encode(discrete.event)
@@ -75,6 +77,10 @@ final class ProjectStream: ShardStream, @unchecked Sendable {
                 shard.end(self, end)
                 return
             }
+        }
+        if pending != nil {
+            let readyAt = lastStatsAt == 0 ? now : lastStatsAt &+ timing.updateIntervalNanoseconds
+            if readyAt <= now { flushDue(now: now, shard: shard) } else { shard.scheduleFlush(self, at: readyAt) }
         }
     }
 

@@ -11,12 +11,16 @@ package struct EventHeader: Sendable, Hashable {
     package var projectID: String
     /// Who caused it; nil for system changes and stream control.
     package var actor: UserRef?
+    /// Which of the stream's discrete events of `revision` this is (1, 2, ...); 0 for
+    /// coalesced state and stream control (sent only once the revision is complete).
+    package var sequence: UInt32
 
-    package init(revision: Int64, timestampMs: Int64, projectID: String, actor: UserRef? = nil) {
+    package init(revision: Int64, timestampMs: Int64, projectID: String, actor: UserRef? = nil, sequence: UInt32 = 0) {
         self.revision = revision
         self.timestampMs = timestampMs
         self.projectID = projectID
         self.actor = actor
+        self.sequence = sequence
     }
 }
 

@@ -57,12 +57,14 @@ package struct ActivityEntry: Sendable, Hashable {
     package var left: Bool = false
     /// The project's counters after the change, for entries that carry stats.
     package var counters: ProjectCounters?
+    /// Which of the recipient's entries of `revision` this is (1, 2, ...; 0 = not read).
+    package var sequence: UInt32 = 0
 
     /// Sample names kept per entry (proto: up to 5).
     package static let maxSampleNames = 5
 
     package init(
-        recipientID: String, revision: Int64, committedAtMs: Int64, kind: ActivityEntryKind, activity: ActivityKind, projectID: String, projectName: String, owner: UserRef, actor: UserRef? = nil, imageCount: Int64 = 0, sampleImageNames: [String] = [], failedCount: Int64 = 0, durationMs: Int64 = 0, sharedWith: UserRef? = nil, role: MemberRole? = nil, previousRole: MemberRole? = nil, left: Bool = false, counters: ProjectCounters? = nil
+        recipientID: String, revision: Int64, committedAtMs: Int64, kind: ActivityEntryKind, activity: ActivityKind, projectID: String, projectName: String, owner: UserRef, actor: UserRef? = nil, imageCount: Int64 = 0, sampleImageNames: [String] = [], failedCount: Int64 = 0, durationMs: Int64 = 0, sharedWith: UserRef? = nil, role: MemberRole? = nil, previousRole: MemberRole? = nil, left: Bool = false, counters: ProjectCounters? = nil, sequence: UInt32 = 0
     ) {
         self.recipientID = recipientID
         self.revision = revision
@@ -82,6 +84,7 @@ package struct ActivityEntry: Sendable, Hashable {
         self.previousRole = previousRole
         self.left = left
         self.counters = counters
+        self.sequence = sequence
     }
 }
 

@@ -127,6 +127,10 @@ public struct StreamPosition: Sendable, Hashable {
     /// within an epoch (service-wide, so a single stream sees gaps), and never
     /// decrease along a stream.
     public var revision: UInt64 = 0
+    /// The `sequence` of the last event the client has applied (see
+    /// events.proto): several events of one stream can share a revision, and
+    /// this says how many of them the client has. 0 = all of them.
+    public var sequence: UInt32 = 0
 
     public init() {}
 }
@@ -192,11 +196,13 @@ extension StreamPosition: RPCMessage, ProtoCBridged {
     func lower(into c: UnsafeMutablePointer<Cellhub__V1__StreamPosition>, arena: borrowing ProtoArena) {
         if !self.epoch.isEmpty { c.pointee.epoch = arena.cString(self.epoch) }
         c.pointee.revision = self.revision
+        c.pointee.sequence = self.sequence
     }
 
     init(lifting c: UnsafePointer<Cellhub__V1__StreamPosition>) throws(ProtoDecodingError) {
         self.epoch = try ProtoLift.string(c.pointee.epoch, field: "epoch")
         self.revision = c.pointee.revision
+        self.sequence = c.pointee.sequence
     }
 }
 

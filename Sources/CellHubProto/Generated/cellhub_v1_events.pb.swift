@@ -413,6 +413,11 @@ public struct ProjectEvent: Sendable, Hashable {
     public var actorUserName: String = ""
     /// Mirrors the payload case.
     public var kind: EventKind = EventKind(rawValue: 0)
+    /// Which of this stream's discrete events of `revision` this is: 1, 2, ...
+    /// in order (one change can cause several, e.g. PROJECT_IMAGE_COUNT_CHANGE
+    /// and IMAGE_DELETED). 0 for coalesced state and stream control, which are
+    /// only ever sent after every discrete event of their revision.
+    public var sequence: UInt32 = 0
     public var payload: Payload? = nil
 
     public init() {}
@@ -692,6 +697,10 @@ public struct ActivityEvent: Sendable, Hashable {
     public var actorUserName: String = ""
     /// Mirrors the payload case.
     public var kind: EventKind = EventKind(rawValue: 0)
+    /// Which of this feed's entries of `revision` this is: 1, 2, ... (one
+    /// operation can give a user several, e.g. a lease sweep finishing two
+    /// batches); 0 for CAUGHT_UP and PROGRESS.
+    public var sequence: UInt32 = 0
     public var payload: Payload? = nil
 
     public init() {}
@@ -930,6 +939,7 @@ extension ProjectEvent: RPCMessage, ProtoCBridged {
         if !self.actorUserId.isEmpty { c.pointee.actor_user_id = arena.cString(self.actorUserId) }
         if !self.actorUserName.isEmpty { c.pointee.actor_user_name = arena.cString(self.actorUserName) }
         if self.kind.rawValue != 0 { c.pointee.kind = .init(rawValue: .init(truncatingIfNeeded: self.kind.rawValue)) }
+        c.pointee.sequence = self.sequence
         switch self.payload {
         case nil: break
         case .snapshot(let value):
@@ -985,6 +995,7 @@ extension ProjectEvent: RPCMessage, ProtoCBridged {
         self.actorUserId = try ProtoLift.string(c.pointee.actor_user_id, field: "actor_user_id")
         self.actorUserName = try ProtoLift.string(c.pointee.actor_user_name, field: "actor_user_name")
         self.kind = EventKind(rawValue: Int32(truncatingIfNeeded: c.pointee.kind.rawValue))
+        self.sequence = c.pointee.sequence
         switch c.pointee.payload_case.rawValue {
         case 10: if let value = c.pointee.snapshot { self.payload = .snapshot(try ProjectSnapshot(lifting: value)) }
         case 11: if let value = c.pointee.caught_up { self.payload = .caughtUp(try CaughtUp(lifting: value)) }
@@ -1561,6 +1572,7 @@ extension ActivityEvent: RPCMessage, ProtoCBridged {
         if !self.actorUserId.isEmpty { c.pointee.actor_user_id = arena.cString(self.actorUserId) }
         if !self.actorUserName.isEmpty { c.pointee.actor_user_name = arena.cString(self.actorUserName) }
         if self.kind.rawValue != 0 { c.pointee.kind = .init(rawValue: .init(truncatingIfNeeded: self.kind.rawValue)) }
+        c.pointee.sequence = self.sequence
         switch self.payload {
         case nil: break
         case .userActivity(let value):
@@ -1592,6 +1604,7 @@ extension ActivityEvent: RPCMessage, ProtoCBridged {
         self.actorUserId = try ProtoLift.string(c.pointee.actor_user_id, field: "actor_user_id")
         self.actorUserName = try ProtoLift.string(c.pointee.actor_user_name, field: "actor_user_name")
         self.kind = EventKind(rawValue: Int32(truncatingIfNeeded: c.pointee.kind.rawValue))
+        self.sequence = c.pointee.sequence
         switch c.pointee.payload_case.rawValue {
         case 10: if let value = c.pointee.user_activity { self.payload = .userActivity(try UserActivityUpdate(lifting: value)) }
         case 11: if let value = c.pointee.shared_project_update { self.payload = .sharedProjectUpdate(try SharedProjectUpdate(lifting: value)) }

@@ -18,12 +18,14 @@ extension Store {
         }
     }
 
-    /// The columns `activityEntry` decodes (column 21 is the entry's `seq`).
+    /// The columns `activityEntry` decodes (column 21 is the entry's `seq`, 22 its number
+    /// among the recipient's entries of the same revision).
     static let activitySelect = """
         SELECT a.user_id, a.revision, a.committed_at_ms, a.kind, a.activity, a.project_id, a.project_name,
                a.owner_id, o.name, a.actor_id, x.name, a.image_count, a.sample_names, a.failed_count,
                a.duration_ms, a.shared_with_id, w.name, a.role, a.previous_role, a.left_project, a.counters,
-               a.seq
+               a.seq,
+               (SELECT count(*) FROM activity_entries b WHERE b.user_id = a.user_id AND b.revision = a.revision AND b.seq <= a.seq)
         FROM activity_entries a
         JOIN users o ON o.id = a.owner_id
         LEFT JOIN users x ON x.id = a.actor_id
@@ -45,7 +47,8 @@ extension Store {
             sampleImageNames: names.isEmpty ? [] : names.split(separator: "\n", omittingEmptySubsequences: false).map(String.init),
             failedCount: row.int64(13), durationMs: row.int64(14), sharedWith: ref(15, 16),
             role: row.optionalString(17).map(MemberRole.stored), previousRole: row.optionalString(18).map(MemberRole.stored),
-            left: row.bool(19), counters: row.isNull(20) ? nil : Rows.decodeCounters(row.blob(20), projectID: projectID))
+            left: row.bool(19), counters: row.isNull(20) ? nil : Rows.decodeCounters(row.blob(20), projectID: projectID),
+            sequence: UInt32(clamping: row.int64(22)))
     }
 }
 

@@ -16,6 +16,7 @@ extension StreamPosition: RandomMessage {
         var m = Self()
         m.epoch = source.string()
         m.revision = source.number(UInt64.self)
+        m.sequence = source.number(UInt32.self)
         return m
     }
 }
@@ -55,6 +56,7 @@ extension ProjectEvent: RandomMessage {
         m.actorUserId = source.string()
         m.actorUserName = source.string()
         m.kind = EventKind(rawValue: source.enumValue(EventKind.allCases.map(\.rawValue)))
+        m.sequence = source.number(UInt32.self)
         switch source.choice(15) {
         case 0: m.payload = .snapshot(ProjectSnapshot.random(using: &source, depth: depth + 1))
         case 1: m.payload = .caughtUp(CaughtUp.random(using: &source, depth: depth + 1))
@@ -258,6 +260,7 @@ extension ActivityEvent: RandomMessage {
         m.actorUserId = source.string()
         m.actorUserName = source.string()
         m.kind = EventKind(rawValue: source.enumValue(EventKind.allCases.map(\.rawValue)))
+        m.sequence = source.number(UInt32.self)
         switch source.choice(7) {
         case 0: m.payload = .userActivity(UserActivityUpdate.random(using: &source, depth: depth + 1))
         case 1: m.payload = .sharedProjectUpdate(SharedProjectUpdate.random(using: &source, depth: depth + 1))

@@ -24,21 +24,21 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63\x65llhub/v1/common.proto\x12\ncellhub.v1\"-\n\x07UserRef\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\tuser_name\x18\x02 \x01(\t\"1\n\x0eStreamPosition\x12\r\n\x05\x65poch\x18\x01 \x01(\t\x12\x10\n\x08revision\x18\x02 \x01(\x04\"K\n\x0e\x41\x66\x66\x65\x63tedImages\x12\x11\n\timage_ids\x18\x01 \x03(\t\x12\x11\n\ttruncated\x18\x02 \x01(\x08\x12\x13\n\x0btotal_count\x18\x03 \x01(\x03*N\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0e\n\nROLE_OWNER\x10\x01\x12\x0f\n\x0bROLE_EDITOR\x10\x02\x12\x0f\n\x0bROLE_VIEWER\x10\x03*\xe9\x01\n\x12SegmentationStatus\x12#\n\x1fSEGMENTATION_STATUS_UNSPECIFIED\x10\x00\x12\'\n#SEGMENTATION_STATUS_NO_SEGMENTATION\x10\x01\x12\x1e\n\x1aSEGMENTATION_STATUS_QUEUED\x10\x02\x12\"\n\x1eSEGMENTATION_STATUS_PROCESSING\x10\x03\x12!\n\x1dSEGMENTATION_STATUS_SEGMENTED\x10\x04\x12\x1e\n\x1aSEGMENTATION_STATUS_FAILED\x10\x05\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17\x63\x65llhub/v1/common.proto\x12\ncellhub.v1\"-\n\x07UserRef\x12\x0f\n\x07user_id\x18\x01 \x01(\t\x12\x11\n\tuser_name\x18\x02 \x01(\t\"C\n\x0eStreamPosition\x12\r\n\x05\x65poch\x18\x01 \x01(\t\x12\x10\n\x08revision\x18\x02 \x01(\x04\x12\x10\n\x08sequence\x18\x03 \x01(\r\"K\n\x0e\x41\x66\x66\x65\x63tedImages\x12\x11\n\timage_ids\x18\x01 \x03(\t\x12\x11\n\ttruncated\x18\x02 \x01(\x08\x12\x13\n\x0btotal_count\x18\x03 \x01(\x03*N\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x0e\n\nROLE_OWNER\x10\x01\x12\x0f\n\x0bROLE_EDITOR\x10\x02\x12\x0f\n\x0bROLE_VIEWER\x10\x03*\xe9\x01\n\x12SegmentationStatus\x12#\n\x1fSEGMENTATION_STATUS_UNSPECIFIED\x10\x00\x12\'\n#SEGMENTATION_STATUS_NO_SEGMENTATION\x10\x01\x12\x1e\n\x1aSEGMENTATION_STATUS_QUEUED\x10\x02\x12\"\n\x1eSEGMENTATION_STATUS_PROCESSING\x10\x03\x12!\n\x1dSEGMENTATION_STATUS_SEGMENTED\x10\x04\x12\x1e\n\x1aSEGMENTATION_STATUS_FAILED\x10\x05\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'cellhub.v1.common_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ROLE']._serialized_start=214
-  _globals['_ROLE']._serialized_end=292
-  _globals['_SEGMENTATIONSTATUS']._serialized_start=295
-  _globals['_SEGMENTATIONSTATUS']._serialized_end=528
+  _globals['_ROLE']._serialized_start=232
+  _globals['_ROLE']._serialized_end=310
+  _globals['_SEGMENTATIONSTATUS']._serialized_start=313
+  _globals['_SEGMENTATIONSTATUS']._serialized_end=546
   _globals['_USERREF']._serialized_start=39
   _globals['_USERREF']._serialized_end=84
   _globals['_STREAMPOSITION']._serialized_start=86
-  _globals['_STREAMPOSITION']._serialized_end=135
-  _globals['_AFFECTEDIMAGES']._serialized_start=137
-  _globals['_AFFECTEDIMAGES']._serialized_end=212
+  _globals['_STREAMPOSITION']._serialized_end=153
+  _globals['_AFFECTEDIMAGES']._serialized_start=155
+  _globals['_AFFECTEDIMAGES']._serialized_end=230
 # @@protoc_insertion_point(module_scope)

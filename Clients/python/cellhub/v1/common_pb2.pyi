@@ -42,12 +42,14 @@ class UserRef(_message.Message):
     def __init__(self, user_id: _Optional[str] = ..., user_name: _Optional[str] = ...) -> None: ...
 
 class StreamPosition(_message.Message):
-    __slots__ = ("epoch", "revision")
+    __slots__ = ("epoch", "revision", "sequence")
     EPOCH_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     epoch: str
     revision: int
-    def __init__(self, epoch: _Optional[str] = ..., revision: _Optional[int] = ...) -> None: ...
+    sequence: int
+    def __init__(self, epoch: _Optional[str] = ..., revision: _Optional[int] = ..., sequence: _Optional[int] = ...) -> None: ...
 
 class AffectedImages(_message.Message):
     __slots__ = ("image_ids", "truncated", "total_count")

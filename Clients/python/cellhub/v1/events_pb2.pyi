@@ -150,7 +150,7 @@ class StreamProgress(_message.Message):
     def __init__(self) -> None: ...
 
 class ProjectEvent(_message.Message):
-    __slots__ = ("epoch", "revision", "timestamp_unix_ms", "project_id", "actor_user_id", "actor_user_name", "kind", "snapshot", "caught_up", "stats_update", "image_count_change", "image_deleted", "batch_images_deleted", "segmentation_completed", "segmentation_failed", "project_updated", "shares_changed", "presence", "access_revoked", "project_deleted", "progress")
+    __slots__ = ("epoch", "revision", "timestamp_unix_ms", "project_id", "actor_user_id", "actor_user_name", "kind", "sequence", "snapshot", "caught_up", "stats_update", "image_count_change", "image_deleted", "batch_images_deleted", "segmentation_completed", "segmentation_failed", "project_updated", "shares_changed", "presence", "access_revoked", "project_deleted", "progress")
     EPOCH_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
@@ -158,6 +158,7 @@ class ProjectEvent(_message.Message):
     ACTOR_USER_ID_FIELD_NUMBER: _ClassVar[int]
     ACTOR_USER_NAME_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     SNAPSHOT_FIELD_NUMBER: _ClassVar[int]
     CAUGHT_UP_FIELD_NUMBER: _ClassVar[int]
     STATS_UPDATE_FIELD_NUMBER: _ClassVar[int]
@@ -179,6 +180,7 @@ class ProjectEvent(_message.Message):
     actor_user_id: str
     actor_user_name: str
     kind: EventKind
+    sequence: int
     snapshot: ProjectSnapshot
     caught_up: CaughtUp
     stats_update: ProjectStatsUpdate
@@ -193,7 +195,7 @@ class ProjectEvent(_message.Message):
     access_revoked: AccessRevoked
     project_deleted: ProjectDeleted
     progress: StreamProgress
-    def __init__(self, epoch: _Optional[str] = ..., revision: _Optional[int] = ..., timestamp_unix_ms: _Optional[int] = ..., project_id: _Optional[str] = ..., actor_user_id: _Optional[str] = ..., actor_user_name: _Optional[str] = ..., kind: _Optional[_Union[EventKind, str]] = ..., snapshot: _Optional[_Union[ProjectSnapshot, _Mapping]] = ..., caught_up: _Optional[_Union[CaughtUp, _Mapping]] = ..., stats_update: _Optional[_Union[ProjectStatsUpdate, _Mapping]] = ..., image_count_change: _Optional[_Union[ProjectImageCountChange, _Mapping]] = ..., image_deleted: _Optional[_Union[ImageDeleted, _Mapping]] = ..., batch_images_deleted: _Optional[_Union[BatchImagesDeleted, _Mapping]] = ..., segmentation_completed: _Optional[_Union[SegmentationCompleted, _Mapping]] = ..., segmentation_failed: _Optional[_Union[SegmentationFailed, _Mapping]] = ..., project_updated: _Optional[_Union[ProjectUpdated, _Mapping]] = ..., shares_changed: _Optional[_Union[SharesChanged, _Mapping]] = ..., presence: _Optional[_Union[Presence, _Mapping]] = ..., access_revoked: _Optional[_Union[AccessRevoked, _Mapping]] = ..., project_deleted: _Optional[_Union[ProjectDeleted, _Mapping]] = ..., progress: _Optional[_Union[StreamProgress, _Mapping]] = ...) -> None: ...
+    def __init__(self, epoch: _Optional[str] = ..., revision: _Optional[int] = ..., timestamp_unix_ms: _Optional[int] = ..., project_id: _Optional[str] = ..., actor_user_id: _Optional[str] = ..., actor_user_name: _Optional[str] = ..., kind: _Optional[_Union[EventKind, str]] = ..., sequence: _Optional[int] = ..., snapshot: _Optional[_Union[ProjectSnapshot, _Mapping]] = ..., caught_up: _Optional[_Union[CaughtUp, _Mapping]] = ..., stats_update: _Optional[_Union[ProjectStatsUpdate, _Mapping]] = ..., image_count_change: _Optional[_Union[ProjectImageCountChange, _Mapping]] = ..., image_deleted: _Optional[_Union[ImageDeleted, _Mapping]] = ..., batch_images_deleted: _Optional[_Union[BatchImagesDeleted, _Mapping]] = ..., segmentation_completed: _Optional[_Union[SegmentationCompleted, _Mapping]] = ..., segmentation_failed: _Optional[_Union[SegmentationFailed, _Mapping]] = ..., project_updated: _Optional[_Union[ProjectUpdated, _Mapping]] = ..., shares_changed: _Optional[_Union[SharesChanged, _Mapping]] = ..., presence: _Optional[_Union[Presence, _Mapping]] = ..., access_revoked: _Optional[_Union[AccessRevoked, _Mapping]] = ..., project_deleted: _Optional[_Union[ProjectDeleted, _Mapping]] = ..., progress: _Optional[_Union[StreamProgress, _Mapping]] = ...) -> None: ...
 
 class ProjectSnapshot(_message.Message):
     __slots__ = ("project", "members", "watchers", "resync")
@@ -374,7 +376,7 @@ class DashboardMetricsUpdate(_message.Message):
     def __init__(self, metrics: _Optional[_Union[_stats_pb2.DashboardMetrics, _Mapping]] = ..., changed_fields: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ActivityEvent(_message.Message):
-    __slots__ = ("epoch", "revision", "timestamp_unix_ms", "project_id", "actor_user_id", "actor_user_name", "kind", "user_activity", "shared_project_update", "project_shared_with_you", "share_revoked", "caught_up", "progress")
+    __slots__ = ("epoch", "revision", "timestamp_unix_ms", "project_id", "actor_user_id", "actor_user_name", "kind", "sequence", "user_activity", "shared_project_update", "project_shared_with_you", "share_revoked", "caught_up", "progress")
     EPOCH_FIELD_NUMBER: _ClassVar[int]
     REVISION_FIELD_NUMBER: _ClassVar[int]
     TIMESTAMP_UNIX_MS_FIELD_NUMBER: _ClassVar[int]
@@ -382,6 +384,7 @@ class ActivityEvent(_message.Message):
     ACTOR_USER_ID_FIELD_NUMBER: _ClassVar[int]
     ACTOR_USER_NAME_FIELD_NUMBER: _ClassVar[int]
     KIND_FIELD_NUMBER: _ClassVar[int]
+    SEQUENCE_FIELD_NUMBER: _ClassVar[int]
     USER_ACTIVITY_FIELD_NUMBER: _ClassVar[int]
     SHARED_PROJECT_UPDATE_FIELD_NUMBER: _ClassVar[int]
     PROJECT_SHARED_WITH_YOU_FIELD_NUMBER: _ClassVar[int]
@@ -395,13 +398,14 @@ class ActivityEvent(_message.Message):
     actor_user_id: str
     actor_user_name: str
     kind: EventKind
+    sequence: int
     user_activity: UserActivityUpdate
     shared_project_update: SharedProjectUpdate
     project_shared_with_you: ProjectSharedWithYou
     share_revoked: ShareRevoked
     caught_up: CaughtUp
     progress: StreamProgress
-    def __init__(self, epoch: _Optional[str] = ..., revision: _Optional[int] = ..., timestamp_unix_ms: _Optional[int] = ..., project_id: _Optional[str] = ..., actor_user_id: _Optional[str] = ..., actor_user_name: _Optional[str] = ..., kind: _Optional[_Union[EventKind, str]] = ..., user_activity: _Optional[_Union[UserActivityUpdate, _Mapping]] = ..., shared_project_update: _Optional[_Union[SharedProjectUpdate, _Mapping]] = ..., project_shared_with_you: _Optional[_Union[ProjectSharedWithYou, _Mapping]] = ..., share_revoked: _Optional[_Union[ShareRevoked, _Mapping]] = ..., caught_up: _Optional[_Union[CaughtUp, _Mapping]] = ..., progress: _Optional[_Union[StreamProgress, _Mapping]] = ...) -> None: ...
+    def __init__(self, epoch: _Optional[str] = ..., revision: _Optional[int] = ..., timestamp_unix_ms: _Optional[int] = ..., project_id: _Optional[str] = ..., actor_user_id: _Optional[str] = ..., actor_user_name: _Optional[str] = ..., kind: _Optional[_Union[EventKind, str]] = ..., sequence: _Optional[int] = ..., user_activity: _Optional[_Union[UserActivityUpdate, _Mapping]] = ..., shared_project_update: _Optional[_Union[SharedProjectUpdate, _Mapping]] = ..., project_shared_with_you: _Optional[_Union[ProjectSharedWithYou, _Mapping]] = ..., share_revoked: _Optional[_Union[ShareRevoked, _Mapping]] = ..., caught_up: _Optional[_Union[CaughtUp, _Mapping]] = ..., progress: _Optional[_Union[StreamProgress, _Mapping]] = ...) -> None: ...
 
 class UserActivityUpdate(_message.Message):
     __slots__ = ("activity_type", "project_name", "image_count", "sample_image_names", "failed_count", "duration_ms", "shared_with", "shared_role")

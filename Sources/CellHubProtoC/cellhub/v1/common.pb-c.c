@@ -193,7 +193,7 @@ const ProtobufCMessageDescriptor cellhub__v1__user_ref__descriptor =
   (ProtobufCMessageInit) cellhub__v1__user_ref__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor cellhub__v1__stream_position__field_descriptors[2] =
+static const ProtobufCFieldDescriptor cellhub__v1__stream_position__field_descriptors[3] =
 {
   {
     "epoch",
@@ -219,15 +219,28 @@ static const ProtobufCFieldDescriptor cellhub__v1__stream_position__field_descri
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
+  {
+    "sequence",
+    3,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Cellhub__V1__StreamPosition, sequence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
 };
 static const unsigned cellhub__v1__stream_position__field_indices_by_name[] = {
   0,   /* field[0] = epoch */
   1,   /* field[1] = revision */
+  2,   /* field[2] = sequence */
 };
 static const ProtobufCIntRange cellhub__v1__stream_position__number_ranges[1 + 1] =
 {
   { 1, 0 },
-  { 0, 2 }
+  { 0, 3 }
 };
 const ProtobufCMessageDescriptor cellhub__v1__stream_position__descriptor =
 {
@@ -237,7 +250,7 @@ const ProtobufCMessageDescriptor cellhub__v1__stream_position__descriptor =
   "Cellhub__V1__StreamPosition",
   "cellhub.v1",
   sizeof(Cellhub__V1__StreamPosition),
-  2,
+  3,
   cellhub__v1__stream_position__field_descriptors,
   cellhub__v1__stream_position__field_indices_by_name,
   1,  cellhub__v1__stream_position__number_ranges,

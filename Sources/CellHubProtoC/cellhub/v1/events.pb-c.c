@@ -1246,7 +1246,7 @@ const ProtobufCMessageDescriptor cellhub__v1__stream_progress__descriptor =
   (ProtobufCMessageInit) cellhub__v1__stream_progress__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor cellhub__v1__project_event__field_descriptors[21] =
+static const ProtobufCFieldDescriptor cellhub__v1__project_event__field_descriptors[22] =
 {
   {
     "epoch",
@@ -1328,6 +1328,18 @@ static const ProtobufCFieldDescriptor cellhub__v1__project_event__field_descript
     0,   /* quantifier_offset */
     offsetof(Cellhub__V1__ProjectEvent, kind),
     &cellhub__v1__event_kind__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "sequence",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Cellhub__V1__ProjectEvent, sequence),
+    NULL,
     NULL,
     0,             /* flags */
     0,NULL,NULL    /* reserved1,reserved2, etc */
@@ -1502,33 +1514,34 @@ static const ProtobufCFieldDescriptor cellhub__v1__project_event__field_descript
   },
 };
 static const unsigned cellhub__v1__project_event__field_indices_by_name[] = {
-  18,   /* field[18] = access_revoked */
+  19,   /* field[19] = access_revoked */
   4,   /* field[4] = actor_user_id */
   5,   /* field[5] = actor_user_name */
-  12,   /* field[12] = batch_images_deleted */
-  8,   /* field[8] = caught_up */
+  13,   /* field[13] = batch_images_deleted */
+  9,   /* field[9] = caught_up */
   0,   /* field[0] = epoch */
-  10,   /* field[10] = image_count_change */
-  11,   /* field[11] = image_deleted */
+  11,   /* field[11] = image_count_change */
+  12,   /* field[12] = image_deleted */
   6,   /* field[6] = kind */
-  17,   /* field[17] = presence */
-  20,   /* field[20] = progress */
-  19,   /* field[19] = project_deleted */
+  18,   /* field[18] = presence */
+  21,   /* field[21] = progress */
+  20,   /* field[20] = project_deleted */
   3,   /* field[3] = project_id */
-  15,   /* field[15] = project_updated */
+  16,   /* field[16] = project_updated */
   1,   /* field[1] = revision */
-  13,   /* field[13] = segmentation_completed */
-  14,   /* field[14] = segmentation_failed */
-  16,   /* field[16] = shares_changed */
-  7,   /* field[7] = snapshot */
-  9,   /* field[9] = stats_update */
+  14,   /* field[14] = segmentation_completed */
+  15,   /* field[15] = segmentation_failed */
+  7,   /* field[7] = sequence */
+  17,   /* field[17] = shares_changed */
+  8,   /* field[8] = snapshot */
+  10,   /* field[10] = stats_update */
   2,   /* field[2] = timestamp_unix_ms */
 };
 static const ProtobufCIntRange cellhub__v1__project_event__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 10, 7 },
-  { 0, 21 }
+  { 10, 8 },
+  { 0, 22 }
 };
 const ProtobufCMessageDescriptor cellhub__v1__project_event__descriptor =
 {
@@ -1538,7 +1551,7 @@ const ProtobufCMessageDescriptor cellhub__v1__project_event__descriptor =
   "Cellhub__V1__ProjectEvent",
   "cellhub.v1",
   sizeof(Cellhub__V1__ProjectEvent),
-  21,
+  22,
   cellhub__v1__project_event__field_descriptors,
   cellhub__v1__project_event__field_indices_by_name,
   2,  cellhub__v1__project_event__number_ranges,
@@ -2687,7 +2700,7 @@ const ProtobufCMessageDescriptor cellhub__v1__dashboard_metrics_update__descript
   (ProtobufCMessageInit) cellhub__v1__dashboard_metrics_update__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
-static const ProtobufCFieldDescriptor cellhub__v1__activity_event__field_descriptors[13] =
+static const ProtobufCFieldDescriptor cellhub__v1__activity_event__field_descriptors[14] =
 {
   {
     "epoch",
@@ -2774,6 +2787,18 @@ static const ProtobufCFieldDescriptor cellhub__v1__activity_event__field_descrip
     0,NULL,NULL    /* reserved1,reserved2, etc */
   },
   {
+    "sequence",
+    8,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_UINT32,
+    0,   /* quantifier_offset */
+    offsetof(Cellhub__V1__ActivityEvent, sequence),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
     "user_activity",
     10,
     PROTOBUF_C_LABEL_NONE,
@@ -2849,23 +2874,24 @@ static const ProtobufCFieldDescriptor cellhub__v1__activity_event__field_descrip
 static const unsigned cellhub__v1__activity_event__field_indices_by_name[] = {
   4,   /* field[4] = actor_user_id */
   5,   /* field[5] = actor_user_name */
-  11,   /* field[11] = caught_up */
+  12,   /* field[12] = caught_up */
   0,   /* field[0] = epoch */
   6,   /* field[6] = kind */
-  12,   /* field[12] = progress */
+  13,   /* field[13] = progress */
   3,   /* field[3] = project_id */
-  9,   /* field[9] = project_shared_with_you */
+  10,   /* field[10] = project_shared_with_you */
   1,   /* field[1] = revision */
-  10,   /* field[10] = share_revoked */
-  8,   /* field[8] = shared_project_update */
+  7,   /* field[7] = sequence */
+  11,   /* field[11] = share_revoked */
+  9,   /* field[9] = shared_project_update */
   2,   /* field[2] = timestamp_unix_ms */
-  7,   /* field[7] = user_activity */
+  8,   /* field[8] = user_activity */
 };
 static const ProtobufCIntRange cellhub__v1__activity_event__number_ranges[2 + 1] =
 {
   { 1, 0 },
-  { 10, 7 },
-  { 0, 13 }
+  { 10, 8 },
+  { 0, 14 }
 };
 const ProtobufCMessageDescriptor cellhub__v1__activity_event__descriptor =
 {
@@ -2875,7 +2901,7 @@ const ProtobufCMessageDescriptor cellhub__v1__activity_event__descriptor =
   "Cellhub__V1__ActivityEvent",
   "cellhub.v1",
   sizeof(Cellhub__V1__ActivityEvent),
-  13,
+  14,
   cellhub__v1__activity_event__field_descriptors,
   cellhub__v1__activity_event__field_indices_by_name,
   2,  cellhub__v1__activity_event__number_ranges,

@@ -130,10 +130,16 @@ struct  Cellhub__V1__StreamPosition
    * decrease along a stream.
    */
   uint64_t revision;
+  /*
+   * The `sequence` of the last event the client has applied (see
+   * events.proto): several events of one stream can share a revision, and
+   * this says how many of them the client has. 0 = all of them.
+   */
+  uint32_t sequence;
 };
 #define CELLHUB__V1__STREAM_POSITION__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&cellhub__v1__stream_position__descriptor) \
-    , (char *)protobuf_c_empty_string, 0 }
+    , (char *)protobuf_c_empty_string, 0, 0 }
 
 
 /*

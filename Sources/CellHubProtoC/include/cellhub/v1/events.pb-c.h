@@ -344,6 +344,13 @@ struct  Cellhub__V1__ProjectEvent
    * Mirrors the payload case.
    */
   Cellhub__V1__EventKind kind;
+  /*
+   * Which of this stream's discrete events of `revision` this is: 1, 2, ...
+   * in order (one change can cause several, e.g. PROJECT_IMAGE_COUNT_CHANGE
+   * and IMAGE_DELETED). 0 for coalesced state and stream control, which are
+   * only ever sent after every discrete event of their revision.
+   */
+  uint32_t sequence;
   Cellhub__V1__ProjectEvent__PayloadCase payload_case;
   union {
     Cellhub__V1__ProjectSnapshot *snapshot;
@@ -364,7 +371,7 @@ struct  Cellhub__V1__ProjectEvent
 };
 #define CELLHUB__V1__PROJECT_EVENT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&cellhub__v1__project_event__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CELLHUB__V1__EVENT_KIND__EVENT_KIND_UNSPECIFIED, CELLHUB__V1__PROJECT_EVENT__PAYLOAD__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CELLHUB__V1__EVENT_KIND__EVENT_KIND_UNSPECIFIED, 0, CELLHUB__V1__PROJECT_EVENT__PAYLOAD__NOT_SET, {0} }
 
 
 /*
@@ -852,6 +859,12 @@ struct  Cellhub__V1__ActivityEvent
    * Mirrors the payload case.
    */
   Cellhub__V1__EventKind kind;
+  /*
+   * Which of this feed's entries of `revision` this is: 1, 2, ... (one
+   * operation can give a user several, e.g. a lease sweep finishing two
+   * batches); 0 for CAUGHT_UP and PROGRESS.
+   */
+  uint32_t sequence;
   Cellhub__V1__ActivityEvent__PayloadCase payload_case;
   union {
     Cellhub__V1__UserActivityUpdate *user_activity;
@@ -864,7 +877,7 @@ struct  Cellhub__V1__ActivityEvent
 };
 #define CELLHUB__V1__ACTIVITY_EVENT__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&cellhub__v1__activity_event__descriptor) \
-    , (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CELLHUB__V1__EVENT_KIND__EVENT_KIND_UNSPECIFIED, CELLHUB__V1__ACTIVITY_EVENT__PAYLOAD__NOT_SET, {0} }
+    , (char *)protobuf_c_empty_string, 0, 0, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, CELLHUB__V1__EVENT_KIND__EVENT_KIND_UNSPECIFIED, 0, CELLHUB__V1__ACTIVITY_EVENT__PAYLOAD__NOT_SET, {0} }
 
 
 /*
