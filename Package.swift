@@ -139,5 +139,26 @@ let package = Package(
             name: "RPCHTTP2Tests", dependencies: ["RPCHTTP2", "RPC", "EventLoop", "CellHubServer", "CellHubProto", "TestSupport"],
             swiftSettings: strictSwift
         ),
+
+        // libFuzzer fuzzers (Tests/Scripts/fuzz.sh builds them with -sanitize=fuzzer,address
+        // -DCELLHUB_FUZZ). In a normal build each is a regression runner that replays its
+        // corpus (Tests/Fuzz/Corpus/<name>) through the same function.
+        .target(name: "CLibFuzzer", path: "Tests/Fuzz/CLibFuzzer"),
+        .target(name: "FuzzSupport", dependencies: ["CLibFuzzer"], path: "Tests/Fuzz/FuzzSupport", swiftSettings: strictSwift),
+        .executableTarget(
+            name: "FuzzServerIngress",
+            dependencies: [
+                "FuzzSupport", "RPCHTTP2", "EventLoop", "RPC", "CellHubServer", "CellHubProto",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tests/Fuzz/ServerIngress",
+            swiftSettings: strictSwift
+        ),
+        .executableTarget(
+            name: "FuzzRequestDecoders",
+            dependencies: ["FuzzSupport", "CellHubProto", "RPC"],
+            path: "Tests/Fuzz/RequestDecoders",
+            swiftSettings: strictSwift
+        ),
     ]
 )

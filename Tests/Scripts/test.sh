@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# Runs every test: the Swift suites (unit, property, cross-language, client/server), then
-# the Python conformance suite (stock grpcio and raw HTTP/2 peers) against a release
-# cellhubd. Assumes Tests/Scripts/setup.sh ran.
+# Runs every test: the Swift suites (unit, property, cross-language, client/server), a
+# minute of each fuzzer, then the Python conformance suite (stock grpcio and raw HTTP/2
+# peers) against a release cellhubd. Assumes Tests/Scripts/setup.sh ran.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
 swift build --build-tests
 swift test --skip-build
+# libFuzzer + ASan: each fuzzer replays its corpus, then runs 60 s (both at once, one per core).
+Tests/Scripts/fuzz.sh 60
 # The conformance suite drives 100,000-message streams and 1,000 concurrent calls: it runs
 # against the optimised build, as users will.
 swift build -c release --product cellhubd
