@@ -10,10 +10,19 @@ The random choices (operations, cancel points, pauses) come from one seed, print
 failure message; CELLHUB_STREAM_SEED=N replays a run's choices (not its timing).
 
 Vocabulary: a *connection* is one WatchProject call; a *watcher* is a client that reconnects with
-the (epoch, revision) of the last event it applied. The *discrete* events are all but SNAPSHOT,
-CAUGHT_UP, PROGRESS, PRESENCE and PROJECT_STATS_UPDATE; they are never coalesced nor dropped, so
-every watcher's sequence of (kind, revision) over all its connections must equal the sequence of
-a watcher that never disconnected (and the server's own replay from the start).
+the (epoch, revision, sequence) of the last event it applied. The *discrete* events are all but
+SNAPSHOT, CAUGHT_UP, PROGRESS, PRESENCE and PROJECT_STATS_UPDATE; they are never coalesced nor
+dropped, so every watcher's sequence of (kind, revision, sequence) over all its connections must
+equal the sequence of a watcher that never disconnected (and the server's own replay from the
+start).
+
+Positions (events.proto, common.proto): one change can cause several discrete events, which share
+its revision and are numbered 1, 2, ... on the stream by `sequence`; coalesced state and stream
+control carry sequence 0 ("the whole revision") and are only sent after every discrete event of
+their revision. So along a stream the position (revision, sequence, with 0 read as "after every
+numbered event of the revision") never decreases, discrete positions strictly increase, and after
+a resume from (R, S) the events due are those with revision > R, or revision == R and sequence > S
+when S > 0.
 """
 from __future__ import annotations
 
@@ -59,6 +68,11 @@ COUNT_CHANGE, IMAGE_DELETED = K.EVENT_KIND_PROJECT_IMAGE_COUNT_CHANGE, K.EVENT_K
 BATCH_DELETED, PROJECT_UPDATED, SHARES_CHANGED = (
     K.EVENT_KIND_BATCH_IMAGES_DELETED, K.EVENT_KIND_PROJECT_UPDATED, K.EVENT_KIND_SHARES_CHANGED)
 NOT_DISCRETE = {SNAPSHOT, CAUGHT_UP, PROGRESS, PRESENCE, STATS}
+# Events that carry sequence 0: state (coalesced) and stream control. (These tests run no
+# segmentation, so SEGMENTATION_COMPLETED/FAILED never occur; they are listed for the sequence rule.)
+UNNUMBERED = NOT_DISCRETE | {K.EVENT_KIND_SEGMENTATION_COMPLETED, K.EVENT_KIND_SEGMENTATION_FAILED}
+# Sequence 0 names the whole revision: it orders after every numbered event of that revision.
+WHOLE_REVISION = 1 << 32
 ADDED, REMOVED = E.IMAGE_COUNT_CHANGE_TYPE_ADDED, E.IMAGE_COUNT_CHANGE_TYPE_REMOVED
 EDITOR, VIEWER = C.ROLE_EDITOR, C.ROLE_VIEWER
 Code = grpc.StatusCode
@@ -83,15 +97,48 @@ def kind_name(kind: int) -> str:
     return K.Name(kind).removeprefix("EVENT_KIND_")
 
 
+def label(ev) -> str:
+    """kind@revision.sequence (sequence left out when 0)."""
+    seq = getattr(ev, "sequence", 0)
+    return f"{kind_name(ev.kind)}@{ev.revision}" + (f".{seq}" if seq else "")
+
+
 def brief(ev) -> str:
-    """One line per event: kind@revision and the payload's gist."""
+    """One line per event: kind@revision.sequence and the payload's gist."""
     case = ev.WhichOneof("payload")
     text = str(getattr(ev, case)).replace("\n", " ") if case else ""
-    return f"{kind_name(ev.kind)}@{ev.revision} {text[:120]}"
+    return f"{label(ev)} {text[:120]}"
 
 
-def position(ev) -> tuple[str, int]:
-    return ev.epoch, ev.revision
+def position(ev) -> tuple[str, int, int]:
+    """The resume position of an event: (epoch, revision, sequence); dashboard events have no
+    sequence (0)."""
+    return ev.epoch, ev.revision, getattr(ev, "sequence", 0)
+
+
+def pos_key(revision: int, sequence: int) -> tuple[int, int]:
+    """Orders positions along a stream: sequence 0 (the whole revision) after every numbered
+    event of the revision."""
+    return revision, (sequence or WHOLE_REVISION)
+
+
+def ev_key(ev) -> tuple[int, int]:
+    return pos_key(ev.revision, getattr(ev, "sequence", 0))
+
+
+def follows(ev, pos) -> bool:
+    """Whether `ev` is due after a client applied the event at `pos` ((epoch, revision, sequence)):
+    revision > R, or revision == R and sequence > S when S > 0."""
+    return ev_key(ev) > pos_key(pos[1], pos[2])
+
+
+def full_position(resume) -> tuple[str, int, int]:
+    """(epoch, revision) or (epoch, revision, sequence) -> (epoch, revision, sequence)."""
+    return (resume[0], resume[1], resume[2] if len(resume) > 2 else 0)
+
+
+def set_resume(req, resume):
+    req.resume_from.epoch, req.resume_from.revision, req.resume_from.sequence = full_position(resume)
 
 
 def is_discrete(ev) -> bool:
@@ -117,12 +164,12 @@ def metadata(token: str):
     return (("authorization", f"Bearer {token}"),)
 
 
-def project_request(project_id: str, resume: tuple[str, int] | None = None, interval: int | None = None):
+def project_request(project_id: str, resume: tuple | None = None, interval: int | None = None):
     req = SS.WatchProjectRequest(project_id=project_id)
     if interval is not None:
         req.min_update_interval_ms = interval
     if resume is not None:
-        req.resume_from.epoch, req.resume_from.revision = resume
+        set_resume(req, resume)
     return req
 
 
@@ -293,15 +340,15 @@ def watch_activity(channel, token: str, *, resume=None, backlog=None, what="acti
     if backlog is not None:
         req.backlog_size = backlog
     if resume is not None:
-        req.resume_from.epoch, req.resume_from.revision = resume
+        set_resume(req, resume)
     stub = stats_service_pb2_grpc.StatsServiceStub(channel)
     return Reader(stub.WatchActivity(req, metadata=metadata(token)), what)
 
 
 def watch_dashboard(channel, token: str, *, resume=None, what="dashboard stream") -> Reader:
     req = SS.WatchDashboardRequest()
-    if resume is not None:
-        req.resume_from.epoch, req.resume_from.revision = resume
+    if resume is not None:  # the dashboard is pure state: its positions name whole revisions
+        req.resume_from.epoch, req.resume_from.revision = resume[0], resume[1]
     stub = stats_service_pb2_grpc.StatsServiceStub(channel)
     return Reader(stub.WatchDashboard(req, metadata=metadata(token)), what)
 
@@ -310,7 +357,7 @@ def watch_dashboard(channel, token: str, *, resume=None, what="dashboard stream"
 class Conn:
     """One WatchProject call of a watcher."""
     index: int
-    resume_from: tuple[str, int] | None
+    resume_from: tuple[str, int, int] | None
     generation: int
     started: float
     events: list = field(default_factory=list)
@@ -322,8 +369,8 @@ class Conn:
 
 
 class Watcher:
-    """A WatchProject client that reconnects forever with the position of the last event it
-    applied. While `churn` is set it cancels each connection at a random point (after a random
+    """A WatchProject client that reconnects forever with the position (epoch, revision,
+    sequence) of the last event it applied. While `churn` is set it cancels each connection at a random point (after a random
     number of events, which lands mid-replay or mid-burst, or after a random time) and pauses a
     random moment before resuming. UNAVAILABLE (a restart) is retried with a short backoff."""
 
@@ -340,7 +387,7 @@ class Watcher:
             self.churn.set()
         self.stopping = threading.Event()
         self.conns: list[Conn] = []
-        self.position: tuple[str, int] | None = None
+        self.position: tuple[str, int, int] | None = None
         self.lock = threading.Lock()
         self.call = None
         self.current: Conn | None = None
@@ -476,11 +523,55 @@ class Watcher:
         return None, None
 
 
+def sequence_problems(evs: list, resumed_at: tuple | None = None, mid_revision_start: bool = False) -> list[str]:
+    """The numbering rules along one stream (ProjectEvent or ActivityEvent): state and control
+    events carry sequence 0, discrete events 1, 2, ... contiguously per revision (from S + 1 for
+    the revision R of a resume from (R, S > 0), else from 1; a cancel may cut a revision short);
+    positions never go back and no discrete position repeats, so nothing of a revision follows its
+    state (sequence 0). `mid_revision_start`: the stream's first revision may start at any
+    sequence (an activity backlog, whose cut is by entry count). Returns the violations."""
+    problems, nxt, prev = [], {}, None
+    first_rev = evs[0].revision if evs else None
+    for i, e in enumerate(evs):
+        numbered = e.kind not in UNNUMBERED
+        if numbered and e.sequence == 0:
+            problems.append(f"#{i} discrete event without a sequence: {brief(e)}")
+        if not numbered and e.sequence != 0:
+            problems.append(f"#{i} state/control event with sequence {e.sequence} (want 0): {brief(e)}")
+        if prev is not None:
+            if ev_key(e) < ev_key(prev):
+                problems.append(f"#{i} position goes back: {label(prev)} -> {label(e)}")
+            elif numbered and ev_key(e) == ev_key(prev):
+                problems.append(f"#{i} position repeated: {label(prev)} -> {label(e)}")
+        if numbered and e.sequence:
+            if e.revision in nxt:
+                want = nxt[e.revision]
+            elif resumed_at is not None and resumed_at[2] and e.revision == resumed_at[1]:
+                want = resumed_at[2] + 1
+            elif mid_revision_start and e.revision == first_rev:
+                want = e.sequence
+            else:
+                want = 1
+            if e.sequence != want:
+                problems.append(f"#{i} {label(e)}: sequence {e.sequence}, want {want} (contiguous from "
+                                f"{'the resume position' if resumed_at and e.revision == resumed_at[1] else 1})")
+            nxt[e.revision] = e.sequence + 1
+        prev = e
+    return problems
+
+
+def check_sequences(evs: list, where: str, resumed_at: tuple | None = None, mid_revision_start: bool = False):
+    problems = sequence_problems(evs, resumed_at, mid_revision_start)
+    assert not problems, (f"{where}: sequence numbering broken ({len(problems)}):\n  " + "\n  ".join(problems[:10])
+                          + "\n events:\n  " + "\n  ".join(label(e) for e in evs[:60]))
+
+
 def check_connections(w: Watcher, epoch: str, ctx: str, allow_unavailable=lambda conn: False) -> dict:
-    """The per-connection contract: one epoch, revisions never decrease, a fresh connection
-    starts SNAPSHOT + CAUGHT_UP, a resumed one (never a resync here) replays discrete events after
-    its position, then one refresh PROJECT_STATS_UPDATE, then CAUGHT_UP with the replay's count;
-    every connection ended as the test ended it. Returns figures for the report."""
+    """The per-connection contract: one epoch, revisions never decrease, sequence numbering as
+    events.proto says (sequence_problems), a fresh connection starts SNAPSHOT + CAUGHT_UP, a
+    resumed one (never a resync here) replays the discrete events after its (revision, sequence)
+    position, then one refresh PROJECT_STATS_UPDATE, then CAUGHT_UP with the replay's count; every
+    connection ended as the test ended it. Returns figures for the report."""
     replays = replayed = 0
     for conn in w.conns:
         evs = conn.events
@@ -492,9 +583,9 @@ def check_connections(w: Watcher, epoch: str, ctx: str, allow_unavailable=lambda
             continue
         epochs = {e.epoch for e in evs}
         assert epochs == {epoch}, f"{where}: epochs {epochs}, want only {epoch!r}"
-        revs = [e.revision for e in evs]
         drops = [(a, b) for a, b in zip(evs, evs[1:]) if b.revision < a.revision]
         assert not drops, (f"{where}: revision decreases: " + "; ".join(f"{brief(a)} -> {brief(b)}" for a, b in drops[:3]))
+        check_sequences(evs, where, conn.resume_from)
         for e in evs:
             s = stats_of(e)
             if e.kind == STATS:
@@ -513,7 +604,7 @@ def check_connections(w: Watcher, epoch: str, ctx: str, allow_unavailable=lambda
                 assert (cu.replayed_count, cu.position_lost) == (0, False), f"{where}: {brief(evs[1])}"
             continue
         assert not snapshots, f"{where}: a resume the server must honour got a SNAPSHOT (RESYNC):\n  {listing}"
-        start = conn.resume_from[1]
+        start = conn.resume_from
         head = evs[:caught[0]] if caught else evs
         refresh = [i for i, e in enumerate(head) if e.kind == STATS]
         others = [e for e in head if not is_discrete(e) and e.kind != STATS]
@@ -521,7 +612,8 @@ def check_connections(w: Watcher, epoch: str, ctx: str, allow_unavailable=lambda
         assert len(refresh) <= 1, f"{where}: {len(refresh)} stats updates before CAUGHT_UP:\n  {listing}"
         replay = head[:refresh[0]] if refresh else head
         assert all(is_discrete(e) for e in replay), f"{where}: replay not all discrete:\n  {listing}"
-        assert all(e.revision > start for e in replay), f"{where}: replayed an event at or before {start}:\n  {listing}"
+        assert all(follows(e, start) for e in replay), (
+            f"{where}: replayed an event at or before position {start[1]}.{start[2]}:\n  {listing}")
         if refresh:
             assert refresh[0] == len(head) - 1, f"{where}: discrete events after the stats refresh:\n  {listing}"
             upd = head[refresh[0]].stats_update
@@ -533,7 +625,8 @@ def check_connections(w: Watcher, epoch: str, ctx: str, allow_unavailable=lambda
                 f"{where}: CAUGHT_UP {cu} after {len(replay)} replayed events:\n  {listing}")
             replays += 1
             replayed += len(replay)
-        assert all(e.revision > start for e in evs if is_discrete(e)), f"{where}: discrete event at or before {start}"
+        assert all(follows(e, start) for e in evs if is_discrete(e)), (
+            f"{where}: discrete event at or before position {start[1]}.{start[2]}")
     return {"connections": len(w.conns), "replays": replays, "replayed": replayed}
 
 
@@ -548,96 +641,92 @@ def field_diff(a, b) -> str:
 
 
 def compare_discrete(w_name: str, got: list, want: list, ctx: str, payloads: bool = True):
-    """got and want: discrete events. Equal (kind, revision) sequences (and payloads)."""
-    g = [(e.kind, e.revision) for e in got]
-    x = [(e.kind, e.revision) for e in want]
+    """got and want: discrete events. Equal (kind, revision, sequence) sequences (and payloads)."""
+    g = [(e.kind, e.revision, e.sequence) for e in got]
+    x = [(e.kind, e.revision, e.sequence) for e in want]
     if g != x:
         i = next((k for k, (a, b) in enumerate(zip(g, x)) if a != b), min(len(g), len(x)))
         got_s = "\n  ".join(brief(e) for e in got[max(0, i - 3):i + 4])
         want_s = "\n  ".join(brief(e) for e in want[max(0, i - 3):i + 4])
         missing = Counter(x) - Counter(g)
         extra = Counter(g) - Counter(x)
-
-        def names(counter):
-            return [f"{kind_name(k)}@{r}" + (f" x{n}" if n > 1 else "") for (k, r), n in sorted(counter.items(), key=lambda kv: kv[0][1])[:12]]
         order = "same events, other order; " if not missing and not extra else ""
         raise AssertionError(
             f"{ctx} {w_name}: discrete sequence differs from the reference at index {i} "
-            f"({len(g)} events vs {len(x)}): {order}missing {names(missing)}, duplicated/extra {names(extra)}\n"
+            f"({len(g)} events vs {len(x)}): {order}missing {key_names(missing)}, duplicated/extra {key_names(extra)}\n"
             f" got:\n  {got_s}\n want:\n  {want_s}")
     if payloads:
         differ = [(a, b) for a, b in zip(got, want)
                   if a.SerializeToString(deterministic=True) != b.SerializeToString(deterministic=True)]
         assert not differ, (
-            f"{ctx} {w_name}: {len(differ)} of {len(got)} events have the reference's (kind, revision) but other "
-            f"contents (got vs reference), e.g.:\n  " + "\n  ".join(
-                f"{kind_name(a.kind)}@{a.revision}: {field_diff(a, b)}" for a, b in differ[:5]))
+            f"{ctx} {w_name}: {len(differ)} of {len(got)} events have the reference's (kind, revision, sequence) but "
+            f"other contents (got vs reference), e.g.:\n  " + "\n  ".join(
+                f"{label(a)}: {field_diff(a, b)}" for a, b in differ[:5]))
+
+
+def key_names(counter: Counter) -> list[str]:
+    """(kind, revision, sequence) counts as labels, by position."""
+    return [f"{kind_name(k)}@{r}.{q}" + (f" x{n}" if n > 1 else "")
+            for (k, r, q), n in sorted(counter.items(), key=lambda kv: pos_key(kv[0][1], kv[0][2]))[:12]]
 
 
 def check_against_reference(w: "Watcher", ref: list, start_rev: int, ctx: str):
     """Two properties. Per connection (the server's delivery): the connection's discrete events
-    are exactly the reference's events that follow its starting point (the SNAPSHOT's revision,
-    or resume_from), contiguous, in order, with equal payloads: no loss, duplicate or reordering
-    within a stream, replay included. Over all connections (the contract): the concatenation
-    equals the reference. A change that emits several discrete events shares one revision
-    between them; a client that applied only some of them and resumes from that revision
-    (as the contract says: the revision of the last event applied) loses the rest: such gaps are
-    reported as "split revisions"."""
-    keys = [(e.kind, e.revision) for e in ref]
+    are exactly the reference's events after its starting position (the SNAPSHOT's revision, or
+    resume_from's (revision, sequence)) up to the position of its last event of any kind (a state
+    or control event at revision R says every discrete event up to R was sent), contiguous, in
+    order, with equal payloads: no loss, duplicate or reordering within a stream, replay
+    included. Over all connections (the contract): the concatenation equals the reference."""
+    keys = [(e.kind, e.revision, e.sequence) for e in ref]
+    floor = pos_key(start_rev, 0)
     for conn in w.conns:
-        d = [e for e in conn.events if is_discrete(e) and e.revision > start_rev]
-        if not d:
+        if not conn.events:
             continue
-        after = conn.resume_from[1] if conn.resume_from else conn.events[0].revision
-        # The reference's events from the starting point to the connection's last revision (of
-        # which a cancel may have cut off the tail).
-        last = max(e.revision for e in d)
-        at_last = sum(1 for e in d if e.revision == last)
-        want = [e for e in ref if after < e.revision < last] + [e for e in ref if e.revision == last][:at_last]
+        d = [e for e in conn.events if is_discrete(e) and e.revision > start_rev]
+        begin = pos_key(conn.resume_from[1], conn.resume_from[2]) if conn.resume_from else ev_key(conn.events[0])
+        begin = max(begin, floor)
+        end = ev_key(conn.events[-1])
+        want = [e for e in ref if begin < ev_key(e) <= end]
         try:
-            compare_discrete(f"{w.name} connection {conn.index} (after revision {after}, {conn.plan})", d, want, ctx)
+            compare_discrete(f"{w.name} connection {conn.index} (after position {begin[0]}.{begin[1] % WHOLE_REVISION}, "
+                             f"up to its last event {label(conn.events[-1])}, {conn.plan})", d, want, ctx)
         except AssertionError as err:
             raise AssertionError(f"{err}\n{w.name}'s connections (last 25):\n{conn_summary(w)}") from None
     got = [e for e in w.discrete() if e.revision > start_rev]
-    if [(e.kind, e.revision) for e in got] == keys:
+    if [(e.kind, e.revision, e.sequence) for e in got] == keys:
         compare_discrete(w.name, got, ref, ctx)
         return
-    # Every connection was exact from its starting point: the difference is at the seams.
-    seen = {(e.kind, e.revision) for e in got}
-    missing = [k for k in keys if k not in seen]
-    splits, explained = [], set()
+    # Every connection was exact from its starting point to its last event: the difference is at
+    # the seams (a resume position other than the last event applied, or a reference problem).
+    seams = []
     for prev, conn in zip(w.conns, w.conns[1:]):
         if conn.resume_from is None or not prev.events:
             continue
-        rev = conn.resume_from[1]
-        partial = [e for e in prev.events if e.revision == rev and e.kind not in (CAUGHT_UP, PROGRESS, PRESENCE)]
-        lost = [k for k in keys if k[1] == rev and k not in {(e.kind, e.revision) for e in partial}]
-        if partial and lost:
-            explained.update(lost)
-            splits.append(f"connection {prev.index} ended after {[kind_name(e.kind) + '@' + str(e.revision) for e in partial]}, "
-                          f"connection {conn.index} resumed from revision {rev} and never got "
-                          f"{[kind_name(k) + '@' + str(r) for k, r in lost]}")
-    other = [k for k in missing if k not in explained]
-    twice = Counter((e.kind, e.revision) for e in got) - Counter(keys)
+        last = prev.events[-1]
+        if position(last) != conn.resume_from:
+            seams.append(f"connection {conn.index} resumed from {conn.resume_from}, but connection {prev.index}'s last "
+                         f"event was {label(last)}")
+    missing = Counter(keys) - Counter((e.kind, e.revision, e.sequence) for e in got)
+    twice = Counter((e.kind, e.revision, e.sequence) for e in got) - Counter(keys)
     raise AssertionError(
-        f"{ctx} {w.name}: {len(missing)} discrete events of the reference missing over {len(w.conns)} connections "
-        f"(each connection on its own was exact). {len(splits)} resumes lost the rest of a revision whose events "
-        f"were split by the disconnect: one change's events share its revision (its PROJECT_STATS_UPDATE is sent "
-        f"first, and deletes emit two discrete events), and resume_from=(epoch, that revision) skips those "
-        f"not yet received, e.g.:\n  " + "\n  ".join(splits[:5])
-        + (f"\nunexplained missing: {[(kind_name(k), r) for k, r in other[:10]]}" if other else "")
-        + (f"\nreceived again on a later connection: {[(kind_name(k), r) for k, r in sorted(twice)[:10]]}" if twice else ""))
+        f"{ctx} {w.name}: over {len(w.conns)} connections the discrete events differ from the reference (each "
+        f"connection on its own was exact): missing {key_names(missing)}, received again/extra {key_names(twice)}"
+        + (f"\nseams: " + "\n  ".join(seams[:5]) if seams else "")
+        + f"\n{w.name}'s connections (last 25):\n{conn_summary(w)}")
 
 
 def conn_summary(w: Watcher) -> str:
     return "\n".join(
         f"  conn {c.index} resume={c.resume_from} {c.plan} -> {c.code.name if c.code else None} "
-        f"[{', '.join(f'{kind_name(e.kind)}@{e.revision}' for e in c.events[:14])}{' …' if len(c.events) > 14 else ''}]"
+        f"[{', '.join(label(e) for e in c.events[:14])}{' …' if len(c.events) > 14 else ''}]"
         for c in w.conns[-25:])
 
 
 # ---------------------------------------------------------------------------------------------
 # writers: random operations on one project, with a ledger of what was acknowledged
+
+
+UNKNOWN_ROLE = -1  # Ledger.bob_role after an interrupted share call: read it back from the server
 
 
 @dataclass
@@ -647,7 +736,7 @@ class Ledger:
     images: dict = field(default_factory=dict)  # id -> size, acknowledged and not (tentatively) deleted
     lock: threading.Lock = field(default_factory=threading.Lock)
     share_lock: threading.Lock = field(default_factory=threading.Lock)
-    bob_role: int | None = None
+    bob_role: int | None = None  # UNKNOWN_ROLE after a share call a restart interrupted
     errors: list = field(default_factory=list)
     names: int = 0
 
@@ -705,6 +794,9 @@ class Writer:
                 if generation != self.target.generation or not self.target.up.is_set():
                     with self.ledger.lock:
                         self.ledger.uncertain[self._kind] += 1
+                    if self._kind == "share":  # it may or may not have committed
+                        with self.ledger.share_lock:
+                            self.ledger.bob_role = UNKNOWN_ROLE
                     continue
                 self.ledger.errors.append(f"writer {self.index} {op}: {err.code().name}: {err.details()!r}")
                 return
@@ -745,6 +837,9 @@ class Writer:
             client.projects.UpdateProject(req)
         else:
             with led.share_lock:  # one share change at a time, each a real change
+                if led.bob_role == UNKNOWN_ROLE:
+                    members = client.projects.ListShares(P.ListSharesRequest(project_id=self.project_id)).members
+                    led.bob_role = next((m.role for m in members if m.user.user_name == "bob"), None)
                 if led.bob_role is None:
                     role = self.rng.choice([EDITOR, VIEWER])
                     client.projects.ShareProject(P.ShareProjectRequest(project_id=self.project_id, user_name="bob", role=role))
@@ -838,9 +933,10 @@ def make_users(data_dir: Path, *names: str) -> dict[str, tuple[str, str]]:
     return {n: (n, add_user(data_dir, n)) for n in names}
 
 
-def replay_from(target: Target, user, project_id: str, start: tuple[str, int], ctx: str) -> list:
-    """The server's own replay of the project's discrete events after `start` (the reference
-    when no client stayed connected throughout)."""
+def replay_from(target: Target, user, project_id: str, start: tuple, ctx: str) -> list:
+    """The server's own replay of the project's discrete events after `start` ((epoch, revision,
+    sequence); the reference when no client stayed connected throughout)."""
+    start = full_position(start)
     _, channel = target.current()
     r = watch_project(channel, user[1], project_id, resume=start, what="replay from the start")
     evs = r.wait_caught_up(20)
@@ -850,6 +946,8 @@ def replay_from(target: Target, user, project_id: str, start: tuple[str, int], c
     head = evs[:evs.index(cu)]
     replay = [e for e in head if is_discrete(e)]
     assert cu.caught_up.replayed_count == len(replay) and not cu.caught_up.position_lost, f"{ctx} replay: {brief(cu)}"
+    assert all(follows(e, start) for e in replay), f"{ctx} replay from {start}: " + ", ".join(label(e) for e in replay[:20])
+    check_sequences(evs[:evs.index(cu) + 1], f"{ctx} replay from {start}", start)
     return replay
 
 
@@ -865,11 +963,12 @@ WRITE_SECONDS = 3.0
 def test_resume_loses_nothing_property(tmp_path):
     """Property over the wire: 3 writers do random uploads, deletes, batch deletes, renames and
     share changes for 3 s; a reference watcher never disconnects; 6 watchers (alice and carol,
-    default interval and 0 ms) cancel at random points (mid-replay and mid-burst included) and
-    resume from the last event applied. Every watcher's discrete (kind, revision) sequence equals
-    the reference's (which matches the acknowledged operations and the server's replay from the
-    start); revisions never decrease within a connection; final stats equal GetProjectStats and a
-    ListImages recount."""
+    default interval and 0 ms) cancel at random points (mid-replay, mid-burst and between two
+    events of one revision included) and resume from the (epoch, revision, sequence) of the last
+    event applied. Every watcher's discrete (kind, revision, sequence) sequence equals the
+    reference's (which matches the acknowledged operations and the server's replay from the
+    start); revisions never decrease and sequences are numbered as documented within a
+    connection; final stats equal GetProjectStats and a ListImages recount."""
     ctx = ctx_of("resume property")
     rng = rng_for("resume property")
     data = tmp_path / "data"
@@ -923,7 +1022,7 @@ def test_resume_loses_nothing_property(tmp_path):
                 f"acknowledged operations {counts_text(want_counts)}")
         with checks.check():  # the server's replay from the start is the same sequence
             compare_discrete("replay from the start",
-                             replay_from(target, users["alice"], project.id, (epoch, start_rev), ctx), ref, ctx)
+                             replay_from(target, users["alice"], project.id, (epoch, start_rev, 0), ctx), ref, ctx)
         for w in watchers:
             with checks.check():
                 info = check_connections(w, epoch, ctx)
@@ -935,8 +1034,15 @@ def test_resume_loses_nothing_property(tmp_path):
                 check_final_stats(w, final.stats, images, ctx)
         with checks.check():
             check_final_stats(reference, final.stats, images, ctx)
+        ref_keys = {(e.revision, e.sequence) for e in ref}
+        resumes = [c.resume_from for w in watchers for c in w.conns if c.resume_from]
+        numbered = sum(1 for r in resumes if r[2])
+        inside = sum(1 for r in resumes if r[2] and (r[1], r[2] + 1) in ref_keys)
         print(f"{ctx} {sum(w.calls for w in writers)} writer calls in {wrote:.1f}s "
-              f"({counts_text(ledger.expected_counts('acked'))}); reference saw {len(ref)} discrete events")
+              f"({counts_text(ledger.expected_counts('acked'))}); reference saw {len(ref)} discrete events "
+              f"({sum(1 for e in ref if e.sequence > 1)} of them second or later in their revision); "
+              f"{len(resumes)} resumes, {numbered} from a discrete event's position, {inside} of them between two "
+              f"events of one revision")
         for line in figures:
             print(f"{ctx}   {line}")
         checks.done()
@@ -978,7 +1084,7 @@ def test_resume_across_restarts(tmp_path):
         everyone = watchers + [lagger]
         for w in everyone:
             wait_until(lambda: w.conns and w.conns[0].events, 10, f"{w.name}'s first snapshot")
-        start = (epoch, min(w.conns[0].events[0].revision for w in everyone))
+        start = (epoch, min(w.conns[0].events[0].revision for w in everyone), 0)
         ledger = Ledger()
 
         def phase(seconds: float, tag: str):
@@ -1089,7 +1195,8 @@ def test_coalescing_of_stats_updates(tmp_path):
     """10 uploads of 100 images then 100 of 10 from one client: the default-interval watcher gets
     at most 20 coalesced updates (and no more than one per 100 ms), the last equal to
     GetProjectStats; the 0 ms watcher gets exactly one update per upload, in order, change_count
-    1, image_count stepping by each upload."""
+    1, image_count stepping by each upload, each after the upload's PROJECT_IMAGE_COUNT_CHANGE
+    (sequence 1 of that revision; the update carries 0)."""
     ctx = ctx_of("coalescing")
     data = tmp_path / "data"
     users = make_users(data, "alice")
@@ -1118,9 +1225,17 @@ def test_coalescing_of_stats_updates(tmp_path):
         default.wait(lambda evs: live_stats(evs) and live_stats(evs)[-1].revision >= final.revision, 15,
                      f"the stats at revision {final.revision}")
         time.sleep(0.4)  # nothing more may come
-        d_updates, z_updates = live_stats(default.snapshot_events()), live_stats(every.snapshot_events())
+        d_events, z_events = default.snapshot_events(), every.snapshot_events()
+        d_updates, z_updates = live_stats(d_events), live_stats(z_events)
         default.cancel()
         every.cancel()
+        check_sequences(d_events, f"{ctx} default-interval watcher")
+        check_sequences(z_events, f"{ctx} 0 ms watcher")
+        z_live = z_events[next(k for k, e in enumerate(z_events) if e.kind == CAUGHT_UP) + 1:]
+        bad_pairs = [f"{label(a)} -> {label(b)}" for a, b in zip(z_live, z_live[1:])
+                     if b.kind == STATS and not (a.kind == COUNT_CHANGE and a.revision == b.revision and a.sequence == 1)]
+        assert not bad_pairs, (f"{ctx} 0 ms watcher: an update not right after its upload's PROJECT_IMAGE_COUNT_CHANGE "
+                               f"(sequence 1, same revision): {bad_pairs[:5]}")
         bound = math.ceil(took / DEFAULT_INTERVAL_S) + 2  # leading edge, one per interval, the trailing one
         print(f"{ctx} {len(sizes)} uploads ({sum(sizes)} images, server {mode or 'durable'}) took {took:.2f}s; "
               f"default-interval watcher: {len(d_updates)} PROJECT_STATS_UPDATE (rate bound {bound}), "
@@ -1260,6 +1375,7 @@ def test_slow_consumer_is_bounded_and_ends_resource_exhausted(tmp_path):
         p50 = statistics.median(latencies)
         p99 = latencies[min(len(latencies) - 1, math.ceil(0.99 * len(latencies)) - 1)]
         discrete = sum(1 for e in evs if is_discrete(e))
+        check_sequences(evs, f"{ctx} normal watcher")
 
         # The stuck streams received at most their 64-byte window. Their status is queued behind
         # the unsent bytes (trailers follow DATA), so open the windows now and read everything.
@@ -1290,6 +1406,7 @@ def test_slow_consumer_is_bounded_and_ends_resource_exhausted(tmp_path):
             assert len(resp.data) <= STREAM_BUDGET + 4 * KiB, f"{ctx} stuck {name} stream held {len(resp.data)} bytes unsent"
             revs = [e.revision for e in events]
             assert revs == sorted(revs), f"{ctx} stuck {name} stream: revisions decrease"
+            check_sequences(events, f"{ctx} stuck {name} stream", mid_revision_start=(name == "activity"))
             assert len(events) < renames, f"{ctx} stuck {name} stream delivered {len(events)} events: nothing was bounded"
     finally:
         if stuck is not None:
@@ -1318,6 +1435,7 @@ def test_drain_ends_streams_unavailable_and_resume_continues(tmp_path):
         seeded = alice.images.UploadImages(upload_request(project.id, 3, "seed"))
         epoch = alice.stats.GetProjectStats(SS.GetProjectStatsRequest(project_id=project.id)).epoch
         _, channel = target.current()
+        checks = Checks()
         # a client that saw the project up to here and disconnected
         early = watch_project(channel, token, project.id, what="early watcher")
         early_events = early.wait_caught_up()
@@ -1362,14 +1480,18 @@ def test_drain_ends_streams_unavailable_and_resume_continues(tmp_path):
         after = Client(channel, *users["alice"]).stats.GetProjectStats(SS.GetProjectStatsRequest(project_id=project.id))
         assert after.epoch == epoch, f"{ctx} the epoch changed across the restart: {epoch!r} -> {after.epoch!r}"
         # the early client resumes on the restarted server: the four changes, no resync
-        checks = Checks()
         resumed = watch_project(channel, token, project.id, resume=early_position, what="resumed early watcher")
         evs = resumed.wait_caught_up()
         resumed.cancel()
-        missed = [e for e in live if is_discrete(e) and e.revision > early_position[1]]
-        assert [e.kind for e in missed] == [COUNT_CHANGE, PROJECT_UPDATED, COUNT_CHANGE, IMAGE_DELETED, COUNT_CHANGE,
-                                            BATCH_DELETED], f"{ctx} live stream: {[brief(e) for e in missed]}"
+        missed = [e for e in live if is_discrete(e) and follows(e, early_position)]
+        assert [(e.kind, e.sequence) for e in missed] == [
+            (COUNT_CHANGE, 1), (PROJECT_UPDATED, 1), (COUNT_CHANGE, 1), (IMAGE_DELETED, 2), (COUNT_CHANGE, 1),
+            (BATCH_DELETED, 2)], f"{ctx} live stream: {[brief(e) for e in missed]}"
+        with checks.check():
+            check_sequences(live, f"{ctx} live project stream")
         replay = [e for e in evs if is_discrete(e)]
+        with checks.check():
+            check_sequences(evs, f"{ctx} resumed early watcher", early_position)
         with checks.check():
             unnamed = [brief(e) for e in live + evs if e.actor_user_id and not e.actor_user_name]
             assert not unnamed, (f"{ctx} events with an actor_user_id but an empty actor_user_name (events.proto: "
@@ -1391,13 +1513,13 @@ def test_drain_ends_streams_unavailable_and_resume_continues(tmp_path):
             again = watch_project(channel, token, project.id, resume=live_position, what="resumed live watcher")
             evs = again.wait_caught_up()
             again.cancel()
-            assert [e.kind for e in evs] == [STATS, CAUGHT_UP] and evs[-1].caught_up.replayed_count == 0 and not evs[-1].caught_up.position_lost, (
+            assert [(e.kind, e.sequence) for e in evs] == [(STATS, 0), (CAUGHT_UP, 0)] and evs[-1].caught_up.replayed_count == 0 and not evs[-1].caught_up.position_lost, (
                 f"{ctx} resume of the live stream: {[brief(e) for e in evs]}")
         with checks.check():
             act = watch_activity(channel, token, resume=activity_position, what="resumed activity stream")
             evs = act.wait_caught_up()
             act.cancel()
-            assert [e.kind for e in evs] == [CAUGHT_UP] and not evs[0].caught_up.position_lost and evs[0].epoch == epoch, (
+            assert [(e.kind, e.sequence) for e in evs] == [(CAUGHT_UP, 0)] and not evs[0].caught_up.position_lost and evs[0].epoch == epoch, (
                 f"{ctx} resume of the activity stream: {[brief(e) for e in evs]}")
         with checks.check():
             dash = watch_dashboard(channel, token, resume=dashboard_position, what="resumed dashboard")
@@ -1451,13 +1573,13 @@ def test_resume_outside_retention_or_epoch_resyncs(tmp_path):
 
         def resync(evs, what):
             assert evs[0].kind == SNAPSHOT and evs[0].snapshot.resync, f"{ctx} {what}: want SNAPSHOT resync=true, got {[brief(e) for e in evs]}"
-            assert [e.kind for e in evs] == [SNAPSHOT, CAUGHT_UP] and evs[1].caught_up.position_lost, (
+            assert [(e.kind, e.sequence) for e in evs] == [(SNAPSHOT, 0), (CAUGHT_UP, 0)] and evs[1].caught_up.position_lost, (
                 f"{ctx} {what}: want SNAPSHOT, CAUGHT_UP position_lost=true, got {[brief(e) for e in evs]}")
             assert evs[1].caught_up.replayed_count == 0 and evs[0].epoch == epoch
             assert evs[0].snapshot.project.stats.image_count == 5 and evs[0].snapshot.project.name == "retention-2"
 
         resync(resume_project(old_position, "resume from a pruned position"), "resume from a pruned position")
-        evs = resume_project((str(uuid.uuid4()), old_position[1]), "resume with an unknown epoch")
+        evs = resume_project((str(uuid.uuid4()), old_position[1], 0), "resume with an unknown epoch")
         resync(evs, "unknown epoch")
         # The newest position stays valid while nothing happens, even once its row is older than the window.
         idle = position(evs[-1])
@@ -1468,12 +1590,12 @@ def test_resume_outside_retention_or_epoch_resyncs(tmp_path):
         # Inside the window: honoured.
         alice.images.UploadImages(upload_request(project.id, 1, "c"))
         current = alice.stats.GetProjectStats(SS.GetProjectStatsRequest(project_id=project.id))
-        evs = resume_project((current.epoch, current.stats.revision), "resume from the current position")
+        evs = resume_project((current.epoch, current.stats.revision, 0), "resume from the current position")
         assert [e.kind for e in evs] == [STATS, CAUGHT_UP] and (evs[1].caught_up.replayed_count, evs[1].caught_up.position_lost) == (0, False), (
             f"{ctx} resume from the current position: {[brief(e) for e in evs]}")
         alice.projects.UpdateProject(P.UpdateProjectRequest(project_id=project.id, name="retention-3"))
-        evs = resume_project((current.epoch, current.stats.revision), "resume one change back")
-        assert [e.kind for e in evs] == [PROJECT_UPDATED, STATS, CAUGHT_UP] and (
+        evs = resume_project((current.epoch, current.stats.revision, 0), "resume one change back")
+        assert [(e.kind, e.sequence) for e in evs] == [(PROJECT_UPDATED, 1), (STATS, 0), (CAUGHT_UP, 0)] and (
             evs[-1].caught_up.replayed_count, evs[-1].caught_up.position_lost) == (1, False), (
             f"{ctx} resume one change back (inside the window): {[brief(e) for e in evs]}")
 
@@ -1484,10 +1606,10 @@ def test_resume_outside_retention_or_epoch_resyncs(tmp_path):
             r.cancel()
             return evs
         listed = alice.stats.ListActivity(SS.ListActivityRequest(page_size=100)).entries
-        for what, resume in (("pruned position", act_old), ("unknown epoch", (str(uuid.uuid4()), act_old[1]))):
+        for what, resume in (("pruned position", act_old), ("unknown epoch", (str(uuid.uuid4()), act_old[1], act_old[2]))):
             evs = resume_activity(resume, f"activity resume from a {what}", backlog=3)
-            want = [(e.kind, e.revision) for e in reversed(listed[:3])]
-            assert [(e.kind, e.revision) for e in evs[:-1]] == want and evs[-1].kind == CAUGHT_UP, (
+            want = [(e.kind, e.revision, e.sequence) for e in reversed(listed[:3])]
+            assert [(e.kind, e.revision, e.sequence) for e in evs[:-1]] == want and evs[-1].kind == CAUGHT_UP, (
                 f"{ctx} activity resume from a {what}: want the backlog {want} then CAUGHT_UP, got {[brief(e) for e in evs]}")
             cu = evs[-1].caught_up
             assert (cu.position_lost, cu.replayed_count) == (True, 3), f"{ctx} activity resume from a {what}: {brief(evs[-1])}"
@@ -1497,7 +1619,7 @@ def test_resume_outside_retention_or_epoch_resyncs(tmp_path):
             f"{ctx} activity resume from the current position: {[brief(e) for e in evs]}")
         alice.images.UploadImages(upload_request(project.id, 1, "d"))
         evs = resume_activity(position(fresh[-1]), "activity resume one entry back")
-        assert [e.kind for e in evs] == [K.EVENT_KIND_USER_ACTIVITY_UPDATE, CAUGHT_UP] and (
+        assert [(e.kind, e.sequence) for e in evs] == [(K.EVENT_KIND_USER_ACTIVITY_UPDATE, 1), (CAUGHT_UP, 0)] and (
             evs[-1].caught_up.replayed_count, evs[-1].caught_up.position_lost) == (1, False), (
             f"{ctx} activity resume one entry back: {[brief(e) for e in evs]}")
     finally:
