@@ -122,6 +122,10 @@ for name in "${fuzzers[@]}"; do
     for input in "$dir/crashes"/*; do
       [[ -e $input ]] || continue
       echo "crash input: $input" >&2
+      # CI machines are thrown away: put small inputs into the log itself.
+      if (($(wc -c <"$input") <= 16384)); then
+        echo "  base64 (decode with base64 -d): $(base64 -w0 "$input")" >&2
+      fi
       echo "  replay with ASan:   $bin/${product[$name]} $input" >&2
       echo "  replay, plain build: swift run --scratch-path .build-fuzzcheck ${product[$name]} $input" >&2
     done
