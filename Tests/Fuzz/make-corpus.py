@@ -63,7 +63,7 @@ def rst(stream: int, code: int = 8) -> bytes:
 
 
 def grpc_message(payload: bytes, compressed: bool = False, flag: int | None = None) -> bytes:
-    body = gzip.compress(payload) if compressed else payload
+    body = gzip.compress(payload, mtime=0) if compressed else payload  # mtime=0: same bytes every run
     return bytes([flag if flag is not None else int(compressed)]) + struct.pack(">I", len(body)) + body
 
 
@@ -315,6 +315,11 @@ def server_ingress_seeds() -> dict[str, bytes]:
     p = Peer()
     block = p.block(p.request_headers(UNARY))
     seeds["eof-inside-header-block"] = ingress([opening(), frame(HEADERS, 0, 1, block)], eof=True)
+
+    # Calls with the longest deadline grpc-timeout allows, open when the connection closes.
+    p = Peer()
+    seeds["deadlines-open-at-close"] = ingress(
+        [opening(), b"".join(p.headers(s, UNARY, [("grpc-timeout", "99999999H")]) for s in range(1, 200, 2))])
 
     # The same call, cut into pieces that end inside the preface, a frame header and a message.
     p = Peer()
