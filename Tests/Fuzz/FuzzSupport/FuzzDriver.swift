@@ -36,7 +36,8 @@ package enum FuzzDriver {
         var count = 0
         for path in paths {
             for file in inputFiles(at: path) {
-                print("Running: \(file)")
+                // Unbuffered (stderr), so the line is out before a failing input traps.
+                FileHandle.standardError.write(Data("Running: \(file)\n".utf8))
                 guard let data = FileManager.default.contents(atPath: file) else {
                     fail("cannot read \(file)")
                 }
