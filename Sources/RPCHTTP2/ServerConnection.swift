@@ -146,6 +146,9 @@ final class ServerConnection: ConnectionHandler {
         eofTimer?.cancel()
         stallTimer?.cancel()
         for stream in streams.values {
+            // A far deadline (grpc-timeout allows 99999999H) would keep its timer, and the
+            // stream it captures, alive long after the connection.
+            stream.deadlineTimer?.cancel()
             cancelHandler(of: stream, reason: "connection closed")
             core.requestBytes.release(stream.bufferedBytes)
             stream.bufferedBytes = 0

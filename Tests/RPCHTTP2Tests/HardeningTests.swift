@@ -150,6 +150,23 @@ struct HardeningTests {
         }
     }
 
+    /// Calls with far deadlines on a connection that closes leave no timer behind.
+    @Test func closingAConnectionCancelsItsCallsDeadlineTimers() throws {
+        let harness = try Self.harness()
+        for _ in 0..<50 {
+            let client = harness.connect()
+            var bytes = H2Frames.start
+            for stream in stride(from: UInt32(1), through: 39, by: 2) {
+                bytes += H2Frames.requestHeaders(stream: stream, path: Self.unaryPath, extra: [("grpc-timeout", "99999999H")])
+            }
+            Self.send(client, bytes, on: harness.loop)
+            client.close()
+            harness.loop.runUntilIdle()
+        }
+        // 50 connections × 20 calls: without the fix every deadline timer stays in the heap.
+        #expect(harness.loop.pendingTimerCount < 200, "\(harness.loop.pendingTimerCount) timers left")
+    }
+
     // MARK: Loop
 
     /// Timers cancelled long before their deadline (every closed connection's) are swept
