@@ -23,6 +23,8 @@ let package = Package(
         .executable(name: "cellhub-proto-bench", targets: ["ProtoBenchmark"]),
         .executable(name: "cellhub-rpc-bench", targets: ["RPCBenchmark"]),
         .executable(name: "cellhub-store-bench", targets: ["StoreBenchmark"]),
+        .library(name: "Segmenter", targets: ["Segmenter"]),
+        .executable(name: "cellhub-segment", targets: ["SegmentCLI"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -85,10 +87,17 @@ let package = Package(
             dependencies: ["RPC", "CellHubProto", "CellHub", "CellHubStore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift
         ),
+        // The built-in model as a worker: in the server (`serve --workers N`, through the job
+        // dispatcher) and as its own process over gRPC (`cellhubd worker`).
+        .target(
+            name: "SegmentationWorkers",
+            dependencies: ["CellHub", "CellHubProto", "RPC", "RPCHTTP2", "Segmenter", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSwift
+        ),
         .executableTarget(
             name: "cellhubd",
             dependencies: [
-                "CellHubServer", "CellHubProto", "RPC", "RPCHTTP2", "CellHubStore", "CellHub",
+                "CellHubServer", "CellHubProto", "RPC", "RPCHTTP2", "CellHubStore", "CellHub", "SegmentationWorkers",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -160,5 +169,20 @@ let package = Package(
             path: "Tests/Fuzz/RequestDecoders",
             swiftSettings: strictSwift
         ),
+
+        // The built-in segmenter. Image files are decoded by Debian's libpng, libjpeg-turbo and
+        // libtiff, each a system library with one Swift importer (ImageDecoding). libpng and
+        // libjpeg report errors by longjmp, which Swift frames cannot survive: their calls live
+        // in CImageDecode (C, behind setjmp, returning status codes).
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
+        .systemLibrary(name: "CTIFF", pkgConfig: "libtiff-4", providers: [.apt(["libtiff-dev"])]),
+        .target(name: "CImageDecode", dependencies: ["CPNG", "CJPEG"]),
+        // PNG, JPEG, TIFF and PGM bytes to a bounded grayscale image (no C type in its API).
+        .target(name: "ImageDecoding", dependencies: ["CImageDecode", "CPNG", "CJPEG", "CTIFF"], swiftSettings: strictSwift),
+        // Pure Swift: smoothing, Otsu, components, touching-cell split, outlines ("builtin-otsu").
+        .target(name: "Segmenter", dependencies: ["ImageDecoding"], swiftSettings: strictSwift),
+        .executableTarget(name: "SegmentCLI", dependencies: ["Segmenter", "ImageDecoding"], swiftSettings: strictSwift),
+        .testTarget(name: "SegmenterTests", dependencies: ["Segmenter", "ImageDecoding", "TestSupport"], swiftSettings: strictSwift),
     ]
 )

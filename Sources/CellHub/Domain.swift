@@ -12,6 +12,7 @@ package struct Domain: Sendable {
     package let images: ImageService
     package let segmentation: SegmentationService
     package let activity: ActivityService
+    package let workers: WorkerService
 
     /// - Parameter dataDirectory: image files live under `<dataDirectory>/blobs`.
     /// - Parameter payloads: encodes each write's event-log payload (the EventHub's encoder).
@@ -30,5 +31,6 @@ package struct Domain: Sendable {
         images = ImageService(store: store, blobs: blobs, stats: stats, options: options, payloads: payloads)
         segmentation = SegmentationService(store: store, stats: stats, options: options, payloads: payloads)
         activity = ActivityService(store: store)
+        workers = WorkerService(store: store, blobs: blobs, stats: stats, options: options, payloads: payloads)
     }
 }

@@ -10,7 +10,9 @@ package struct DomainOptions: Sendable {
     /// Ids per DeleteImages / EnqueueSegmentation / CancelSegmentation call.
     package var maxIDsPerCall = 10_000
     /// The model an empty `model` resolves to.
-    package var defaultModel = "builtin"
+    package var defaultModel = "builtin-otsu"
+    /// How long a claimed job's lease lasts (renewed with RenewJobLease).
+    package var leaseDurationMs: Int64 = 60_000
     /// Attempts allowed per segmentation job.
     package var maxAttempts = 3
     /// Service-wide bound on QUEUED jobs; nil = unbounded.

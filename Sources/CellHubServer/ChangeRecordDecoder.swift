@@ -32,6 +32,7 @@ package struct ChangeRecordDecoder: ChangeDecoding {
             }
             return ChangedJob(jobID: job.jobId, imageID: job.imageId, projectID: job.projectId, outcome: outcome)
         }
+        change.jobIDs = record.jobIds
         change.stats = record.stats.map(ProjectCounters.init)
         change.previousImageCount = record.previousImageCount
         change.bytes = record.bytes

@@ -85,18 +85,19 @@ extension AffectedImages {
 }
 
 extension GetQueueStatsResponse {
-    /// Worker-dependent fields (connected workers, wait estimate) stay 0 / false until the
-    /// worker RPCs exist: no worker can be connected yet.
-    init(_ snapshot: QueueSnapshot) {
+    /// The queue figures, with the wait estimated from the recent throughput: the jobs
+    /// ahead divided by completions per minute, when a worker is connected and something
+    /// completed in the last 10 minutes.
+    init(_ snapshot: QueueSnapshot, connectedWorkers workers: Int) {
         self.init()
         queuedCount = snapshot.queued
         processingCount = snapshot.processing
         scopeQueuedCount = snapshot.scopeQueued
         scopeProcessingCount = snapshot.scopeProcessing
         position = snapshot.position
-        estimatedWaitMs = 0
-        estimateAvailable = false
-        connectedWorkers = 0
+        connectedWorkers = Int32(clamping: workers)
         throughputPerMinute = snapshot.throughputPerMinute
+        estimateAvailable = snapshot.position > 0 && workers > 0 && snapshot.throughputPerMinute > 0
+        estimatedWaitMs = estimateAvailable ? Int64(Double(snapshot.position) / snapshot.throughputPerMinute * 60_000) : 0
     }
 }

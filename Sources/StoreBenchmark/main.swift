@@ -226,7 +226,7 @@ func seed(_ options: Options) {
     let target = options.projects * options.images / 100
     while completed < target {
         let claimed = must("claiming jobs") {
-            try store.claimJobs(workerName: "seed", models: ["builtin"], limit: 100, leaseDurationMs: 2 * day, payload: { _ in [] })
+            try store.claimJobs(workerName: "seed", models: ["builtin-otsu"], limit: 100, leaseDurationMs: 2 * day, payload: { _ in [] })
         }
         guard !claimed.assignments.isEmpty else { break }
         clock.set(end - window + Int64(completed) * window / Int64(target))

@@ -14,7 +14,7 @@ struct CellHubd: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cellhubd",
         abstract: "CellHub: real-time statistics for a cell-segmentation hub, over gRPC.",
-        subcommands: [Serve.self, Users.self, Check.self],
+        subcommands: [Serve.self, Worker.self, Users.self, Check.self],
         defaultSubcommand: Serve.self
     )
 }

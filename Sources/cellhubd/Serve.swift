@@ -6,6 +6,7 @@ import CellHubStore
 import Logging
 import RPC
 import RPCHTTP2
+import SegmentationWorkers
 
 #if canImport(Glibc)
 import Glibc
@@ -40,6 +41,10 @@ struct Serve: ParsableCommand {
     @Option(help: "Seconds between housekeeping runs (expired idempotency keys are deleted).")
     var maintenanceInterval = 600.0
     @Option(help: "Microseconds a loop keeps polling after I/O before sleeping (0 = never; lower latency, more CPU).") var busyPollUs = 50
+    @Option(help: "Seconds a worker's lease on a job lasts unless renewed; an expired lease re-queues the job (an attempt).")
+    var leaseDuration = 60.0
+    @Option(help: "Built-in segmentation workers inside the server, one thread each (0 = none: jobs wait for `cellhubd worker` or other ClaimJobs workers).")
+    var workers = 1
     @Option(help: "How long streams can resume without a resync: event-log rows older than this are pruned (e.g. 90m, 36h, 7d).")
     var eventRetention = "7d"
     @Option(help: "Event-log rows kept at most (older ones are pruned even inside the retention time).")
@@ -69,7 +74,9 @@ struct Serve: ParsableCommand {
         let store: Store
         let domain: Domain
         let hub: EventHub
-        let domainOptions = DomainOptions()
+        let dispatcher: JobDispatcher
+        var domainOptions = DomainOptions()
+        domainOptions.leaseDurationMs = Int64(max(1, leaseDuration) * 1_000)
         let retentionMs: Int64
         do throws(CommandFailure) {
             guard let retention = Self.milliseconds(eventRetention), retention > 0 else {
@@ -103,6 +110,10 @@ struct Serve: ParsableCommand {
             } catch {
                 throw .environment("cannot start the event hub: \(error)")
             }
+            var dispatcherOptions = JobDispatcher.Options()
+            dispatcherOptions.reportFault = { hubLogger.error("\($0)") }
+            dispatcher = JobDispatcher(workers: domain.workers, hub: hub, options: dispatcherOptions)
+            guard workers >= 0 else { throw .user("--workers must be 0 or more") }
         } catch {
             report(error)
             throw ExitCode(error.exitCode)
@@ -130,14 +141,16 @@ struct Serve: ParsableCommand {
 
         let health = HealthService()
         var services: [any RPCService] = [health]
-        services += DomainServices.make(runner: runner, hub: hub, options: domainOptions)
+        services += DomainServices.make(runner: runner, hub: hub, dispatcher: dispatcher, options: domainOptions)
         if interop { services.append(InteropTestService()) }
 
         let server = try GRPCServer(configuration: configuration, services: services, logger: logger)
         let boundPort = try blockingWait { try await server.start() }
+        let builtinWorkers = InProcessWorkers(count: workers, dispatcher: dispatcher, workers: domain.workers, logger: logger)
+        builtinWorkers.start()
         // Tests and scripts read exactly this first line; flush it even into a pipe.
         announce("listening on \(host):\(boundPort)\n")
-        logger.info("serving", metadata: ["host": "\(host)", "port": "\(boundPort)", "loops": "\(configuration.loopCount)", "interop": "\(interop)"])
+        logger.info("serving", metadata: ["host": "\(host)", "port": "\(boundPort)", "loops": "\(configuration.loopCount)", "interop": "\(interop)", "workers": "\(workers)"])
 
         let maintenance = Maintenance(
             store: store, intervalSeconds: max(0.1, maintenanceInterval), idempotencyWindowMs: idempotencyWindowMs,
@@ -149,8 +162,11 @@ struct Serve: ParsableCommand {
         logger.info("draining", metadata: ["signal": "\(received)"])
         health.setStatus(.notServing)
         // After the GOAWAYs: every stream ends UNAVAILABLE, and its client resumes elsewhere.
-        try blockingWait { await server.shutdown(afterGoaway: { hub.drain() }) }
+        try blockingWait { await server.shutdown(afterGoaway: { hub.drain(); dispatcher.drain() }) }
+        // Built-in workers finish the image they are on (its result is stored), then stop.
+        builtinWorkers.stop()
         hub.stop()
+        dispatcher.stop()
         // After the drain: calls still running have had their pool work done or been cut off.
         pool.shutdown()
         withExtendedLifetime(store) {}

@@ -178,7 +178,7 @@ struct EventHubTests {
         let stream = h.watchProject(project.id, as: olga, intervalMs: 0)
         await h.settle { stream.outlet.messages.count == 2 }
         let payloads = ChangeRecordPayloads()
-        let claimed = try h.store.claimJobs(workerName: "w", models: ["builtin"], limit: 4, leaseDurationMs: 60_000, payload: payloads.jobsClaimed)
+        let claimed = try h.store.claimJobs(workerName: "w", models: ["builtin-otsu"], limit: 4, leaseDurationMs: 60_000, payload: payloads.jobsClaimed)
         #expect(claimed.assignments.count == 4)
         for (index, assignment) in claimed.assignments.enumerated() {
             if index < 3 {

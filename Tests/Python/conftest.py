@@ -106,7 +106,10 @@ def server_command(data_dir: Path, extra_args: list[str] = ()) -> list[str]:
             "or run against the reference with CELLHUB_SERVER=grpc-go"
         )
         base = [str(binary)]
-    return base + ["serve", "--host", HOST, "--port", "0", "--interop", "--data-dir", str(data_dir), *extra_args]
+    # Tests play the segmentation worker themselves: no built-in worker takes their jobs unless
+    # a test asks for one (`--workers N`).
+    workers = [] if any(a.startswith("--workers") for a in extra_args) else ["--workers", "0"]
+    return base + ["serve", "--host", HOST, "--port", "0", "--interop", "--data-dir", str(data_dir), *workers, *extra_args]
 
 
 class Server:

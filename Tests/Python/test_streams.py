@@ -5,7 +5,7 @@ One server for the module; each test makes its own projects (unique names). User
 (owner), eddie (editor), vera (viewer), sam (stranger to olga's projects), dora (dashboards),
 rex (token revoked by the revocation test) and nina (never in a share: actor names), the last
 two used nowhere else. A worker user is added while the server runs for the segmentation tests
-(xfail until the worker RPCs exist).
+(the server runs no built-in worker: the tests claim the jobs).
 
 Every stream is read by a `Watcher` (stream_support.py) that records events with their receive
 time; tests wait for events (bounded) instead of sleeping. Negative checks ("nothing arrives")
@@ -1050,10 +1050,6 @@ def run_one_job(api, worker, project_id: str, image_id: str, finish):
         claim.cancel()
 
 
-WORKER_XFAIL = pytest.mark.xfail(strict=True, reason="worker RPCs come with the workers issue")
-
-
-@WORKER_XFAIL
 def test_segmentation_completed(api, streams):
     olga = api.olga
     project = shared_project(api, "segmented", editor=False)
@@ -1089,7 +1085,6 @@ def test_segmentation_completed(api, streams):
     assert (entry.user_activity.image_count, entry.user_activity.failed_count) == (1, 0), describe(entry)
 
 
-@WORKER_XFAIL
 def test_segmentation_failed(api, streams):
     olga = api.olga
     project = olga.create_project(unique("failed"))

@@ -11,5 +11,8 @@ swift test --skip-build
 Tests/Scripts/fuzz.sh 60
 # The conformance suite drives 100,000-message streams and 1,000 concurrent calls: it runs
 # against the optimised build, as users will.
+# (cellhub-segment: the segmenter's cross-check against scikit-image.)
 swift build -c release --product cellhubd
-CELLHUB_CELLHUBD="$root/.build/release/cellhubd" .venv/bin/python -m pytest -q Tests/Python
+swift build -c release --product cellhub-segment
+CELLHUB_CELLHUBD="$root/.build/release/cellhubd" CELLHUB_SEGMENT="$root/.build/release/cellhub-segment" \
+  .venv/bin/python -m pytest -q Tests/Python

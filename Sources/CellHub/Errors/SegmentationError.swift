@@ -5,6 +5,8 @@ package enum SegmentationError: DomainError, Equatable {
     /// No such project, image, job or batch (or not visible to the caller).
     case notFound(String)
     case permissionDenied(required: MemberRole)
+    /// A worker RPC called with a token that is not a worker's.
+    case workerOnly
     /// E.g. cancelling a job that already finished.
     case failedPrecondition(String)
     /// The service-wide queue limit would be exceeded.
@@ -15,7 +17,7 @@ package enum SegmentationError: DomainError, Equatable {
         switch self {
         case .invalidArgument: .invalidArgument
         case .notFound: .notFound
-        case .permissionDenied: .permissionDenied
+        case .permissionDenied, .workerOnly: .permissionDenied
         case .failedPrecondition: .failedPrecondition
         case .resourceExhausted: .resourceExhausted
         case .internal: .internal
@@ -28,6 +30,7 @@ package enum SegmentationError: DomainError, Equatable {
              .resourceExhausted(let message):
             message
         case .permissionDenied(let required): "this requires the \(required.rawValue) role on the project"
+        case .workerOnly: "only a worker token may call this (cellhubd users add NAME --worker)"
         case .internal: "internal error"
         }
     }
@@ -42,7 +45,14 @@ extension SegmentationError: AccessRefusal {
             self = .notFound("\(ids.count) image(s) are not images of this project, first \(ids.first ?? "")")
         case .jobFinished(let jobID, let status): self = .failedPrecondition("job \(jobID) already finished (\(status))")
         case .queueFull(let limit): self = .resourceExhausted("the segmentation queue is full (limit \(limit) jobs)")
-        case .userNameTaken, .projectNameTaken, .ownerMembership, .idempotencyKeyReused, .lease,
+        case .lease(let jobID, .unknownLease): self = .notFound("no such lease on job \(jobID)")
+        case .lease(let jobID, .expired): self = .failedPrecondition("the lease on job \(jobID) expired; discard the result")
+        case .lease(let jobID, .superseded):
+            self = .failedPrecondition("the lease is no longer job \(jobID)'s (it expired and the job was retried); discard the result")
+        case .lease(let jobID, .jobCancelled):
+            self = .failedPrecondition("job \(jobID) was cancelled (or its image deleted); discard the result")
+        case .lease(let jobID, .jobFinished): self = .failedPrecondition("job \(jobID) already finished")
+        case .userNameTaken, .projectNameTaken, .ownerMembership, .idempotencyKeyReused,
              .unknownMigration, .database:
             self = .internal(underlying: InternalFault(error))
         }

@@ -14,6 +14,9 @@ package struct Change: Sendable, Hashable {
     package var images: [ChangedImage] = []
     /// Worker-side changes: one entry per job claimed, completed, failed or re-queued.
     package var jobs: [ChangedJob] = []
+    /// Queue operations: the jobs created or cancelled (a delete's or project deletion's
+    /// cancelled jobs too).
+    package var jobIDs: [String] = []
     /// Counters of each project touched, after the change (none for a deleted project).
     package var stats: [ProjectCounters] = []
     /// image_count before the change (uploads, deletes, project deletion).

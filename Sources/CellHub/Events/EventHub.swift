@@ -41,6 +41,8 @@ package final class EventHub: Sendable {
     private let nextStreamID = Atomic<UInt64>(1)
     /// Confined to `worker`.
     let state = HubState()
+    /// Called with each round's decoded changes (hub thread), e.g. the job dispatcher.
+    private let observers = Mutex<[@Sendable ([Change]) -> Void]>([])
     private let wakePending = Atomic<Bool>(false)
 
     package var epoch: String { store.epoch }
@@ -68,6 +70,12 @@ package final class EventHub: Sendable {
         }
         store.onCommit { [weak self] in self?.wake() }
         scheduleCatchUp()
+    }
+
+    /// Registers `observer` for every round of changes the hub reads, in order, on the hub's
+    /// thread: it must return quickly (hand the work to its own thread).
+    package func observeChanges(_ observer: @escaping @Sendable ([Change]) -> Void) {
+        observers.withLock { $0.append(observer) }
     }
 
     /// Ends every stream UNAVAILABLE (graceful drain) and refuses new ones.
@@ -132,12 +140,14 @@ package final class EventHub: Sendable {
             batches[shard.key, default: ShardBatch(position: 0)].items.append(item)
         }
         var activityUsers: Set<String> = []
+        var decoded: [Change] = []
         for stored in events {
             state.position = stored.revision
             guard let change = decoder.decode(stored) else {
                 options.reportFault("event hub: cannot decode event-log row \(stored.revision) (kind \(stored.rawKind)); skipped")
                 continue
             }
+            decoded.append(change)
             let touched = change.projectIDs
             var concerned = Set(touched.flatMap { state.index.members(of: $0).map(\.user.id) })
             state.index.apply(change)
@@ -186,6 +196,7 @@ package final class EventHub: Sendable {
             shard.executor.execute { shard.apply(sent) }
         }
         startDirtyComputations()
+        if !decoded.isEmpty { for observer in observers.withLock({ $0 }) { observer(decoded) } }
     }
 
     /// A user by id with their name, for the actor of events: from the member index, else

@@ -8,8 +8,12 @@ package enum StoreError: Error, Sendable, Equatable, CustomStringConvertible {
 
     /// Why a worker's lease cannot be used.
     package enum LeaseProblem: Sendable, Equatable {
-        /// The lease id is not the job's current or last lease (NOT_FOUND).
+        /// The lease id is not the job's current or last lease, and the job never had
+        /// another (NOT_FOUND).
         case unknownLease
+        /// The lease id is not the job's current one but the job has had several attempts:
+        /// taken to be an earlier attempt's lease, expired and superseded (FAILED_PRECONDITION).
+        case superseded
         /// The lease expired (whether or not the sweep has re-queued the job yet).
         case expired
         /// The job was cancelled, or its image or project deleted.

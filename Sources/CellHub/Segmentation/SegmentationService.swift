@@ -174,7 +174,7 @@ package final class SegmentationService: Sendable {
 
     // MARK: Helpers
 
-    static func isValidModel(_ model: String) -> Bool {
+    package static func isValidModel(_ model: String) -> Bool {
         let bytes = Array(model.utf8)
         return (1...64).contains(bytes.count) && bytes.allSatisfy { byte in
             (0x30...0x39).contains(byte) || (0x41...0x5A).contains(byte) || (0x61...0x7A).contains(byte)

@@ -2,6 +2,7 @@ import CellHub
 
 /// The SQLite store implements every repository the domain declares.
 extension Store: UserRepository, ProjectRepository, ImageRepository, QueueRepository, StatsRepository, ActivityRepository,
+    WorkerQueueRepository,
     ChangeLog, CommitSignal, StreamReads {}
 
 extension StoreError {

@@ -326,7 +326,10 @@ extension Store {
     /// The job `leaseID` may act on: processing under exactly that, unexpired, lease.
     private static func leasedJob(_ jobID: String, leaseID: String, _ tx: Transaction) throws -> JobRecord {
         guard let job = try Rows.job(tx.db, id: jobID) else { throw StoreError.notFound(.job, id: jobID) }
-        guard job.leaseID == leaseID else { throw StoreError.lease(jobID: jobID, .unknownLease) }
+        guard job.leaseID == leaseID else {
+            // Only the current lease is kept: with one attempt so far there was no other.
+            throw StoreError.lease(jobID: jobID, job.attempts >= 2 ? .superseded : .unknownLease)
+        }
         switch job.status {
         case .processing:
             if let expiry = job.leaseExpiresAtMs, expiry <= tx.now { throw StoreError.lease(jobID: jobID, .expired) }

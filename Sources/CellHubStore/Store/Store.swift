@@ -50,14 +50,16 @@ package final class Store: Sendable {
     /// Migrations applied by this open (empty when the database was up to date).
     package let appliedMigrations: [String]
     let options: Options
-    /// The only connection that writes; used only inside `write`.
+    /// The only connection that writes; used only by `group`'s leaders.
     private let writer: LockedConnection
+    /// Every write goes through it (`write`).
+    private let group: GroupCommit
     /// Read-only connections, used only inside `read`.
     private let readers: ReaderPool
     /// Runs the WAL checkpoints off the commit path.
     let checkpointer: Checkpointer
     /// Called after every commit (`CommitSignal`): the EventHub's wake-up.
-    private let commitListeners = Mutex<[@Sendable () -> Void]>([])
+    private let commitListeners: CommitListeners
 
     /// Opens (creating if needed) the database at `path`, applies pending migrations and
     /// creates the epoch on first open.
@@ -72,7 +74,12 @@ package final class Store: Sendable {
         self.options = options
         self.epoch = opened.epoch
         self.appliedMigrations = opened.applied
-        self.writer = LockedConnection(opened.writer)
+        let writer = LockedConnection(opened.writer)
+        self.writer = writer
+        // After each commit (a transaction that changed nothing wakes for nothing harmful).
+        let listeners = CommitListeners()
+        commitListeners = listeners
+        group = GroupCommit(writer: writer) { listeners.wakeAll() }
         self.readers = ReaderPool(opened.readers)
         let checkpointer = Checkpointer(connection: opened.checkpointer)
         self.checkpointer = checkpointer
@@ -105,26 +112,29 @@ package final class Store: Sendable {
         return (writer, readers, checkpointer, epoch, applied)
     }
 
-    /// Runs `body` as one write transaction at one instant (`Transaction.now`); anything it
-    /// throws rolls the transaction back.
+    /// Runs `body` as one write transaction at one instant (`Transaction.now`) — or, when
+    /// other writes wait at the same time, as one savepoint of a shared transaction (group
+    /// commit: one fsync for all) — and returns once it is committed. Anything it throws
+    /// rolls back its own changes only.
     func write<T: Sendable>(_ body: (Transaction) throws -> T) throws(StoreError) -> T {
-        let result: T
+        var result: T?
         do {
-            result = try writer.withConnection { db in
-                let transaction = Transaction(db: db, now: options.clock(), makeID: options.makeID)
-                return try db.transaction { try body(transaction) }
+            try group.write { db in
+                result = try body(Transaction(db: db, now: options.clock(), makeID: options.makeID))
             }
         } catch {
             throw StoreError.wrapping(error)
         }
-        // After the commit (a transaction that changed nothing wakes for nothing harmful).
-        for wake in commitListeners.withLock({ $0 }) { wake() }
-        return result
+        return result!
     }
+
+    /// Write transactions run by this store: fewer than the writes when concurrent writes
+    /// shared one (group commit).
+    package var writeTransactions: Int { group.transactions }
 
     /// `CommitSignal`: `wake` runs after every commit of this store.
     package func onCommit(_ wake: @escaping @Sendable () -> Void) {
-        commitListeners.withLock { $0.append(wake) }
+        commitListeners.add(wake)
     }
 
     /// Runs `body` in one read transaction, so all its queries see the same snapshot.
@@ -143,4 +153,15 @@ package final class Store: Sendable {
 
     /// A random (version 4) UUID (the domain's ids).
     package static func randomUUID() -> String { SystemValues.randomUUID() }
+}
+
+/// Who hears of each commit (`CommitSignal`).
+private final class CommitListeners: Sendable {
+    private let listeners = Mutex<[@Sendable () -> Void]>([])
+
+    func add(_ wake: @escaping @Sendable () -> Void) { listeners.withLock { $0.append(wake) } }
+
+    func wakeAll() {
+        for wake in listeners.withLock({ $0 }) { wake() }
+    }
 }

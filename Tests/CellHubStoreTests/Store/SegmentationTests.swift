@@ -72,6 +72,9 @@ struct SegmentationTests {
         let (owner, p, images) = try project(t, images: 1)
         _ = try t.store.enqueue(EnqueueRequest(projectID: p.id, target: .unsegmented, model: "m", requestedBy: owner.id, maxAttempts: 2), payload: tag("q"))
         var job = try t.store.claimJobs(workerName: "w", models: ["m"], limit: 1, leaseDurationMs: 1_000, payload: tag("c")).assignments[0].job
+        #expect(throws: StoreError.lease(jobID: job.id, .unknownLease), "one attempt so far: no other lease ever existed") {
+            try t.store.renewLease(jobID: job.id, leaseID: "forged", durationMs: 1)
+        }
         let retry = try t.store.failJob(jobID: job.id, leaseID: job.leaseID!, reason: "oom", retryable: true, payload: tag("f"))
         #expect(retry.requeued && retry.image.status == .queued && retry.job.error == "oom" && retry.batchFinished == nil)
         #expect(throws: StoreError.lease(jobID: job.id, .expired)) {
@@ -86,7 +89,9 @@ struct SegmentationTests {
         #expect(throws: StoreError.lease(jobID: job.id, .jobFinished)) {
             try t.store.failJob(jobID: job.id, leaseID: job.leaseID!, reason: "x", retryable: false, payload: tag("f"))
         }
-        #expect(throws: StoreError.lease(jobID: job.id, .unknownLease)) {
+        // After two attempts only the last lease is kept: another id may be the first
+        // attempt's, so it is refused as superseded (FAILED_PRECONDITION), not unknown.
+        #expect(throws: StoreError.lease(jobID: job.id, .superseded)) {
             try t.store.renewLease(jobID: job.id, leaseID: "forged", durationMs: 1)
         }
         #expect(throws: StoreError.notFound(.job, id: "ghost")) { try t.store.renewLease(jobID: "ghost", leaseID: "l", durationMs: 1) }

@@ -20,7 +20,7 @@ import CellHubStore
         #expect(code { try d.segmentation.enqueue(projectID: project.id, target: .unsegmented, caller: owner) } == .resourceExhausted)
         let queued = try d.segmentation.enqueue(projectID: project.id, target: .images([images[0].id, images[1].id]), priority: 10, caller: owner)
         #expect(queued.jobs.count == 2 && queued.firstQueuePosition == 1)
-        #expect(try test.store.job(id: queued.jobs[0].jobID)?.model == "builtin")
+        #expect(try test.store.job(id: queued.jobs[0].jobID)?.model == "builtin-otsu")
         let stats = try d.stats.projectStats(projectID: project.id, caller: owner)
         #expect(stats.queuedCount == 2 && stats.noSegmentationCount == 2)
     }

@@ -122,7 +122,7 @@ import CellHubStore
         _ = try d.images.upload(projectID: theirs.id, images: (0..<3).map { Sample.upload(seed: 10 + $0) }, caller: other)
         // Two of mine done 20 minutes ago (1 s each), outside the throughput window.
         _ = try d.segmentation.enqueue(projectID: mine.id, target: .unsegmented, caller: owner)
-        let pending = try test.store.claimJobs(workerName: "w", models: ["builtin"], limit: 2, leaseDurationMs: 60_000, payload: { _ in [] })
+        let pending = try test.store.claimJobs(workerName: "w", models: ["builtin-otsu"], limit: 2, leaseDurationMs: 60_000, payload: { _ in [] })
         for a in pending.assignments {
             _ = try test.store.completeJob(jobID: a.job.id, leaseID: a.job.leaseID!, output: SegmentationOutput(cellCount: 1, result: [], processingMs: 1_000), payload: { _ in [] })
         }

@@ -84,7 +84,7 @@ final class TestDomain {
     /// A worker claims every queued job and completes (or fails) each, as the worker
     /// service will, feeding the stats cache the same way.
     func work(complete: (Int) -> Bool = { _ in true }, processingMs: Int64 = 1_000) throws {
-        let claimed = try store.claimJobs(workerName: "w", models: ["builtin"], limit: 10_000, leaseDurationMs: 60_000, payload: { _ in [] })
+        let claimed = try store.claimJobs(workerName: "w", models: ["builtin-otsu"], limit: 10_000, leaseDurationMs: 60_000, payload: { _ in [] })
         for counters in claimed.counters { domain.stats.record(counters) }
         for (index, assignment) in claimed.assignments.enumerated() {
             let leaseID = assignment.job.leaseID!

@@ -1,0 +1,19 @@
+/// The segmentation queue, worker side: claims under leases, renewals, results, failures
+/// and expired leases. Every write is one atomic operation that moves the counters and
+/// appends one event-log row (see the repository contract).
+package protocol WorkerQueueRepository: Sendable {
+    /// Claims up to `limit` QUEUED jobs of these models in queue order (priority, then FIFO).
+    func claimJobs(
+        workerName: String, models: [String], limit: Int, leaseDurationMs: Int64, payload: (JobsClaimed) -> [UInt8]
+    ) throws(StoreError) -> JobsClaimed
+    /// Extends a valid lease; returns the new expiry.
+    func renewLease(jobID: String, leaseID: String, durationMs: Int64) throws(StoreError) -> Int64
+    func completeJob(jobID: String, leaseID: String, output: SegmentationOutput, payload: (JobCompleted) -> [UInt8]) throws(StoreError) -> JobCompleted
+    func failJob(jobID: String, leaseID: String, reason: String, retryable: Bool, payload: (JobFailed) -> [UInt8]) throws(StoreError) -> JobFailed
+    /// Ends every lease that expired by now (re-queued while attempts remain).
+    func expireLeases(payload: (LeasesExpired) -> [UInt8]) throws(StoreError) -> LeasesExpired
+    /// The earliest expiry among current leases; nil when nothing is processing.
+    func nextLeaseExpiry() throws(StoreError) -> Int64?
+    /// The image's most recent completed result.
+    func segmentationResult(imageID: String) throws(StoreError) -> SegmentationResultRecord?
+}

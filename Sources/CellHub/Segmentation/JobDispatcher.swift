@@ -1,0 +1,247 @@
+import Synchronization
+
+/// Where one worker feed's items go — a ClaimJobs stream's push side, or an in-process
+/// worker. Used on `executor` only; never waits.
+package protocol WorkerFeedOutlet: AnyObject, Sendable {
+    var executor: any StreamExecutor { get }
+    /// False once the feed is gone.
+    func send(_ job: WorkerService.Claimed) -> Bool
+    func sendRevoked(jobID: String, leaseID: String, reason: String) -> Bool
+    func sendHeartbeat() -> Bool
+    /// Bytes queued and not yet taken by the worker.
+    var unsentBytes: Int { get }
+    func whenDrained(_ body: @escaping () -> Void)
+}
+
+/// Hands queued jobs to connected workers as they become available: woken by the commits
+/// that queue or re-queue jobs (it follows the EventHub's changes, no polling), it claims
+/// for each feed with free capacity — at most its stated concurrency in leases, and only
+/// while the feed's transport keeps up — and pushes the assignments. It tracks who holds
+/// which lease, so a cancelled job's or an expired lease's holder hears LeaseRevoked, and
+/// it ends expired leases itself (re-queued while attempts remain). A feed that goes away
+/// keeps its leases until they expire: its worker may reconnect and still complete them.
+///
+/// All state lives on its own thread (claims are store writes).
+package final class JobDispatcher: Sendable {
+    package struct Options: Sendable {
+        /// A feed idle this long gets a heartbeat.
+        package var heartbeatNanoseconds: UInt64 = 15_000_000_000
+        /// How often expired leases are looked for.
+        package var sweepNanoseconds: UInt64 = 500_000_000
+        /// A feed takes new jobs only while less than this is queued for it.
+        package var lowWaterBytes = 256 << 10
+        package var reportFault: @Sendable (String) -> Void = { _ in }
+
+        package init() {}
+    }
+
+    private let workers: WorkerService
+    private let options: Options
+    private let thread = SerialWorker(name: "job-dispatcher")
+    /// Confined to `thread`.
+    private let state = DispatcherState()
+    private let wakePending = Atomic<Bool>(false)
+    private let feedCount = Atomic<Int>(0)
+    private let nextID = Atomic<UInt64>(1)
+
+    package init(workers: WorkerService, hub: EventHub?, options: Options = Options()) {
+        self.workers = workers
+        self.options = options
+        hub?.observeChanges { [weak self] changes in self?.changed(changes) }
+        scheduleSweep()
+        scheduleHeartbeats()
+    }
+
+    /// Workers with an open feed now.
+    package var connectedWorkers: Int { feedCount.load(ordering: .relaxed) }
+
+    /// Serves one feed until it ends (the reason) or its worker goes away (nil).
+    /// - Parameters:
+    ///   - models: the models it runs (non-empty).
+    ///   - capacity: leases it may hold at once.
+    package func serve(workerName: String, models: [String], capacity: Int, outlet: any WorkerFeedOutlet) async -> StreamEnd? {
+        let handle = StreamHandle(id: nextID.wrappingAdd(1, ordering: .relaxed).oldValue)
+        return await withTaskCancellationHandler {
+            thread.execute { [self] in
+                guard !handle.isFinished else { return }
+                guard !state.draining else {
+                    handle.finish(.draining)
+                    return
+                }
+                state.feeds[handle.id] = Feed(handle: handle, workerName: workerName, models: models, capacity: max(1, capacity), outlet: outlet)
+                feedCount.wrappingAdd(1, ordering: .relaxed)
+                dispatch()
+            }
+            return await handle.wait()
+        } onCancel: {
+            thread.execute { [self] in remove(handle.id, end: nil) }
+        }
+    }
+
+    /// Ends every feed UNAVAILABLE (graceful drain).
+    package func drain() {
+        thread.sync { [self] in
+            state.draining = true
+            for id in Array(state.feeds.keys) { remove(id, end: .draining) }
+        }
+    }
+
+    package func stop() { thread.stop() }
+
+    /// Looks for work now (after an enqueue; also called on each relevant change).
+    package func wake() {
+        guard !wakePending.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        thread.execute { [self] in
+            wakePending.store(false, ordering: .releasing)
+            dispatch()
+        }
+    }
+
+    // MARK: Thread-confined work
+
+    private func remove(_ id: UInt64, end: StreamEnd?) {
+        guard let feed = state.feeds.removeValue(forKey: id) else {
+            return
+        }
+        feedCount.wrappingSubtract(1, ordering: .relaxed)
+        // Its leases stay with the jobs until they end or expire; forget who held them.
+        for jobID in feed.leases.keys { state.holder[jobID] = nil }
+        feed.handle.finish(end)
+    }
+
+    /// Claims for every feed that has room and keeps up, least recently served first.
+    private func dispatch() {
+        guard !state.draining else { return }
+        let ready = state.feeds.values.filter { $0.ready && $0.leases.count < $0.capacity }.sorted { $0.servedAt < $1.servedAt }
+        for feed in ready {
+            let claimed: [WorkerService.Claimed]
+            do {
+                claimed = try workers.claim(workerName: feed.workerName, models: feed.models, limit: feed.capacity - feed.leases.count)
+            } catch {
+                options.reportFault("job dispatcher: claiming jobs failed: \(error)")
+                return
+            }
+            guard !claimed.isEmpty else { continue }
+            for job in claimed {
+                guard let lease = job.job.leaseID else { continue }
+                feed.leases[job.job.id] = lease
+                state.holder[job.job.id] = feed.handle.id
+            }
+            feed.servedAt = monotonicNow()
+            feed.lastSendAt = feed.servedAt
+            feed.ready = false
+            let outlet = feed.outlet, id = feed.handle.id, lowWater = options.lowWaterBytes
+            outlet.executor.execute { [self] in
+                for job in claimed where !outlet.send(job) { break }
+                if outlet.unsentBytes <= lowWater {
+                    thread.execute { [self] in markReady(id) }
+                } else {
+                    outlet.whenDrained { [self] in thread.execute { [self] in markReady(id) } }
+                }
+            }
+        }
+    }
+
+    private func markReady(_ id: UInt64) {
+        guard let feed = state.feeds[id] else { return }
+        feed.ready = true
+        dispatch()
+    }
+
+    /// Changes from the log: new or re-queued jobs wake the dispatch; finished jobs free
+    /// their holder's slot; cancelled jobs and expired leases are revoked at their holder.
+    private func changed(_ changes: [Change]) {
+        var wake = false
+        var ended: [(jobID: String, reason: String?)] = []
+        for change in changes {
+            switch change.kind {
+            case .segmentationQueued:
+                wake = true
+            case .segmentationCompleted, .segmentationFailed:
+                // The holder itself ended these leases.
+                wake = true
+                for job in change.jobs { ended.append((job.jobID, nil)) }
+            case .leasesExpired:
+                wake = true
+                for job in change.jobs { ended.append((job.jobID, "lease expired")) }
+            case .segmentationCancelled, .imageDeleted, .imagesDeleted, .projectDeleted:
+                wake = wake || !change.jobIDs.isEmpty
+                let reason = change.kind == .segmentationCancelled ? "job cancelled" : "image or project deleted"
+                for jobID in change.jobIDs { ended.append((jobID, reason)) }
+            default:
+                break
+            }
+        }
+        guard wake || !ended.isEmpty else { return }
+        let finished = ended
+        thread.execute { [self] in
+            for (jobID, reason) in finished {
+                guard let holderID = state.holder.removeValue(forKey: jobID), let feed = state.feeds[holderID],
+                      let lease = feed.leases.removeValue(forKey: jobID) else { continue }
+                if let reason {
+                    let outlet = feed.outlet
+                    outlet.executor.execute { _ = outlet.sendRevoked(jobID: jobID, leaseID: lease, reason: reason) }
+                }
+            }
+            dispatch()
+        }
+    }
+
+    private func scheduleSweep() {
+        thread.schedule(afterNanoseconds: options.sweepNanoseconds) { [weak self] in
+            guard let self else { return }
+            do {
+                if let next = try self.workers.nextLeaseExpiry(), next <= self.workers.options.clock() {
+                    _ = try self.workers.expireLeases()
+                }
+            } catch {
+                self.options.reportFault("job dispatcher: expiring leases failed: \(error)")
+            }
+            self.dispatch()
+            self.scheduleSweep()
+        }
+    }
+
+    private func scheduleHeartbeats() {
+        thread.schedule(afterNanoseconds: 1_000_000_000) { [weak self] in
+            guard let self else { return }
+            let now = monotonicNow()
+            for feed in self.state.feeds.values where now - feed.lastSendAt >= self.options.heartbeatNanoseconds {
+                feed.lastSendAt = now
+                let outlet = feed.outlet
+                outlet.executor.execute { _ = outlet.sendHeartbeat() }
+            }
+            self.scheduleHeartbeats()
+        }
+    }
+}
+
+/// One connected worker feed (dispatcher thread).
+private final class Feed: @unchecked Sendable {
+    let handle: StreamHandle
+    let workerName: String
+    let models: [String]
+    let capacity: Int
+    let outlet: any WorkerFeedOutlet
+    /// Jobs it holds: job id → lease id.
+    var leases: [String: String] = [:]
+    /// Its transport took what it was last given.
+    var ready = true
+    var servedAt: UInt64 = 0
+    var lastSendAt = monotonicNow()
+
+    init(handle: StreamHandle, workerName: String, models: [String], capacity: Int, outlet: any WorkerFeedOutlet) {
+        self.handle = handle
+        self.workerName = workerName
+        self.models = models
+        self.capacity = capacity
+        self.outlet = outlet
+    }
+}
+
+private final class DispatcherState: @unchecked Sendable {
+    var feeds: [UInt64: Feed] = [:]
+    /// Which feed holds each leased job.
+    var holder: [String: UInt64] = [:]
+    var draining = false
+}

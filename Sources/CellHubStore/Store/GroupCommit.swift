@@ -1,0 +1,107 @@
+import Dispatch
+import Synchronization
+
+/// Group commit: writes that arrive while another is committing share the next transaction
+/// and its one fsync, instead of queueing for an fsync each. One waiting writer (the leader)
+/// runs the whole group on the writer connection — each write in its own savepoint, so one
+/// that fails is rolled back alone — commits once, and wakes the others; then it hands the
+/// lead to the first write that arrived meanwhile. A write returns only after the commit that
+/// holds it, so an acknowledgment means exactly what it meant with a transaction per write.
+/// A write that finds nobody committing runs alone in a plain transaction, as before.
+final class GroupCommit: Sendable {
+    /// One write waiting for its group's commit. Its fields are written by the leader before
+    /// it signals `done` (the semaphore orders them for the waiter) or under `queue`'s lock.
+    private final class Pending: @unchecked Sendable {
+        /// The caller's closure; dropped by the leader once it ran (before `done`), because
+        /// the caller lends it only until it returns.
+        var body: ((SQLiteConnection) throws -> Void)?
+        var error: (any Error)?
+        var leads = false
+        let done = DispatchSemaphore(value: 0)
+
+        init(_ body: @escaping (SQLiteConnection) throws -> Void) { self.body = body }
+    }
+
+    private struct Queue {
+        var waiting: [Pending] = []
+        var committing = false
+    }
+
+    private let writer: LockedConnection
+    private let queue = Mutex(Queue())
+    private let transactionCount = Atomic<Int>(0)
+    /// Writes in one transaction at most (bounds the time a group holds the writer).
+    private let maxGroup: Int
+    /// Runs once after every committed group.
+    private let committed: @Sendable () -> Void
+
+    init(writer: LockedConnection, maxGroup: Int = 256, committed: @escaping @Sendable () -> Void) {
+        self.writer = writer
+        self.maxGroup = maxGroup
+        self.committed = committed
+    }
+
+    /// Transactions run so far (committed or not): fewer than the writes when groups formed.
+    var transactions: Int { transactionCount.load(ordering: .relaxed) }
+
+    /// Runs `body` on the writer connection inside a write transaction (alone or with
+    /// others) and returns after that transaction committed; rethrows what `body` threw, or
+    /// the error that kept the transaction from committing.
+    func write(_ body: (SQLiteConnection) throws -> Void) throws {
+        try withoutActuallyEscaping(body) { body in
+            let pending = Pending(body)
+            let leads = queue.withLock { queue -> Bool in
+                queue.waiting.append(pending)
+                guard !queue.committing else { return false }
+                queue.committing = true
+                return true
+            }
+            if !leads {
+                pending.done.wait()
+                guard queue.withLock({ _ in pending.leads }) else {
+                    if let error = pending.error { throw error }
+                    return
+                }
+            }
+            // Leading: this write is first in line, so the group taken next holds it.
+            let group = queue.withLock { queue -> [Pending] in
+                let group = Array(queue.waiting.prefix(maxGroup))
+                queue.waiting.removeFirst(group.count)
+                return group
+            }
+            // The writer's lock is held by the leader only; `commit` records every error.
+            try? writer.withConnection { db in Self.commit(group, on: db) }
+            transactionCount.wrappingAdd(1, ordering: .relaxed)
+            for member in group { member.body = nil }
+            committed()
+            let next = queue.withLock { queue -> Pending? in
+                guard let next = queue.waiting.first else {
+                    queue.committing = false
+                    return nil
+                }
+                next.leads = true
+                return next
+            }
+            for other in group where other !== pending { other.done.signal() }
+            next?.done.signal()
+            if let error = pending.error { throw error }
+        }
+    }
+
+    private static func commit(_ group: [Pending], on db: SQLiteConnection) {
+        if group.count == 1, let body = group[0].body {
+            do {
+                try db.transaction { try body(db) }
+            } catch {
+                group[0].error = error
+            }
+            return
+        }
+        do {
+            let errors = try db.transaction(each: group.map { member in { try member.body?(db) } })
+            for (pending, error) in zip(group, errors) { pending.error = error }
+        } catch {
+            for pending in group { pending.error = error }
+        }
+    }
+}
