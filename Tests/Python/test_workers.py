@@ -315,6 +315,39 @@ def test_concurrency_bounds_the_feed_and_priorities_order_it(make_api):
     feed.close()
 
 
+def test_a_worker_that_stops_reading_is_not_given_more(make_api, h2_connect):
+    """Flow control bounds the feed, whatever the stated concurrency: a raw HTTP/2 worker that
+    opens ClaimJobs with max_concurrent_jobs 64 and never acknowledges DATA (64 KiB window)
+    holds a few 200 KB images' leases, not 64; once it reads, the rest flows."""
+    import h2.settings
+
+    api = make_api()
+    project = api.alice.create_project(unique("flow"))
+    big = [I.ImageUpload(name=f"big-{i}.png", content_type="image/png", content=disks_png(400, 400, [(200, 200, 60)], i) + bytes(150_000))
+           for i in range(20)]
+    images = [img for start in range(0, 20, 5) for img in api.alice.upload(project.id, *big[start:start + 5]).images]
+    enqueue(api, project.id, [i.id for i in images])
+    w = worker(api)
+    client = h2_connect(api.server, auto_ack=False, settings={h2.settings.SettingCodes.INITIAL_WINDOW_SIZE: 65_535})
+    body = S.ClaimJobsRequest(worker_name="stalled", max_concurrent_jobs=64).SerializeToString()
+    from conftest import grpc_frame
+    sid = client.send_request("/cellhub.v1.SegmentationService/ClaimJobs", grpc_frame(body),
+                              extra=[("authorization", f"Bearer {w.token}")])
+    time.sleep(1.5)
+    client.pump(0.2)
+    held = recount(api.alice, project.id).get(ST.SEGMENTATION_STATUS_PROCESSING, 0)
+    assert 1 <= held <= 3, f"a stalled feed of 64 slots holds {held} leases"
+    assert_figures(api, project.id, "stalled feed")
+    # Reading again (a 64 MiB window) lets the rest through, up to 20 leases.
+    client.conn.increment_flow_control_window(64 << 20, stream_id=sid)
+    client.conn.increment_flow_control_window(64 << 20)
+    client.flush()
+    deadline = time.monotonic() + WAIT
+    while recount(api.alice, project.id).get(ST.SEGMENTATION_STATUS_PROCESSING, 0) < 20:
+        assert time.monotonic() < deadline, "the feed did not resume once read"
+        client.pump(0.1)
+
+
 def test_enqueue_wakes_a_waiting_feed_at_once(make_api):
     api = make_api()
     project, images = project_with_images(api, 1)

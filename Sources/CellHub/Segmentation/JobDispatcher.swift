@@ -116,12 +116,13 @@ package final class JobDispatcher: Sendable {
         for feed in ready {
             let claimed: [WorkerService.Claimed]
             do {
-                claimed = try workers.claim(workerName: feed.workerName, models: feed.models, limit: feed.capacity - feed.leases.count)
+                claimed = try workers.claim(workerName: feed.workerName, models: feed.models, limit: claimLimit(feed))
             } catch {
                 options.reportFault("job dispatcher: claiming jobs failed: \(error)")
                 return
             }
             guard !claimed.isEmpty else { continue }
+            feed.recordSizes(claimed.map(\.content.count))
             for job in claimed {
                 guard let lease = job.job.leaseID else { continue }
                 feed.leases[job.job.id] = lease
@@ -140,6 +141,16 @@ package final class JobDispatcher: Sendable {
                 }
             }
         }
+    }
+
+    /// How many jobs one claim may take for `feed`: its free slots, but no more images than
+    /// fit under the low-water mark at the feed's average image size (one while it is
+    /// unknown) — so a worker that stops reading holds at most about that much more than
+    /// its transport took, whatever its stated concurrency.
+    private func claimLimit(_ feed: Feed) -> Int {
+        let free = feed.capacity - feed.leases.count
+        guard let average = feed.averageImageBytes, average > 0 else { return 1 }
+        return max(1, min(free, options.lowWaterBytes / average))
     }
 
     private func markReady(_ id: UInt64) {
@@ -229,6 +240,8 @@ private final class Feed: @unchecked Sendable {
     var ready = true
     var servedAt: UInt64 = 0
     var lastSendAt = monotonicNow()
+    /// Moving average of the images it was given; nil before the first.
+    private(set) var averageImageBytes: Int?
 
     init(handle: StreamHandle, workerName: String, models: [String], capacity: Int, outlet: any WorkerFeedOutlet) {
         self.handle = handle
@@ -236,6 +249,12 @@ private final class Feed: @unchecked Sendable {
         self.models = models
         self.capacity = capacity
         self.outlet = outlet
+    }
+
+    func recordSizes(_ sizes: [Int]) {
+        for size in sizes {
+            averageImageBytes = averageImageBytes.map { ($0 * 3 + size) / 4 } ?? size
+        }
     }
 }
 
