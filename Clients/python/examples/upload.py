@@ -1,9 +1,11 @@
 """Create a project (or reuse yours of that name) and upload images into it.
 
-    python Clients/python/examples/upload.py --server 127.0.0.1:50051 --token-file cellhub-data/admin.token --project demo [FILE...]
+    python Clients/python/examples/upload.py --server 127.0.0.1:50051 --token-file cellhub-data/admin.token --project demo [--segment] [FILE...]
 
 Without files it uploads one generated 64x64 grayscale PNG. Prints the project id and the
-uploaded image ids; an idempotency key makes a retried call safe.
+uploaded image ids; an idempotency key makes a retried call safe. With --segment it then
+queues the project's unsegmented images, follows the project's stream until none is queued
+or processing, and prints each image's cell count.
 """
 from __future__ import annotations
 
@@ -18,7 +20,16 @@ from pathlib import Path
 import grpc
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from cellhub.v1 import images_pb2, images_pb2_grpc, projects_pb2, projects_pb2_grpc  # noqa: E402
+from cellhub.v1 import (  # noqa: E402
+    images_pb2,
+    images_pb2_grpc,
+    projects_pb2,
+    projects_pb2_grpc,
+    segmentation_pb2,
+    segmentation_pb2_grpc,
+    stats_service_pb2,
+    stats_service_pb2_grpc,
+)
 
 TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg", ".tif": "image/tiff", ".tiff": "image/tiff",
          ".pgm": "image/x-portable-graymap"}
@@ -42,6 +53,7 @@ def main() -> None:
     parser.add_argument("--server", default="127.0.0.1:50051")
     parser.add_argument("--token-file", required=True)
     parser.add_argument("--project", required=True, help="project name")
+    parser.add_argument("--segment", action="store_true", help="queue the images and wait for their results")
     parser.add_argument("files", nargs="*", type=Path)
     args = parser.parse_args()
     metadata = [("authorization", "Bearer " + Path(args.token_file).read_text().strip())]
@@ -59,6 +71,33 @@ def main() -> None:
         reply = images_pb2_grpc.ImageServiceStub(channel).UploadImages(images_pb2.UploadImagesRequest(
             project_id=project.id, images=uploads, idempotency_key=str(uuid.uuid4())), metadata=metadata)
         print(f"project {project.id} ({project.name}): uploaded {', '.join(i.id for i in reply.images)}")
+        if args.segment:
+            segment(channel, metadata, project.id, [i.id for i in reply.images])
+
+
+def segment(channel, metadata, project_id: str, image_ids: list[str]) -> None:
+    seg = segmentation_pb2_grpc.SegmentationServiceStub(channel)
+    queued = seg.EnqueueSegmentation(segmentation_pb2.EnqueueSegmentationRequest(
+        project_id=project_id, unsegmented=segmentation_pb2.UnsegmentedImages()), metadata=metadata)
+    print(f"queued {len(queued.jobs)} job(s) for model {queued.model}")
+    # The project stream's stats say when the queue is through: no polling.
+    stream = stats_service_pb2_grpc.StatsServiceStub(channel).WatchProject(
+        stats_service_pb2.WatchProjectRequest(project_id=project_id, min_update_interval_ms=0), metadata=metadata, timeout=600)
+    for event in stream:
+        kind = event.WhichOneof("payload")
+        stats = event.snapshot.project.stats if kind == "snapshot" else event.stats_update.stats if kind == "stats_update" else None
+        if stats is None:
+            continue
+        print(f"  queued {stats.queued_count}, processing {stats.processing_count}, segmented {stats.segmented_count}, failed {stats.failed_count}")
+        if stats.queued_count == 0 and stats.processing_count == 0:
+            stream.cancel()
+            break
+    for image_id in image_ids:
+        try:
+            result = seg.GetSegmentation(segmentation_pb2.GetSegmentationRequest(image_id=image_id), metadata=metadata)
+            print(f"{image_id}: {result.result.cell_count} cell(s), {result.processing_time_ms} ms")
+        except grpc.RpcError as error:
+            print(f"{image_id}: {error.code().name}: {error.details()}")
 
 
 if __name__ == "__main__":
