@@ -2,10 +2,10 @@
 /// and expired leases. Every write is one atomic operation that moves the counters and
 /// appends one event-log row (see the repository contract).
 package protocol WorkerQueueRepository: Sendable {
-    /// Claims up to `limit` QUEUED jobs of these models in queue order (priority, then FIFO).
-    func claimJobs(
-        workerName: String, models: [String], limit: Int, leaseDurationMs: Int64, payload: (JobsClaimed) -> [UInt8]
-    ) throws(StoreError) -> JobsClaimed
+    /// For each request in turn, claims up to its `limit` QUEUED jobs of its models in queue
+    /// order (priority, then FIFO), all in one transaction; one event per request that
+    /// claimed something. The results are in the requests' order.
+    func claimJobs(_ requests: [ClaimRequest], leaseDurationMs: Int64, payload: (JobsClaimed) -> [UInt8]) throws(StoreError) -> [JobsClaimed]
     /// Extends a valid lease; returns the new expiry.
     func renewLease(jobID: String, leaseID: String, durationMs: Int64) throws(StoreError) -> Int64
     func completeJob(jobID: String, leaseID: String, output: SegmentationOutput, payload: (JobCompleted) -> [UInt8]) throws(StoreError) -> JobCompleted
@@ -16,4 +16,13 @@ package protocol WorkerQueueRepository: Sendable {
     func nextLeaseExpiry() throws(StoreError) -> Int64?
     /// The image's most recent completed result.
     func segmentationResult(imageID: String) throws(StoreError) -> SegmentationResultRecord?
+}
+
+extension WorkerQueueRepository {
+    /// One worker's claim.
+    package func claimJobs(
+        workerName: String, models: [String], limit: Int, leaseDurationMs: Int64, payload: (JobsClaimed) -> [UInt8]
+    ) throws(StoreError) -> JobsClaimed {
+        try claimJobs([ClaimRequest(workerName: workerName, models: models, limit: limit)], leaseDurationMs: leaseDurationMs, payload: payload)[0]
+    }
 }

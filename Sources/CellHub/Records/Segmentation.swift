@@ -182,6 +182,21 @@ package struct JobAssignment: Sendable, Hashable {
     }
 }
 
+/// One worker's share of a `claimJobs` call.
+package struct ClaimRequest: Sendable, Hashable {
+    package var workerName: String
+    /// Non-empty.
+    package var models: [String]
+    /// At least 1.
+    package var limit: Int
+
+    package init(workerName: String, models: [String], limit: Int) {
+        self.workerName = workerName
+        self.models = models
+        self.limit = limit
+    }
+}
+
 /// `claimJobs`' result.
 package struct JobsClaimed: Sendable, Hashable {
     /// In queue order.

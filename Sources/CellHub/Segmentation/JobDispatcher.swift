@@ -70,7 +70,7 @@ package final class JobDispatcher: Sendable {
                 }
                 state.feeds[handle.id] = Feed(handle: handle, workerName: workerName, models: models, capacity: max(1, capacity), outlet: outlet)
                 feedCount.wrappingAdd(1, ordering: .relaxed)
-                dispatch()
+                wake()
             }
             return await handle.wait()
         } onCancel: {
@@ -88,7 +88,8 @@ package final class JobDispatcher: Sendable {
 
     package func stop() { thread.stop() }
 
-    /// Looks for work now (after an enqueue; also called on each relevant change).
+    /// Looks for work soon: one dispatch after the work already queued on the thread, however
+    /// many wakes arrive meanwhile (so workers freed together are served by one claim).
     package func wake() {
         guard !wakePending.exchange(true, ordering: .acquiringAndReleasing) else { return }
         thread.execute { [self] in
@@ -109,19 +110,20 @@ package final class JobDispatcher: Sendable {
         feed.handle.finish(end)
     }
 
-    /// Claims for every feed that has room and keeps up, least recently served first.
+    /// Claims for every feed that has room and keeps up, least recently served first — in
+    /// one transaction, so serving N workers costs one commit, not N in a row.
     private func dispatch() {
         guard !state.draining else { return }
         let ready = state.feeds.values.filter { $0.ready && $0.leases.count < $0.capacity }.sorted { $0.servedAt < $1.servedAt }
-        for feed in ready {
-            let claimed: [WorkerService.Claimed]
-            do {
-                claimed = try workers.claim(workerName: feed.workerName, models: feed.models, limit: claimLimit(feed))
-            } catch {
-                options.reportFault("job dispatcher: claiming jobs failed: \(error)")
-                return
-            }
-            guard !claimed.isEmpty else { continue }
+        guard !ready.isEmpty else { return }
+        let claims: [[WorkerService.Claimed]]
+        do {
+            claims = try workers.claim(ready.map { ClaimRequest(workerName: $0.workerName, models: $0.models, limit: claimLimit($0)) })
+        } catch {
+            options.reportFault("job dispatcher: claiming jobs failed: \(error)")
+            return
+        }
+        for (feed, claimed) in zip(ready, claims) where !claimed.isEmpty {
             feed.recordSizes(claimed.map(\.content.count))
             for job in claimed {
                 guard let lease = job.job.leaseID else { continue }
@@ -156,34 +158,34 @@ package final class JobDispatcher: Sendable {
     private func markReady(_ id: UInt64) {
         guard let feed = state.feeds[id] else { return }
         feed.ready = true
-        dispatch()
+        wake()
     }
 
     /// Changes from the log: new or re-queued jobs wake the dispatch; finished jobs free
     /// their holder's slot; cancelled jobs and expired leases are revoked at their holder.
     private func changed(_ changes: [Change]) {
-        var wake = false
+        var workMayWait = false
         var ended: [(jobID: String, reason: String?)] = []
         for change in changes {
             switch change.kind {
             case .segmentationQueued:
-                wake = true
+                workMayWait = true
             case .segmentationCompleted, .segmentationFailed:
                 // The holder itself ended these leases.
-                wake = true
+                workMayWait = true
                 for job in change.jobs { ended.append((job.jobID, nil)) }
             case .leasesExpired:
-                wake = true
+                workMayWait = true
                 for job in change.jobs { ended.append((job.jobID, "lease expired")) }
             case .segmentationCancelled, .imageDeleted, .imagesDeleted, .projectDeleted:
-                wake = wake || !change.jobIDs.isEmpty
+                workMayWait = workMayWait || !change.jobIDs.isEmpty
                 let reason = change.kind == .segmentationCancelled ? "job cancelled" : "image or project deleted"
                 for jobID in change.jobIDs { ended.append((jobID, reason)) }
             default:
                 break
             }
         }
-        guard wake || !ended.isEmpty else { return }
+        guard workMayWait || !ended.isEmpty else { return }
         let finished = ended
         thread.execute { [self] in
             for (jobID, reason) in finished {
@@ -194,7 +196,7 @@ package final class JobDispatcher: Sendable {
                     outlet.executor.execute { _ = outlet.sendRevoked(jobID: jobID, leaseID: lease, reason: reason) }
                 }
             }
-            dispatch()
+            self.wake()
         }
     }
 

@@ -31,30 +31,33 @@ package final class WorkerService: Sendable {
         access = ProjectAccess(store: store)
     }
 
-    /// Claims up to `limit` jobs of `models` for `workerName` under leases of the configured
-    /// duration. Jobs whose image file cannot be read are failed (not retried) and skipped.
-    package func claim(workerName: String, models: [String], limit: Int) throws(SegmentationError) -> [Claimed] {
-        let claimed = try run { () throws(StoreError) in
-            try store.claimJobs(
-                workerName: workerName, models: models, limit: limit, leaseDurationMs: options.leaseDurationMs,
-                payload: payloads.jobsClaimed)
+    /// Claims for each request (a worker, its models, up to `limit` jobs) under leases of the
+    /// configured duration, in one transaction; the results are in the requests' order. Jobs
+    /// whose image file cannot be read are failed (not retried) and skipped.
+    package func claim(_ requests: [ClaimRequest]) throws(SegmentationError) -> [[Claimed]] {
+        let claims = try run { () throws(StoreError) in
+            try store.claimJobs(requests, leaseDurationMs: options.leaseDurationMs, payload: payloads.jobsClaimed)
         }
-        claimed.counters.forEach(stats.record)
-        var result: [Claimed] = []
-        for assignment in claimed.assignments {
-            do {
-                result.append(Claimed(job: assignment.job, image: assignment.image, content: try blobs.read(sha256Hex: assignment.image.sha256Hex)))
-            } catch {
-                // The image's bytes are gone (damaged storage): no worker can do this job.
-                if let lease = assignment.job.leaseID,
-                   let failed = try? store.failJob(
-                       jobID: assignment.job.id, leaseID: lease, reason: "the image file cannot be read", retryable: false,
-                       payload: payloads.jobFailed) {
-                    stats.record(failed.counters)
-                }
+        return claims.map { claimed in
+            claimed.counters.forEach(stats.record)
+            return claimed.assignments.compactMap(withContent)
+        }
+    }
+
+    /// The assignment with its image's bytes; nil (and the job failed for good) when they
+    /// are gone (damaged storage): no worker can do this job.
+    private func withContent(_ assignment: JobAssignment) -> Claimed? {
+        do {
+            return Claimed(job: assignment.job, image: assignment.image, content: try blobs.read(sha256Hex: assignment.image.sha256Hex))
+        } catch {
+            if let lease = assignment.job.leaseID,
+               let failed = try? store.failJob(
+                   jobID: assignment.job.id, leaseID: lease, reason: "the image file cannot be read", retryable: false,
+                   payload: payloads.jobFailed) {
+                stats.record(failed.counters)
             }
+            return nil
         }
-        return result
     }
 
     package func renew(jobID: String, leaseID: String, caller: Caller) throws(SegmentationError) -> Int64 {

@@ -47,6 +47,7 @@ final class SQLiteConnection {
         }
         self.handle = opened
         self.path = path
+        self.busyTimeoutMs = busyTimeoutMs
         sqlite3_busy_timeout(handle, busyTimeoutMs)
         try execute("PRAGMA foreign_keys = ON")
         // Pages are read through a memory map (no pread copy per page) and up to 64 MiB of
@@ -63,18 +64,28 @@ final class SQLiteConnection {
         }
     }
 
+    private let busyTimeoutMs: Int32
     /// Keeps the WAL hook's handler alive while it is installed.
     private var walHook: WALHook?
 
     /// Hands checkpointing to `handler`: automatic checkpoints (which run inside the commit
     /// that crosses the threshold) are turned off, and after every commit `handler` gets the
     /// number of frames now in the WAL. It runs on the committing thread: it must be quick.
-    func delegateCheckpoints(_ handler: @escaping @Sendable (Int) -> Void) throws(SQLiteError) {
+    /// When it answers true, this connection — the writer, which no other writer can keep
+    /// out — runs a RESTART checkpoint right there, waiting at most `restartWaitMs` for
+    /// readers to leave the WAL, so that the next commit writes from the WAL's start.
+    func delegateCheckpoints(restartWaitMs: Int32 = 20, _ handler: @escaping @Sendable (Int) -> Bool) throws(SQLiteError) {
         try execute("PRAGMA wal_autocheckpoint = 0")
-        let hook = WALHook(handler)
+        let hook = WALHook(handler, busyTimeoutMs: busyTimeoutMs, restartWaitMs: restartWaitMs)
         walHook = hook
-        sqlite3_wal_hook(handle, { context, _, _, frames in
-            Unmanaged<WALHook>.fromOpaque(context!).takeUnretainedValue().handler(Int(frames))
+        sqlite3_wal_hook(handle, { context, db, name, frames in
+            let hook = Unmanaged<WALHook>.fromOpaque(context!).takeUnretainedValue()
+            if hook.handler(Int(frames)) {
+                // The writer's own wait for other processes' locks is long; this one is not.
+                sqlite3_busy_timeout(db, hook.restartWaitMs)
+                _ = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, nil, nil)
+                sqlite3_busy_timeout(db, hook.busyTimeoutMs)
+            }
             return SQLITE_OK
         }, Unmanaged.passUnretained(hook).toOpaque())
     }
@@ -268,7 +279,13 @@ final class SQLiteConnection {
 
 /// The handler of `SQLiteConnection.delegateCheckpoints`, boxed for SQLite's context pointer.
 private final class WALHook {
-    let handler: @Sendable (Int) -> Void
+    let handler: @Sendable (Int) -> Bool
+    let busyTimeoutMs: Int32
+    let restartWaitMs: Int32
 
-    init(_ handler: @escaping @Sendable (Int) -> Void) { self.handler = handler }
+    init(_ handler: @escaping @Sendable (Int) -> Bool, busyTimeoutMs: Int32, restartWaitMs: Int32) {
+        self.handler = handler
+        self.busyTimeoutMs = busyTimeoutMs
+        self.restartWaitMs = restartWaitMs
+    }
 }

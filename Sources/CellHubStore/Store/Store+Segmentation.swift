@@ -76,40 +76,47 @@ extension Store {
         }
     }
 
-    /// Leases up to `limit` queued jobs whose model is in `models` to a worker, in queue
-    /// order (priority, then FIFO): jobs and images move to PROCESSING, attempts grow by one.
-    /// Appends one `segmentationStarted` event (project id set only when all jobs share one).
+    /// For each request in turn, leases up to its `limit` queued jobs whose model is in its
+    /// `models` to its worker, in queue order (priority, then FIFO): jobs and images move to
+    /// PROCESSING, attempts grow by one. All requests share one transaction (one commit for
+    /// every worker the dispatcher serves at once); each that claims something appends one
+    /// `segmentationStarted` event (project id set only when all its jobs share one).
     package func claimJobs(
-        workerName: String, models: [String], limit: Int, leaseDurationMs: Int64, payload: (JobsClaimed) -> [UInt8]
-    ) throws(StoreError) -> JobsClaimed {
-        precondition(!models.isEmpty && limit >= 1 && leaseDurationMs > 0, "claim parameters: a bug in CellHub")
+        _ requests: [ClaimRequest], leaseDurationMs: Int64, payload: (JobsClaimed) -> [UInt8]
+    ) throws(StoreError) -> [JobsClaimed] {
+        precondition(leaseDurationMs > 0, "claim parameters: a bug in CellHub")
+        return try write { tx in try requests.map { request in try Self.claim(request, leaseDurationMs, tx, payload) } }
+    }
+
+    private static func claim(
+        _ request: ClaimRequest, _ leaseDurationMs: Int64, _ tx: Transaction, _ payload: (JobsClaimed) -> [UInt8]
+    ) throws -> JobsClaimed {
+        precondition(!request.models.isEmpty && request.limit >= 1, "claim parameters: a bug in CellHub")
         // Model names are caller data, so they are bound, with one placeholder each.
-        let placeholders = Array(repeating: "?", count: models.count).joined(separator: ", ")
-        return try write { tx in
-            let jobs = try tx.db.query(
-                """
-                SELECT \(Rows.jobColumns) FROM segmentation_jobs j
-                WHERE j.status = 1 AND j.model IN (\(placeholders))
-                ORDER BY j.priority DESC, j.seq LIMIT ?
-                """, arguments: models + [limit], row: Rows.job)
-            guard !jobs.isEmpty else { return JobsClaimed(assignments: [], counters: [], revision: nil) }
-            return try tx.recording(.segmentationStarted, projectID: Self.singleProject(jobs), actor: nil, payload: payload) { revision in
-                var deltas: [String: CounterDelta] = [:]
-                var assignments: [JobAssignment] = []
-                for job in jobs {
-                    try tx.db.run(
-                        """
-                        UPDATE segmentation_jobs SET status = 2, attempts = attempts + 1, lease_id = ?, lease_owner = ?,
-                            lease_expires_at_ms = ?, started_at_ms = ?
-                        WHERE id = ?
-                        """, tx.makeID(), workerName, tx.now + leaseDurationMs, tx.now, job.id)
-                    try Self.setImage(job.imageID, to: .processing, tx, extra: nil)
-                    deltas[job.projectID, default: CounterDelta()].move(from: .queued, to: .processing)
-                    assignments.append(JobAssignment(job: try Rows.job(tx.db, id: job.id)!, image: try Rows.image(tx.db, id: job.imageID)!))
-                }
-                let counters = try Self.apply(deltas, tx, revision: revision)
-                return JobsClaimed(assignments: assignments, counters: counters, revision: revision)
+        let placeholders = Array(repeating: "?", count: request.models.count).joined(separator: ", ")
+        let jobs = try tx.db.query(
+            """
+            SELECT \(Rows.jobColumns) FROM segmentation_jobs j
+            WHERE j.status = 1 AND j.model IN (\(placeholders))
+            ORDER BY j.priority DESC, j.seq LIMIT ?
+            """, arguments: request.models + [request.limit], row: Rows.job)
+        guard !jobs.isEmpty else { return JobsClaimed(assignments: [], counters: [], revision: nil) }
+        return try tx.recording(.segmentationStarted, projectID: singleProject(jobs), actor: nil, payload: payload) { revision in
+            var deltas: [String: CounterDelta] = [:]
+            var assignments: [JobAssignment] = []
+            for job in jobs {
+                try tx.db.run(
+                    """
+                    UPDATE segmentation_jobs SET status = 2, attempts = attempts + 1, lease_id = ?, lease_owner = ?,
+                        lease_expires_at_ms = ?, started_at_ms = ?
+                    WHERE id = ?
+                    """, tx.makeID(), request.workerName, tx.now + leaseDurationMs, tx.now, job.id)
+                try setImage(job.imageID, to: .processing, tx, extra: nil)
+                deltas[job.projectID, default: CounterDelta()].move(from: .queued, to: .processing)
+                assignments.append(JobAssignment(job: try Rows.job(tx.db, id: job.id)!, image: try Rows.image(tx.db, id: job.imageID)!))
             }
+            let counters = try apply(deltas, tx, revision: revision)
+            return JobsClaimed(assignments: assignments, counters: counters, revision: revision)
         }
     }
 
@@ -380,6 +387,13 @@ extension Store {
     /// The batch's summary when none of its jobs is open any more (it just finished), after
     /// appending its activity: the requester's own entry, a shared update to the others.
     private static func finishedBatch(_ batchID: String, _ tx: Transaction, revision: Int64) throws -> BatchSummary? {
+        // One index probe while the batch still has open jobs; the summary below walks the
+        // whole batch, so it runs once, when the last job ends (else a 20,000-job batch costs
+        // O(batch) per completion).
+        let open = try tx.db.queryOne(
+            "SELECT EXISTS (SELECT 1 FROM segmentation_jobs WHERE batch_id = ? AND status IN (1, 2))", batchID
+        ) { $0.int64(0) != 0 } ?? false
+        if open { return nil }
         let summary = try tx.db.queryOne(
             """
             SELECT requested_by, project_id, sum(status = 3), sum(status = 4), sum(status = 5),

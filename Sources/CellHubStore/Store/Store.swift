@@ -38,6 +38,8 @@ package final class Store: Sendable {
         /// Read-only connections: concurrent reads (stats, lists, authentication) each take
         /// a free one instead of queueing on a single connection.
         package var readerCount = 4
+        /// WAL size (frames) past which the background checkpoint also restarts the WAL.
+        package var walRestartFrames = Checkpointer.restartFrames
 
         package init() {}
     }
@@ -81,7 +83,7 @@ package final class Store: Sendable {
         commitListeners = listeners
         group = GroupCommit(writer: writer) { listeners.wakeAll() }
         self.readers = ReaderPool(opened.readers)
-        let checkpointer = Checkpointer(connection: opened.checkpointer)
+        let checkpointer = Checkpointer(connection: opened.checkpointer, restartFrames: options.walRestartFrames)
         self.checkpointer = checkpointer
         do {
             try opened.writer.delegateCheckpoints { frames in checkpointer.committed(walFrames: frames) }

@@ -162,4 +162,27 @@ struct SegmentationTests {
         }
         #expect(try t.store.counters(projectID: p.id)?.queued == 0)
     }
+
+    @Test("one claim call for several workers: one transaction, queue order across them, an event each that claimed")
+    func batchedClaims() throws {
+        let t = try TestStore()
+        let (owner, p, _) = try project(t, images: 5)
+        let queued = try t.store.enqueue(
+            EnqueueRequest(projectID: p.id, target: .unsegmented, model: "m", requestedBy: owner.id), payload: tag("q")).jobs.map(\.imageID)
+        let transactions = t.store.writeTransactions
+        let claims = try t.store.claimJobs(
+            [ClaimRequest(workerName: "a", models: ["m"], limit: 2), ClaimRequest(workerName: "b", models: ["other"], limit: 4),
+             ClaimRequest(workerName: "c", models: ["m"], limit: 1), ClaimRequest(workerName: "d", models: ["m"], limit: 9)],
+            leaseDurationMs: 60_000, payload: tag("c"))
+        #expect(t.store.writeTransactions == transactions + 1)
+        #expect(claims.map { $0.assignments.map(\.image.id) } == [Array(queued[0..<2]), [], [queued[2]], Array(queued[3...])])
+        #expect(claims.map { $0.assignments.map(\.job.workerName) } == [["a", "a"], [], ["c"], ["d", "d"]])
+        // Each claim saw the ones before it: its counters, its own revision.
+        #expect(claims.map { $0.counters.map(\.processing) } == [[2], [], [3], [5]])
+        let revisions = claims.compactMap(\.revision)
+        #expect(revisions.count == 3 && revisions == revisions.sorted() && claims[1].revision == nil)
+        let events = try t.store.events(after: revisions[0] - 1, limit: 10)
+        #expect(events.map(\.revision) == revisions && events.allSatisfy { $0.kind == .segmentationStarted })
+        #expect(try t.store.checkConsistency() == [])
+    }
 }

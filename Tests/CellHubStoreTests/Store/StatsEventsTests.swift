@@ -193,4 +193,44 @@ struct CheckpointTests {
         #expect(projects.first?.counters.imageCount == Int64(uploaded))
         #expect(try reopened.checkConsistency() == [])
     }
+
+    @Test("commits that never pause under reads that never pause: the WAL still starts over")
+    func walRestartsUnderSteadyReads() throws {
+        // Control: without restarts the WAL holds every frame written; with them it stays
+        // near the restart size. Same writes, same readers.
+        let grown = try walBytesAfterSteadyLoad(restartFrames: Int.max)
+        let bounded = try walBytesAfterSteadyLoad(restartFrames: 1_000)
+        #expect(grown > 24 << 20, "the control wrote enough to outgrow the bound (\(grown) bytes)")
+        #expect(bounded < 12 << 20, "WAL \(bounded) bytes with restarts, \(grown) without")
+    }
+
+    /// Uploads 1,000 batches of 100 images while two threads read in a loop; the WAL file's size.
+    private func walBytesAfterSteadyLoad(restartFrames: Int) throws -> Int {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("cellhub.sqlite")
+        var options = Store.Options()
+        options.walRestartFrames = restartFrames
+        let store = try Store(path: path, options: options)
+        let ada = try store.createUser(name: "ada", isWorker: false, tokenHash: Array(repeating: 7, count: 32), payload: { _ in [] }).user
+        let project = try store.createProject(ownerID: ada.id, name: "p", description: "", payload: { _ in [] }).project
+        let stop = Atomic<Bool>(false)
+        let readers = DispatchGroup()
+        for _ in 0..<2 {
+            DispatchQueue.global().async(group: readers) {
+                while !stop.load(ordering: .relaxed) { _ = try? store.users() }
+            }
+        }
+        for batch in 0..<1_000 {
+            let images = (0..<100).map { index in
+                NewImage(name: "i\(batch)-\(index).png", contentType: "image/png", sizeBytes: 10, sha256Hex: TestStore.sha(batch * 100 + index))
+            }
+            _ = try store.uploadImages(projectID: project.id, uploaderID: ada.id, images: images, payload: { _ in [] })
+        }
+        stop.store(true, ordering: .relaxed)
+        readers.wait()
+        var info = stat()
+        guard stat(path + "-wal", &info) == 0 else { return 0 }
+        return Int(info.st_size)
+    }
 }
