@@ -111,6 +111,11 @@ final class ServerConnection: ConnectionHandler {
         eofTimer = loop.schedule(afterNanoseconds: core.configuration.drainTimeoutNanoseconds) { [weak self] in
             self?.forceClose(Status(code: .unavailable, message: "the client closed the connection; calls still running were ended"))
         }
+        // EOF alone does not tell a half-closed peer from one that closed its socket. A PING
+        // does: a closed socket answers it with a reset (EPOLLERR), and the connection and
+        // its calls end at once instead of at the drain timeout — a client that closes
+        // thousands of streams gets them cancelled now, not all together seconds later.
+        _ = nghttp2_submit_ping(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), nil)
         connection.scheduleFlush()
     }
 

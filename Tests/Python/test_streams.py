@@ -627,6 +627,48 @@ def test_presence_one_entry_per_user(api, streams):
     check_envelopes(w, epoch=snapshot.epoch, project_id=project.id)
 
 
+# A watcher in another process, killed: its kernel closes the socket.
+_KILLED_WATCHER = """
+import sys, grpc
+sys.path[:0] = sys.argv[4:]
+from cellhub.v1 import stats_service_pb2 as SS, stats_service_pb2_grpc as SG
+channel = grpc.insecure_channel(sys.argv[1])
+stream = SG.StatsServiceStub(channel).WatchProject(
+    SS.WatchProjectRequest(project_id=sys.argv[3]), metadata=(("authorization", "Bearer " + sys.argv[2]),))
+for event in stream:
+    if event.WhichOneof("payload") == "caught_up":
+        print("ready", flush=True)
+"""
+
+
+def test_a_vanished_watcher_leaves_at_once(api, streams):
+    """A client whose socket closes (process killed) has its streams ended at once, not at the
+    drain timeout (5 s): the server probes an EOF with a PING, and a closed socket answers it
+    with a reset. Seen by the other watcher as eddie's PRESENCE LEFT."""
+    import subprocess
+    import sys
+
+    olga, eddie = api.olga, api.eddie
+    project = shared_project(api, "vanished", viewer=False)
+    w = streams.project(olga, project.id)
+    wait_caught_up(w)
+    paths = [p for p in sys.path if p]
+    child = subprocess.Popen([sys.executable, "-c", _KILLED_WATCHER, f"127.0.0.1:{api.server.port}", eddie.token, project.id, *paths],
+                             stdout=subprocess.PIPE, text=True)
+    try:
+        assert child.stdout.readline().strip() == "ready", "the child's stream caught up"
+        w.wait_for(lambda x: kind_of(x) == "PRESENCE" and x.presence.change == E.PRESENCE_CHANGE_JOINED)
+    finally:
+        child.kill()
+        child.wait()
+    killed_at = time.monotonic()
+    left = w.wait_for(lambda x: kind_of(x) == "PRESENCE" and x.presence.change == E.PRESENCE_CHANGE_LEFT, timeout=10,
+                      what="PRESENCE LEFT for eddie after his process died")
+    after = w.received_at(left) - killed_at
+    assert left.presence.user.user_name == "eddie", describe(left)
+    assert after < 1.5, f"eddie's stream ended {after:.2f}s after his process was killed (the drain timeout is 5 s)"
+
+
 def heartbeat_run(api, streams):
     """olga's three streams with heartbeat_interval_s=1: idle for two PROGRESS, one upload, idle
     again until the next PROGRESS. Returns the watchers and, per watcher, the live event."""
