@@ -22,7 +22,9 @@ let package = Package(
         .library(name: "RPC", targets: ["RPC"]),
         .executable(name: "cellhub-proto-bench", targets: ["ProtoBenchmark"]),
         .executable(name: "cellhub-rpc-bench", targets: ["RPCBenchmark"]),
+        .executable(name: "cellhub-queue-bench", targets: ["QueueBenchmark"]),
         .executable(name: "cellhub-store-bench", targets: ["StoreBenchmark"]),
+        .executable(name: "cellhub-stream-bench", targets: ["StreamBenchmark"]),
         .library(name: "Segmenter", targets: ["Segmenter"]),
         .executable(name: "cellhub-segment", targets: ["SegmentCLI"]),
     ],
@@ -122,6 +124,14 @@ let package = Package(
             dependencies: ["RPCHTTP2", "RPC", "EventLoop", "CellHubProto"],
             swiftSettings: strictSwift
         ),
+        // What the gRPC benchmark clients share: command line, figures, calls.
+        .target(name: "BenchmarkSupport", dependencies: ["RPCHTTP2", "RPC", "EventLoop"], swiftSettings: strictSwift),
+        // The segmentation queue under no-op workers over gRPC: jobs/s and dispatch latency.
+        .executableTarget(
+            name: "QueueBenchmark",
+            dependencies: ["BenchmarkSupport", "RPCHTTP2", "RPC", "EventLoop", "CellHubProto"],
+            swiftSettings: strictSwift
+        ),
 
         // The store and stats in process, against plain-C floors (files + SQLite, recounts).
         .target(name: "CStoreBaseline", linkerSettings: [.linkedLibrary("sqlite3")]),
@@ -167,6 +177,14 @@ let package = Package(
             name: "FuzzRequestDecoders",
             dependencies: ["FuzzSupport", "CellHubProto", "RPC"],
             path: "Tests/Fuzz/RequestDecoders",
+            swiftSettings: strictSwift
+        ),
+
+        // Real-time streams under load from our own client (fan-out, subscribe storms,
+        // dashboards, sustained delivery), and the runtime's push floor they are read against.
+        .executableTarget(
+            name: "StreamBenchmark",
+            dependencies: ["BenchmarkSupport", "RPCHTTP2", "RPC", "EventLoop", "CellHubProto", .product(name: "Logging", package: "swift-log")],
             swiftSettings: strictSwift
         ),
 

@@ -1,0 +1,29 @@
+import EventLoop
+import RPC
+package import RPCHTTP2
+
+/// The per-call options carrying a user's bearer token; no deadline by default (streams).
+package func bearer(_ token: String, timeout: Duration? = nil) -> CallOptions {
+    CallOptions(timeout: timeout, metadata: Metadata([("authorization", "Bearer \(token)")]))
+}
+
+/// How a call failed, in one line: the status code and message for an RPCError.
+package func describe(_ error: any Error) -> String {
+    if let rpc = error as? RPCError { return "\(rpc.code): \(rpc.message)" }
+    return "\(error)"
+}
+
+/// Sleeps until the monotonic clock reads `deadline`.
+package func sleep(untilMonotonic deadline: UInt64) async {
+    let now = monotonicNanoseconds()
+    if deadline > now { try? await Task.sleep(nanoseconds: deadline - now) }
+}
+
+/// The smallest valid PNG (1×1, one transparent pixel): 67 bytes per image.
+package let tinyPNG: [UInt8] = [
+    0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A, 0x00, 0x00, 0x00, 0x0D, 0x49, 0x48, 0x44, 0x52,
+    0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x01, 0x08, 0x06, 0x00, 0x00, 0x00, 0x1F, 0x15, 0xC4,
+    0x89, 0x00, 0x00, 0x00, 0x0A, 0x49, 0x44, 0x41, 0x54, 0x78, 0x9C, 0x63, 0x00, 0x01, 0x00, 0x00,
+    0x05, 0x00, 0x01, 0x0D, 0x0A, 0x2D, 0xB4, 0x00, 0x00, 0x00, 0x00, 0x49, 0x45, 0x4E, 0x44, 0xAE,
+    0x42, 0x60, 0x82,
+]

@@ -1,0 +1,25 @@
+import BenchmarkSupport
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// cellhub-stream-bench: the real-time streams under load — fan-out of one change to
+/// thousands of subscribers, subscribe storms (snapshot and resume paths), dashboards of many
+/// users, sustained uploads with watchers — against cellhubd, and the gRPC runtime's own
+/// push floor (`floor-server`) the fan-out is read against. Tests/Scripts/bench-streams.sh
+/// runs them all; see `usage` for each mode.
+do {
+    let options = try Options(CommandLine.arguments)
+    switch options.mode {
+    case "floor-server": try await runFloorServer(options)
+    case "setup": try await runSetup(options)
+    case "fanout": try await runFanout(options)
+    case "storm": try await runStorm(options)
+    case "dashboards": try await runDashboards(options)
+    case "sustained": try await runSustained(options)
+    default: throw UsageError(usage)
+    }
+} catch {
+    writeError("cellhub-stream-bench: \(error)\n")
+    exit(1)
+}
