@@ -86,3 +86,24 @@ extension String {
         return String(text)
     }
 }
+
+/// Percentiles (nearest rank) of integer samples, nanoseconds in practice.
+package struct Distribution<Sample: FixedWidthInteger & Sendable>: Sendable {
+    package let sorted: [Sample]
+
+    package init(_ samples: [Sample]) { sorted = samples.sorted() }
+
+    package var count: Int { sorted.count }
+
+    /// 0 when there are no samples.
+    package func percentile(_ p: Double) -> Sample {
+        guard !sorted.isEmpty else { return 0 }
+        let rank = Int((p * Double(sorted.count)).rounded(.up))
+        return sorted[Swift.min(sorted.count - 1, Swift.max(0, rank - 1))]
+    }
+
+    package var p50: Sample { percentile(0.5) }
+    package var p99: Sample { percentile(0.99) }
+    package var max: Sample { sorted.last ?? 0 }
+    package var min: Sample { sorted.first ?? 0 }
+}

@@ -31,18 +31,8 @@ func runBacklog(_ options: Options) async throws {
     let workers = try makeWorkers(options, group: group, progress: progress)
     let started = monotonicNanoseconds()
     let running = Task { await withTaskGroup(of: Void.self) { group in for worker in workers { group.addTask { await worker.run() } } } }
-    do {
-        try await waitForCompletion(progress, expected: jobs, stallSeconds: stallSeconds) { await queueState(client, token: token) }
-    } catch {
-        running.cancel()
-        throw error
-    }
-    // A moment for anything that should not come (a second assignment of a job) to show.
-    try await Task.sleep(nanoseconds: 100_000_000)
-    running.cancel()
-    await running.value
-    let logs = workers.map(\.snapshot)
-    try verify(logs, names: workers.map(\.name), expected: expected)
+    let logs = try await finish(
+        workers, running: running, progress: progress, jobs: jobs, stallSeconds: stallSeconds, expected: expected, client: client, token: token)
     let stats = try await client.unary(SegmentationService.getQueueStats, GetQueueStatsRequest(), options: bearer(token, timeout: .seconds(60))).message
     guard stats.queuedCount == 0, stats.processingCount == 0 else {
         throw BenchmarkFailure("after the run the server reports \(stats.queuedCount) queued and \(stats.processingCount) processing jobs")

@@ -185,3 +185,26 @@ func waitForCompletion(_ progress: Progress, expected: Int, stallSeconds: Double
         try await Task.sleep(nanoseconds: 2_000_000)
     }
 }
+
+/// Waits until the workers completed `jobs` (failing on a stall, with the server's view of the
+/// queue), lets a moment pass for anything that should not come (a second assignment of a job)
+/// to show, stops them and returns their logs, checked against the `expected` job ids.
+/// (Not inlined: Swift 6.3's optimizer crashes splitting `runBacklog` with it inside.)
+@inline(never)
+func finish(
+    _ workers: [NoOpWorker], running: Task<Void, Never>, progress: Progress, jobs: Int, stallSeconds: Double,
+    expected: Set<String>, client: GRPCClient, token: String
+) async throws -> [WorkerLog] {
+    do {
+        try await waitForCompletion(progress, expected: jobs, stallSeconds: stallSeconds) { await queueState(client, token: token) }
+    } catch {
+        running.cancel()
+        throw error
+    }
+    try await Task.sleep(nanoseconds: 100_000_000)
+    running.cancel()
+    await running.value
+    let logs = workers.map(\.snapshot)
+    try verify(logs, names: workers.map(\.name), expected: expected)
+    return logs
+}

@@ -8,34 +8,21 @@ import RPCHTTP2
 import Glibc
 #endif
 
-/// Percentiles (nearest rank) of signed samples in nanoseconds: a dispatch latency is
-/// negative when the assignment overtook the response it is measured from.
-struct Distribution: Sendable {
-    let sorted: [Int64]
-
-    init(_ samples: [Int64]) { sorted = samples.sorted() }
-
-    var count: Int { sorted.count }
-
-    func percentile(_ p: Double) -> Int64 {
-        guard !sorted.isEmpty else { return 0 }
-        let rank = Int((p * Double(sorted.count)).rounded(.up))
-        return sorted[Swift.min(sorted.count - 1, Swift.max(0, rank - 1))]
-    }
-
+/// Dispatch latencies are signed: negative when the assignment overtook the response it is
+/// measured from.
+extension Distribution where Sample == Int64 {
     var negatives: Int { sorted.prefix { $0 < 0 }.count }
 
     /// `result PREFIX_p50_ms`, `_p99_ms`, `_max_ms`, `_samples` and `_negative` lines.
     func report(_ prefix: String) {
         result("\(prefix)_p50_ms", milliseconds(percentile(0.5)))
         result("\(prefix)_p99_ms", milliseconds(percentile(0.99)))
-        result("\(prefix)_max_ms", milliseconds(sorted.last ?? 0))
+        result("\(prefix)_max_ms", milliseconds(max))
         result("\(prefix)_samples", Double(count), decimals: 0)
         result("\(prefix)_negative", Double(negatives), decimals: 0)
     }
 }
 
-/// `later - earlier` in nanoseconds, negative when `later` is not later.
 func milliseconds(_ nanoseconds: Int64) -> Double { Double(nanoseconds) / 1e6 }
 
 func signedDifference(_ later: UInt64, _ earlier: UInt64) -> Int64 { Int64(bitPattern: later &- earlier) }

@@ -68,16 +68,13 @@ func runTrickle(_ options: Options) async throws {
                 lateness.append(late)
             }
         }
-        try await waitForCompletion(progress, expected: jobs, stallSeconds: stallSeconds) { await queueState(client, token: token) }
     } catch {
         running.cancel()
         throw error
     }
-    try await Task.sleep(nanoseconds: 100_000_000)
-    running.cancel()
-    await running.value
-    let logs = workers.map(\.snapshot)
-    try verify(logs, names: workers.map(\.name), expected: Set(returned.keys))
+    let logs = try await finish(
+        workers, running: running, progress: progress, jobs: jobs, stallSeconds: stallSeconds, expected: Set(returned.keys),
+        client: client, token: token)
 
     let last = logs.compactMap { $0.completions.max() }.max()!
     let seconds = Double(last - start) / 1e9

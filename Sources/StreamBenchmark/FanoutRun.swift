@@ -53,9 +53,9 @@ struct FanoutRun: Sendable {
     }
 
     struct TriggerOutcome {
-        var first: Distribution
-        var state: Distribution
-        var commitToReceiptMs: Distribution
+        var first: Distribution<UInt64>
+        var state: Distribution<UInt64>
+        var commitToReceiptMs: Distribution<UInt64>
         var triggerCallMs: Double
         var missing: Int
         /// Live streams without the state event (PROJECT_STATS_UPDATE, DASHBOARD_METRICS_UPDATE).

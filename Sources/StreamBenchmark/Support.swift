@@ -63,26 +63,6 @@ struct EndTally: Sendable {
     }
 }
 
-/// Percentiles (nearest rank) and medians of samples in nanoseconds, shown in milliseconds.
-struct Distribution: Sendable {
-    let sorted: [UInt64]
-
-    init(_ samples: [UInt64]) { sorted = samples.sorted() }
-
-    var count: Int { sorted.count }
-
-    func percentile(_ p: Double) -> UInt64 {
-        guard !sorted.isEmpty else { return 0 }
-        let rank = Int((p * Double(sorted.count)).rounded(.up))
-        return sorted[Swift.min(sorted.count - 1, Swift.max(0, rank - 1))]
-    }
-
-    var p50: UInt64 { percentile(0.5) }
-    var p99: UInt64 { percentile(0.99) }
-    var max: UInt64 { sorted.last ?? 0 }
-    var min: UInt64 { sorted.first ?? 0 }
-}
-
 /// The median of a few values (the lower middle of an even count is not used: the mean of
 /// the two middles).
 func median(_ values: [Double]) -> Double {
