@@ -9,6 +9,7 @@ final class ActivityStream: ShardStream, @unchecked Sendable {
     let outlet: any StreamOutlet
     let timing: StreamTiming
     var lastSendAt: UInt64 = monotonicNow()
+    var slot = 0
     private var buffered: [ActivityEntry]? = []
     private(set) var lastRevision: Int64 = 0
 

@@ -28,6 +28,7 @@ final class DashboardStream: ShardStream, @unchecked Sendable {
     let outlet: any StreamOutlet
     let timing: StreamTiming
     var lastSendAt: UInt64 = monotonicNow()
+    var slot = 0
     private var started = false
     private var lastSent: DashboardMetrics?
     private var pending: ComputedMetrics?

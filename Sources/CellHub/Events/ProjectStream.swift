@@ -8,6 +8,7 @@ final class ProjectStream: ShardStream, @unchecked Sendable {
     let outlet: any StreamOutlet
     let timing: StreamTiming
     var lastSendAt: UInt64 = monotonicNow()
+    var slot = 0
     /// Effects and presence that arrived before the snapshot was out.
     private var buffered: [Buffered]? = []
     private var pending: PendingUpdate?

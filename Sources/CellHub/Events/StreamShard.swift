@@ -63,13 +63,13 @@ final class StreamShard: @unchecked Sendable {
         due[id] = nil
         switch stream {
         case let project as ProjectStream:
-            projects[project.projectID]?.remove(id)
+            projects[project.projectID]?.remove(project)
             if projects[project.projectID]?.isEmpty == true { projects[project.projectID] = nil }
         case let dashboard as DashboardStream:
-            dashboards[dashboard.view]?.remove(id)
+            dashboards[dashboard.view]?.remove(dashboard)
             if dashboards[dashboard.view]?.isEmpty == true { dashboards[dashboard.view] = nil }
         case let activity as ActivityStream:
-            activities[activity.userID]?.remove(id)
+            activities[activity.userID]?.remove(activity)
             if activities[activity.userID]?.isEmpty == true { activities[activity.userID] = nil }
         default:
             break
@@ -226,30 +226,29 @@ struct PresenceChange: Sendable {
     var except: UInt64?
 }
 
-/// What the shard needs of every kind of stream.
 /// The streams of one project, dashboard view or activity feed on a shard: iterated as an
-/// array, removed in O(1) by moving the last one into the gap (10,000 streams of one project
-/// closing together would otherwise cost O(n²) and stall the loop for most of a second).
+/// array, removed in O(1) by moving the last one into the gap, whose index each stream keeps
+/// in `slot` (10,000 streams of one project closing together would otherwise cost O(n²) and
+/// stall the loop for most of a second).
 private struct StreamGroup<Stream: ShardStream> {
     private(set) var members: [Stream] = []
-    private var positions: [UInt64: Int] = [:]
 
     var isEmpty: Bool { members.isEmpty }
 
     mutating func add(_ stream: Stream) {
-        positions[stream.handle.id] = members.count
+        stream.slot = members.count
         members.append(stream)
     }
 
-    mutating func remove(_ id: UInt64) {
-        guard let position = positions.removeValue(forKey: id) else { return }
+    mutating func remove(_ stream: Stream) {
         let last = members.removeLast()
-        guard position < members.count else { return }
-        members[position] = last
-        positions[last.handle.id] = position
+        guard last !== stream else { return }
+        members[stream.slot] = last
+        last.slot = stream.slot
     }
 }
 
+/// What the shard needs of every kind of stream.
 protocol ShardStream: AnyObject {
     var handle: StreamHandle { get }
     var userID: String { get }
@@ -257,6 +256,8 @@ protocol ShardStream: AnyObject {
     var timing: StreamTiming { get }
     /// Monotonic time of the last frame sent (heartbeats count from it).
     var lastSendAt: UInt64 { get set }
+    /// Its index in its group's members (the shard's bookkeeping).
+    var slot: Int { get set }
     /// Past its snapshot or backlog.
     var isLive: Bool { get }
     func flushDue(now: UInt64, shard: StreamShard)

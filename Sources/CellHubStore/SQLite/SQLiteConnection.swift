@@ -64,7 +64,11 @@ final class SQLiteConnection {
         }
     }
 
+    /// How long a lock held by another process is waited for (restored after a WAL restart's
+    /// shorter wait).
     private let busyTimeoutMs: Int32
+    /// How long a WAL restart on this connection waits for readers to leave the WAL.
+    private static let restartWaitMs: Int32 = 20
     /// Keeps the WAL hook's handler alive while it is installed.
     private var walHook: WALHook?
 
@@ -74,15 +78,15 @@ final class SQLiteConnection {
     /// When it answers true, this connection — the writer, which no other writer can keep
     /// out — runs a RESTART checkpoint right there, waiting at most `restartWaitMs` for
     /// readers to leave the WAL, so that the next commit writes from the WAL's start.
-    func delegateCheckpoints(restartWaitMs: Int32 = 20, _ handler: @escaping @Sendable (Int) -> Bool) throws(SQLiteError) {
+    func delegateCheckpoints(_ handler: @escaping @Sendable (Int) -> Bool) throws(SQLiteError) {
         try execute("PRAGMA wal_autocheckpoint = 0")
-        let hook = WALHook(handler, busyTimeoutMs: busyTimeoutMs, restartWaitMs: restartWaitMs)
+        let hook = WALHook(handler, busyTimeoutMs: busyTimeoutMs)
         walHook = hook
         sqlite3_wal_hook(handle, { context, db, name, frames in
             let hook = Unmanaged<WALHook>.fromOpaque(context!).takeUnretainedValue()
             if hook.handler(Int(frames)) {
                 // The writer's own wait for other processes' locks is long; this one is not.
-                sqlite3_busy_timeout(db, hook.restartWaitMs)
+                sqlite3_busy_timeout(db, SQLiteConnection.restartWaitMs)
                 _ = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, nil, nil)
                 sqlite3_busy_timeout(db, hook.busyTimeoutMs)
             }
@@ -281,11 +285,9 @@ final class SQLiteConnection {
 private final class WALHook {
     let handler: @Sendable (Int) -> Bool
     let busyTimeoutMs: Int32
-    let restartWaitMs: Int32
 
-    init(_ handler: @escaping @Sendable (Int) -> Bool, busyTimeoutMs: Int32, restartWaitMs: Int32) {
+    init(_ handler: @escaping @Sendable (Int) -> Bool, busyTimeoutMs: Int32) {
         self.handler = handler
         self.busyTimeoutMs = busyTimeoutMs
-        self.restartWaitMs = restartWaitMs
     }
 }

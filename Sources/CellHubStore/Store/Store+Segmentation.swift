@@ -397,11 +397,11 @@ extension Store {
         let summary = try tx.db.queryOne(
             """
             SELECT requested_by, project_id, sum(status = 3), sum(status = 4), sum(status = 5),
-                   max(finished_at_ms) - min(enqueued_at_ms), sum(status IN (1, 2))
+                   max(finished_at_ms) - min(enqueued_at_ms)
             FROM segmentation_jobs WHERE batch_id = ?
             """, batchID
         ) { row -> BatchSummary? in
-            guard row.int64(6) == 0, !row.isNull(0) else { return nil }
+            guard !row.isNull(0) else { return nil }
             return BatchSummary(
                 batchID: batchID, requestedBy: row.string(0), projectID: row.string(1), completedCount: row.int(2),
                 failedCount: row.int(3), cancelledCount: row.int(4), durationMs: row.int64(5))

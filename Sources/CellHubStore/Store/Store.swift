@@ -38,7 +38,7 @@ package final class Store: Sendable {
         /// Read-only connections: concurrent reads (stats, lists, authentication) each take
         /// a free one instead of queueing on a single connection.
         package var readerCount = 4
-        /// WAL size (frames) past which the background checkpoint also restarts the WAL.
+        /// WAL size (frames) past which the writer restarts the WAL after a background pass.
         package var walRestartFrames = Checkpointer.restartFrames
 
         package init() {}
