@@ -35,8 +35,9 @@ final class Checkpointer: @unchecked Sendable {
     private let state = Mutex<(requested: Bool, stopped: Bool, frames: Int, restartDue: Bool)>((false, false, 0, false))
     private let wake = DispatchSemaphore(value: 0)
     private let exited = DispatchSemaphore(value: 0)
-    /// Checkpoints run so far (tests).
+    /// Checkpoints run and WAL restarts that succeeded so far (tests).
     private let runs = Atomic<Int>(0)
+    private let restarts = Atomic<Int>(0)
 
     private let restartFrames: Int
 
@@ -71,6 +72,10 @@ final class Checkpointer: @unchecked Sendable {
     }
 
     var checkpointsRun: Int { runs.load(ordering: .relaxed) }
+    var restartsRun: Int { restarts.load(ordering: .relaxed) }
+
+    /// The writer restarted the WAL.
+    func restarted() { restarts.add(1, ordering: .relaxed) }
 
     /// Stops the thread after the checkpoint in progress, if any.
     func stop() {

@@ -77,18 +77,22 @@ final class SQLiteConnection {
     /// number of frames now in the WAL. It runs on the committing thread: it must be quick.
     /// When it answers true, this connection — the writer, which no other writer can keep
     /// out — runs a RESTART checkpoint right there, waiting at most `restartWaitMs` for
-    /// readers to leave the WAL, so that the next commit writes from the WAL's start.
-    func delegateCheckpoints(_ handler: @escaping @Sendable (Int) -> Bool) throws(SQLiteError) {
+    /// readers to leave the WAL, so that the next commit writes from the WAL's start; `restarted`
+    /// hears of each restart that succeeded.
+    func delegateCheckpoints(
+        _ handler: @escaping @Sendable (Int) -> Bool, restarted: @escaping @Sendable () -> Void
+    ) throws(SQLiteError) {
         try execute("PRAGMA wal_autocheckpoint = 0")
-        let hook = WALHook(handler, busyTimeoutMs: busyTimeoutMs)
+        let hook = WALHook(handler, restarted: restarted, busyTimeoutMs: busyTimeoutMs)
         walHook = hook
         sqlite3_wal_hook(handle, { context, db, name, frames in
             let hook = Unmanaged<WALHook>.fromOpaque(context!).takeUnretainedValue()
             if hook.handler(Int(frames)) {
                 // The writer's own wait for other processes' locks is long; this one is not.
                 sqlite3_busy_timeout(db, SQLiteConnection.restartWaitMs)
-                _ = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, nil, nil)
+                let result = sqlite3_wal_checkpoint_v2(db, name, SQLITE_CHECKPOINT_RESTART, nil, nil)
                 sqlite3_busy_timeout(db, hook.busyTimeoutMs)
+                if result == SQLITE_OK { hook.restarted() }
             }
             return SQLITE_OK
         }, Unmanaged.passUnretained(hook).toOpaque())
@@ -284,10 +288,12 @@ final class SQLiteConnection {
 /// The handler of `SQLiteConnection.delegateCheckpoints`, boxed for SQLite's context pointer.
 private final class WALHook {
     let handler: @Sendable (Int) -> Bool
+    let restarted: @Sendable () -> Void
     let busyTimeoutMs: Int32
 
-    init(_ handler: @escaping @Sendable (Int) -> Bool, busyTimeoutMs: Int32) {
+    init(_ handler: @escaping @Sendable (Int) -> Bool, restarted: @escaping @Sendable () -> Void, busyTimeoutMs: Int32) {
         self.handler = handler
+        self.restarted = restarted
         self.busyTimeoutMs = busyTimeoutMs
     }
 }

@@ -86,7 +86,8 @@ package final class Store: Sendable {
         let checkpointer = Checkpointer(connection: opened.checkpointer, restartFrames: options.walRestartFrames)
         self.checkpointer = checkpointer
         do {
-            try opened.writer.delegateCheckpoints { frames in checkpointer.committed(walFrames: frames) }
+            try opened.writer.delegateCheckpoints(
+                { frames in checkpointer.committed(walFrames: frames) }, restarted: { checkpointer.restarted() })
         } catch {
             checkpointer.stop()
             throw StoreError.wrapping(error)
