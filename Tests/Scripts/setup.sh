@@ -20,3 +20,9 @@ if ! cmp -s "$root/Tests/Python/requirements.txt" "$stamp" 2>/dev/null; then
   "$venv/bin/pip" install -q --disable-pip-version-check -r "$root/Tests/Python/requirements.txt"
   cp "$root/Tests/Python/requirements.txt" "$stamp"
 fi
+# The Python client, editable: the examples and tests import `cellhub` from Clients/python.
+client_stamp=$venv/.client-pyproject
+if ! cmp -s "$root/Clients/python/pyproject.toml" "$client_stamp" 2>/dev/null; then
+  "$venv/bin/pip" install -q --disable-pip-version-check -e "$root/Clients/python"
+  cp "$root/Clients/python/pyproject.toml" "$client_stamp"
+fi

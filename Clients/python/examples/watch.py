@@ -3,38 +3,32 @@
     python Clients/python/examples/watch.py --server 127.0.0.1:50051 --token-file cellhub-data/admin.token
     python Clients/python/examples/watch.py ... --project PROJECT_ID
 
-Prints one line per event. Reconnects with jittered backoff and resumes from the last
-(epoch, revision, sequence) it applied, so a server restart loses nothing; stops on a status that
+Prints one line per event. The client reconnects with jittered backoff and resumes from the
+last event it handed over, so a server restart loses nothing; the loop ends on a status that
 says not to resume (NOT_FOUND, PERMISSION_DENIED, UNAUTHENTICATED).
 """
 from __future__ import annotations
 
 import argparse
-import random
+import logging
 import sys
-import time
-from pathlib import Path
 
-import grpc
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from cellhub.v1 import common_pb2, stats_service_pb2, stats_service_pb2_grpc  # noqa: E402
-
-FINAL = {grpc.StatusCode.NOT_FOUND, grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.UNAUTHENTICATED,
-         grpc.StatusCode.INVALID_ARGUMENT}
+import cellhub
+from cellhub.v1 import events_pb2
 
 
-def describe(event) -> str:
-    kind = event.WhichOneof("payload")
-    body = getattr(event, kind)
-    if kind == "snapshot" and event.DESCRIPTOR.name == "DashboardEvent":
-        m = body.metrics
-        return f"dashboard: {m.total_images} images, {m.segmented_images} segmented, queue {m.queue_length}"
-    if kind == "metrics_update":
-        m = body.metrics
-        return f"dashboard: {m.total_images} images, {m.segmented_images} segmented ({', '.join(body.changed_fields)})"
+def describe(event: events_pb2.ProjectEvent | events_pb2.DashboardEvent) -> str:
+    kind = event.WhichOneof("payload") or "?"
+    if isinstance(event, events_pb2.DashboardEvent):
+        if kind == "snapshot":
+            m = event.snapshot.metrics
+            return f"dashboard: {m.total_images} images, {m.segmented_images} segmented, queue {m.queue_length}"
+        if kind == "metrics_update":
+            m = event.metrics_update.metrics
+            return f"dashboard: {m.total_images} images, {m.segmented_images} segmented ({', '.join(event.metrics_update.changed_fields)})"
+        return kind
     if kind in ("snapshot", "stats_update"):
-        stats = body.project.stats if kind == "snapshot" else body.stats
+        stats = event.snapshot.project.stats if kind == "snapshot" else event.stats_update.stats
         return f"{kind}: {stats.image_count} images, {stats.segmented_count} segmented, {stats.total_bytes} bytes"
     return kind
 
@@ -46,30 +40,16 @@ def main() -> None:
     parser.add_argument("--project", help="watch this project instead of the dashboard")
     parser.add_argument("--time-zone", default="UTC")
     args = parser.parse_args()
-    metadata = [("authorization", "Bearer " + Path(args.token_file).read_text().strip())]
-    position: common_pb2.StreamPosition | None = None
-    backoff = 0.1
-    with grpc.insecure_channel(args.server) as channel:
-        stub = stats_service_pb2_grpc.StatsServiceStub(channel)
-        while True:
-            try:
-                if args.project:
-                    stream = stub.WatchProject(stats_service_pb2.WatchProjectRequest(
-                        project_id=args.project, resume_from=position), metadata=metadata)
-                else:
-                    stream = stub.WatchDashboard(stats_service_pb2.WatchDashboardRequest(
-                        time_zone=args.time_zone, resume_from=position), metadata=metadata)
-                for event in stream:
-                    backoff = 0.1
-                    position = common_pb2.StreamPosition(
-                        epoch=event.epoch, revision=event.revision, sequence=getattr(event, "sequence", 0))
-                    print(f"[{event.revision}] {describe(event)}", flush=True)
-            except grpc.RpcError as error:
-                if error.code() in FINAL:
-                    sys.exit(f"stream ended: {error.code().name}: {error.details()}")
-                print(f"({error.code().name}: {error.details()}; resuming)", file=sys.stderr, flush=True)
-            time.sleep(backoff * random.uniform(0.8, 1.2))
-            backoff = min(backoff * 2, 10)
+    logging.basicConfig(level=logging.INFO, format="(%(message)s)")  # the client logs each resume
+    with cellhub.Client(args.server, token_file=args.token_file) as client:
+        events = (client.stats.watch_project(args.project) if args.project
+                  else client.stats.watch_dashboard(time_zone=args.time_zone))
+        try:
+            for event in events:
+                resync = " RESYNC" if cellhub.is_resync(event) else ""
+                print(f"[{event.revision}]{resync} {describe(event)}", flush=True)
+        except cellhub.Error as error:
+            sys.exit(f"stream ended: {error}")
 
 
 if __name__ == "__main__":
