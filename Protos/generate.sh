@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Regenerates every artefact derived from Protos/: protoc-c's C (Sources/CellHubProtoC), the
 # Swift message layer (Sources/CellHubProto/Generated), the test generators
-# (Tests/CellHubProtoTests/Generated), the Python stubs and typed façade (Clients/python, Tests/Python).
+# (Tests/CellHubProtoTests/Generated), the typed Swift clients (Sources/CellHubClient/Generated),
+# the Python stubs and typed façade (Clients/python, Tests/Python), the Go package (Clients/go).
 # Deterministic: running it twice changes nothing. `--check` fails if the tree drifted.
-# Needs protoc and protoc-c (Debian) and the venv from Tests/Scripts/setup.sh.
+# Needs protoc, protoc-c, protoc-gen-go(-grpc) (Debian) and the venv from Tests/Scripts/setup.sh.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -39,6 +40,11 @@ PATH="$(dirname "$python"):$PATH" protoc -I Protos --plugin=protoc-gen-cellhub-s
   --cellhub-swift_out=Sources/CellHubProto/Generated "${protos[@]}"
 PATH="$(dirname "$python"):$PATH" protoc -I Protos --plugin=protoc-gen-cellhub-swift="$plugin" \
   --cellhub-swift_out=random:Tests/CellHubProtoTests/Generated "${protos[@]}"
+# Swift: a typed client per service (the CellHubClient library).
+rm -rf Sources/CellHubClient/Generated
+mkdir -p Sources/CellHubClient/Generated
+PATH="$(dirname "$python"):$PATH" protoc -I Protos --plugin=protoc-gen-cellhub-swift="$plugin" \
+  --cellhub-swift_out=client:Sources/CellHubClient/Generated "${protos[@]}"
 
 # Python: the client package's cellhub.v1 stubs.
 rm -rf Clients/python/cellhub/v1
@@ -52,6 +58,9 @@ PATH="$(dirname "$python"):$PATH" "$python" -m grpc_tools.protoc -I Protos \
   --plugin=protoc-gen-cellhub-python="$root/Protos/protoc-gen-cellhub-python" \
   --cellhub-python_out=Clients/python "${cellhub_protos[@]}"
 
+# Go: the cellhubv1 package of the Go client (Debian's protoc-gen-go and protoc-gen-go-grpc).
+"$root/Clients/go/generate.sh"
+
 # Python: grpc.testing stubs for the tests. grpcio owns the Python package `grpc`, so the
 # files are compiled as grpc_testing/*.proto (same proto package, same wire names).
 rm -rf Tests/Python/interop_stubs
@@ -63,8 +72,8 @@ done
   --grpc_python_out=Tests/Python/interop_stubs "$work"/interop/grpc_testing/*.proto
 
 if [[ ${1:-} == --check ]]; then
-  drift=$(git status --porcelain -- Sources/CellHubProtoC Sources/CellHubProto/Generated \
-    Tests/CellHubProtoTests/Generated Clients/python/cellhub Tests/Python/interop_stubs)
+  drift=$(git status --porcelain -- Sources/CellHubProtoC Sources/CellHubProto/Generated Sources/CellHubClient/Generated \
+    Tests/CellHubProtoTests/Generated Clients/python/cellhub Clients/go/cellhubv1 Tests/Python/interop_stubs)
   if [[ -n $drift ]]; then
     echo "generated code drifted from Protos/ (run Protos/generate.sh and commit):" >&2
     echo "$drift" >&2

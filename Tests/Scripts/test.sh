@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: the Swift suites (unit, property, cross-language, client/server), a
 # minute of each fuzzer, then the Python conformance suite (stock grpcio and raw HTTP/2
-# peers) against a release cellhubd. Assumes Tests/Scripts/setup.sh ran.
+# peers, the Python client package) and the Go client's tests against a release cellhubd.
+# Assumes Tests/Scripts/setup.sh ran.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
@@ -16,3 +17,5 @@ swift build -c release --product cellhubd
 swift build -c release --product cellhub-segment
 CELLHUB_CELLHUBD="$root/.build/release/cellhubd" CELLHUB_SEGMENT="$root/.build/release/cellhub-segment" \
   .venv/bin/python -m pytest -q Tests/Python
+# The Go client (built offline from Debian's Go packages) against the same server binary.
+CELLHUB_CELLHUBD="$root/.build/release/cellhubd" Clients/go/test.sh

@@ -31,6 +31,8 @@ class Event(Protocol):
     @property
     def revision(self) -> int: ...
 
+    def WhichOneof(self, name: str) -> str | None: ...
+
 
 E = TypeVar("E", bound=Event)
 
@@ -56,14 +58,6 @@ def position_of(event: Event) -> common_pb2.StreamPosition:
     return common_pb2.StreamPosition(epoch=event.epoch, revision=event.revision, sequence=getattr(event, "sequence", 0))
 
 
-def advance(position: common_pb2.StreamPosition | None, event: Event) -> common_pb2.StreamPosition | None:
-    """The position after `event`. PRESENCE is ephemeral (it repeats the highest revision sent
-    and commits nothing): it never moves the position."""
-    if getattr(event, "WhichOneof")("payload") == "presence":
-        return position
-    return position_of(event)
-
-
 def is_resync(event: object) -> bool:
     """True for the event that says a resume could not be honoured and events may have been
     missed: a snapshot with `resync` set, or (activity) CAUGHT_UP with `position_lost`."""
@@ -81,10 +75,15 @@ def resuming(open_stream: Callable[[common_pb2.StreamPosition | None], Iterator[
     of the last event yielded. Ends quietly when the client is closed."""
     failures = 0
     while not closed.is_set():
+        # The position is taken from the last event only when it is needed (on reopening):
+        # building one per event would cost as much as the façade's whole per-event budget.
+        last: E | None = None
         try:
             for event in open_stream(position):
-                failures = 0
-                position = advance(position, event)
+                if failures:
+                    failures = 0
+                if event.WhichOneof("payload") != "presence":  # ephemeral: never a position
+                    last = event
                 yield event
             error: Error | None = None  # the server ended the stream with OK: reconnect
         except RESUMABLE as resumable:
@@ -93,6 +92,9 @@ def resuming(open_stream: Callable[[common_pb2.StreamPosition | None], Iterator[
             if closed.is_set():
                 return
             raise
+        finally:
+            if last is not None:
+                position = position_of(last)
         delay = backoff.delay(failures)
         failures += 1
         log.info("stream ended (%s); resuming in %.2f s from revision %s", error or "OK", delay,
@@ -107,10 +109,13 @@ async def resuming_async(open_stream: Callable[[common_pb2.StreamPosition | None
     """`resuming` for asyncio streams."""
     failures = 0
     while not closed.is_set():
+        last: E | None = None
         try:
             async for event in open_stream(position):
-                failures = 0
-                position = advance(position, event)
+                if failures:
+                    failures = 0
+                if event.WhichOneof("payload") != "presence":
+                    last = event
                 yield event
             error: Error | None = None
         except RESUMABLE as resumable:
@@ -119,6 +124,9 @@ async def resuming_async(open_stream: Callable[[common_pb2.StreamPosition | None
             if closed.is_set():
                 return
             raise
+        finally:
+            if last is not None:
+                position = position_of(last)
         delay = backoff.delay(failures)
         failures += 1
         log.info("stream ended (%s); resuming in %.2f s from revision %s", error or "OK", delay,
