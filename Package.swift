@@ -20,6 +20,7 @@ let package = Package(
         .executable(name: "cellhubd", targets: ["cellhubd"]),
         .library(name: "CellHubProto", targets: ["CellHubProto"]),
         .library(name: "RPC", targets: ["RPC"]),
+        .library(name: "CellHubClient", targets: ["CellHubClient"]),
         .executable(name: "cellhub-proto-bench", targets: ["ProtoBenchmark"]),
         .executable(name: "cellhub-rpc-bench", targets: ["RPCBenchmark"]),
         .executable(name: "cellhub-queue-bench", targets: ["QueueBenchmark"]),
@@ -87,6 +88,12 @@ let package = Package(
         .target(
             name: "CellHubServer",
             dependencies: ["RPC", "CellHubProto", "CellHub", "CellHubStore", .product(name: "Logging", package: "swift-log")],
+            swiftSettings: strictSwift
+        ),
+        // Typed clients per service (generated) on GRPCClient, and streams that resume.
+        .target(
+            name: "CellHubClient",
+            dependencies: ["CellHubProto", "RPC", "RPCHTTP2"],
             swiftSettings: strictSwift
         ),
         // The built-in model as a worker: in the server (`serve --workers N`, through the job
