@@ -3,6 +3,7 @@ import CellHub
 import Dispatch
 import Synchronization
 import Testing
+import TestSupport
 
 @Suite("Store: group commit")
 struct GroupCommitTests {
@@ -19,7 +20,7 @@ struct GroupCommitTests {
         let threads = 8, perThread = 60
         let failures = Mutex<[String]>([])
         let duplicates = Atomic<Int>(0)
-        DispatchQueue.concurrentPerform(iterations: threads) { thread in
+        onThreads(threads) { thread in
             for index in 0..<perThread {
                 // Every 10th write of each thread repeats a name: it must fail, alone.
                 let name = index % 10 == 9 ? "u\(thread)-\(index - 1)" : "u\(thread)-\(index)"

@@ -3,6 +3,7 @@ import CellHub
 import Dispatch
 import Synchronization
 import Testing
+import TestSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -66,7 +67,7 @@ struct StatsEventsTests {
         let store = t.store
         let images = t.images(10)
         let revisions = Revisions()
-        DispatchQueue.concurrentPerform(iterations: 16) { n in
+        onThreads(16) { n in
             do {
                 if case .stored(let up) = try store.uploadImages(projectID: p.id, uploaderID: ada.id, images: images, payload: tag("u")) {
                     revisions.add(up.revision)
