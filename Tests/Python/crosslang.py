@@ -7,6 +7,14 @@ Records are exchanged as files: [u16 BE name length][name][u32 BE length][bytes]
                            side sees the difference), write it back re-encoded
   generate NAMES OUT N SEED  N random messages per type named in NAMES (one per line)
   compare EXPECTED ACTUAL  the two files hold equal messages, record by record
+  json-check BIN COMPACT PRETTY  proto3 JSON written by Swift (compact and indented), record by
+                           record for the messages in BIN: the compact text must load to exactly
+                           json_format.MessageToDict's value (same keys, value types and floats),
+                           the indented text must be byte for byte json_format.MessageToJson's
+                           (indent=2, ensure_ascii=False: we write UTF-8, not \\u escapes)
+  json-parse IN OUT        json_format.Parse every JSON record into its stub class, write binary
+  json-encode IN OUT NAMES json_format.MessageToJson of every binary record, keys as json_name
+                           (NAMES=json) or as the proto field names (NAMES=proto)
 Driven by Tests/CellHubProtoTests/CrossLanguageTests.swift.
 """
 import importlib
@@ -20,7 +28,7 @@ root = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(root / "Clients/python"), str(root / "Tests/Python/interop_stubs")]
 
 from google.protobuf import descriptor as d  # noqa: E402
-from google.protobuf import descriptor_pool, message_factory  # noqa: E402
+from google.protobuf import descriptor_pool, json_format, message_factory  # noqa: E402
 
 # Load every stub so the default pool knows every type: ours for cellhub.v1 and
 # grpc.testing, grpcio-health-checking's stock module for grpc.health.v1.
@@ -107,6 +115,42 @@ def fill(rng, msg, depth):
             setattr(msg, field.name, random_scalar(rng, field))
 
 
+def same_json(a, b):
+    """Equal JSON values with equal types (1 is not 1.0, -0.0 is not 0.0, key order aside)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(same_json(a[k], b[k]) for k in a)
+    if isinstance(a, list):
+        return len(a) == len(b) and all(same_json(x, y) for x, y in zip(a, b))
+    if isinstance(a, float):
+        return repr(a) == repr(b)
+    return a == b
+
+
+def json_check(binary, compact, pretty):
+    """Swift's JSON against json_format's for the same messages; exits with the differences."""
+    import json
+    records, texts, pretty_texts = read_records(binary), read_records(compact), read_records(pretty)
+    if not len(records) == len(texts) == len(pretty_texts):
+        sys.exit(f"record counts differ: {len(records)}, {len(texts)}, {len(pretty_texts)}")
+    bad = []
+    for i, ((name, payload), (_, text), (_, pretty_text)) in enumerate(zip(records, texts, pretty_texts)):
+        msg = message_class(name).FromString(payload)
+        expected = json_format.MessageToDict(msg)
+        swift = json.loads(text.decode())
+        if not same_json(swift, expected):
+            bad.append(f"record {i} ({name}) compact JSON differs from MessageToDict:\n{text.decode()[:2000]}\n---\n{json.dumps(expected)[:2000]}")
+        elif pretty_text.decode() != json_format.MessageToJson(msg, indent=2, ensure_ascii=False):
+            expected_text = json_format.MessageToJson(msg, indent=2, ensure_ascii=False)
+            bad.append(f"record {i} ({name}) indented JSON differs from MessageToJson:\n{pretty_text.decode()[:2000]}\n---\n{expected_text[:2000]}")
+    for line in bad[:5]:
+        print(line, file=sys.stderr)
+    if bad:
+        sys.exit(f"{len(bad)} of {len(records)} records differ")
+    print(f"{len(records)} records match json_format")
+
+
 def main():
     mode = sys.argv[1]
     if mode == "reencode":
@@ -141,6 +185,25 @@ def main():
         if bad:
             sys.exit(f"{bad} of {len(expected)} records differ")
         print(f"{len(expected)} records equal")
+    elif mode == "json-check":
+        json_check(sys.argv[2], sys.argv[3], sys.argv[4])
+    elif mode == "json-parse":
+        out = []
+        for name, payload in read_records(sys.argv[2]):
+            try:
+                msg = json_format.Parse(payload.decode(), message_class(name)())
+            except json_format.ParseError as e:
+                sys.exit(f"json_format.Parse rejected a {name} written by Swift: {e}\n{payload.decode()[:2000]}")
+            out.append((name, msg.SerializeToString(deterministic=True)))
+        write_records(sys.argv[3], out)
+    elif mode == "json-encode":
+        proto_names = {"json": False, "proto": True}[sys.argv[4]]
+        out = []
+        for name, payload in read_records(sys.argv[2]):
+            msg = message_class(name).FromString(payload)
+            text = json_format.MessageToJson(msg, preserving_proto_field_name=proto_names)
+            out.append((name, text.encode()))
+        write_records(sys.argv[3], out)
     else:
         sys.exit(f"unknown mode {mode}")
 
