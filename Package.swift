@@ -18,6 +18,7 @@ let package = Package(
     name: "CellHub",
     products: [
         .executable(name: "cellhubd", targets: ["cellhubd"]),
+        .executable(name: "cellhub", targets: ["CellHubCLI"]),
         .library(name: "CellHubProto", targets: ["CellHubProto"]),
         .library(name: "RPC", targets: ["RPC"]),
         .library(name: "CellHubClient", targets: ["CellHubClient"]),
@@ -94,6 +95,15 @@ let package = Package(
         .target(
             name: "CellHubClient",
             dependencies: ["CellHubProto", "RPC", "RPCHTTP2"],
+            swiftSettings: strictSwift
+        ),
+        // `cellhub`: the command-line client on CellHubClient.
+        .executableTarget(
+            name: "CellHubCLI",
+            dependencies: [
+                "CellHubClient", "CellHubProto", "RPC", "RPCHTTP2",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
             swiftSettings: strictSwift
         ),
         // The built-in model as a worker: in the server (`serve --workers N`, through the job

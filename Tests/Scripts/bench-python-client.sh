@@ -13,7 +13,7 @@ if [[ ${1:-} == --no-build ]]; then build=0; shift; fi
 ((build)) && swift build -c release --product cellhubd >&2
 work=$(mktemp -d "${TMPDIR:-/tmp}/cellhub-bench-python.XXXXXX")
 trap 'kill "$server" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work"' EXIT
-token=$(.build/release/cellhubd users add bench --data-dir "$work/data")
+token=$(.build/release/cellhubd users add bench --data-dir "$work/data" 2>/dev/null)
 taskset -c 1 .build/release/cellhubd serve --host 127.0.0.1 --port 0 --data-dir "$work/data" --workers 0 \
   >"$work/stdout" 2>"$work/stderr" &
 server=$!

@@ -12,10 +12,11 @@ swift test --skip-build
 Tests/Scripts/fuzz.sh 60
 # The conformance suite drives 100,000-message streams and 1,000 concurrent calls: it runs
 # against the optimised build, as users will.
-# (cellhub-segment: the segmenter's cross-check against scikit-image.)
+# (cellhub-segment: the segmenter's cross-check against scikit-image; cellhub: the CLI's tests.)
 swift build -c release --product cellhubd
 swift build -c release --product cellhub-segment
+swift build -c release --product cellhub
 CELLHUB_CELLHUBD="$root/.build/release/cellhubd" CELLHUB_SEGMENT="$root/.build/release/cellhub-segment" \
-  .venv/bin/python -m pytest -q Tests/Python
+  CELLHUB_CLI="$root/.build/release/cellhub" .venv/bin/python -m pytest -q Tests/Python
 # The Go client (built offline from Debian's Go packages) against the same server binary.
 CELLHUB_CELLHUBD="$root/.build/release/cellhubd" Clients/go/test.sh
