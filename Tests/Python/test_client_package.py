@@ -243,9 +243,28 @@ def test_watch_project_resumes_across_sigterm_and_sigkill_restarts(tmp_path):
                    and sum(e.WhichOneof("payload") == "image_count_change" for e in events) >= done, "the last change")
         assert not ended, f"the watcher stopped: {ended}"
         check_chain(events, expected_images=2 * done, uploads_done=done)
+        final = client.stats.get_project_stats(project_id=project.id).stats
+        wait_until(lambda: last_stats(events) is not None and last_stats(events).image_count == final.image_count, "exact stats")
+        assert stats_numbers(last_stats(events)) == stats_numbers(final), "the stream's last stats are the project's"
     finally:
         client.close()
         target.server.kill()
+
+
+def last_stats(events):
+    """The ProjectStats of the last SNAPSHOT or PROJECT_STATS_UPDATE."""
+    for event in reversed(events):
+        kind = event.WhichOneof("payload")
+        if kind == "stats_update":
+            return event.stats_update.stats
+        if kind == "snapshot":
+            return event.snapshot.project.stats
+    return None
+
+
+def stats_numbers(stats) -> dict:
+    """Every figure but the revision and update time (a later change that moves nothing moves those)."""
+    return {f.name: getattr(stats, f.name) for f in stats.DESCRIPTOR.fields if f.name not in ("revision", "updated_at_unix_ms")}
 
 
 def retry_upload(client: cellhub.Client, project_id: str, images) -> None:
