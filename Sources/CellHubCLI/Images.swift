@@ -43,29 +43,50 @@ struct Images: AsyncParsableCommand {
                 guard !files.isEmpty else { throw Failure.usage("no image files to upload") }
                 let projectID = try await session.projectID(project)
                 var progress = Progress(out: session.out, totalImages: files.count, totalBytes: files.reduce(0) { $0 + $1.size })
-                var uploaded = UploadImagesResponse()
-                for (number, batch) in Upload.batches(files).enumerated() {
-                    var request = UploadImagesRequest()
-                    request.projectId = projectID
-                    request.idempotencyKey = Upload.key(projectID: projectID, batch: number, files: batch)
-                    for file in batch {
-                        var image = ImageUpload()
-                        image.name = file.name
-                        image.contentType = file.contentType
-                        image.content = try File.read(file.path)
-                        request.images.append(image)
+                // Two batches in flight: the next one is read and sent while the server
+                // commits the previous one (acknowledgements come in any order; the keys
+                // make any of them safe to repeat).
+                let batches = Upload.batches(files)
+                var responses = [UploadImagesResponse?](repeating: nil, count: batches.count)
+                try await withThrowingTaskGroup(of: (Int, UploadImagesResponse).self) { group in
+                    var next = 0
+                    func send() throws {
+                        let number = next
+                        let request = try Upload.request(projectID: projectID, batch: number, files: batches[number])
+                        group.addTask { (number, try await session.unary(ImageService.uploadImages, request)) }
+                        next += 1
                     }
-                    let response = try await session.unary(ImageService.uploadImages, request)
-                    uploaded.images += response.images
-                    progress.advance(images: batch.count, bytes: batch.reduce(0) { $0 + $1.size }, replayed: response.replayed)
+                    while next < min(2, batches.count) { try send() }
+                    while let (number, response) = try await group.next() {
+                        responses[number] = response
+                        progress.advance(images: batches[number].count, bytes: batches[number].reduce(0) { $0 + $1.size },
+                                         replayed: response.replayed)
+                        if next < batches.count { try send() }
+                    }
                 }
+                var uploaded = UploadImagesResponse()
+                uploaded.images = responses.flatMap { $0?.images ?? [] }
                 progress.finish()
                 if session.out.json { return session.out.document(uploaded) }
                 session.out.line("uploaded \(uploaded.images.count) images into \(projectID)")
             }
         }
 
-        struct LocalFile {
+        static func request(projectID: String, batch number: Int, files: [LocalFile]) throws -> UploadImagesRequest {
+            var request = UploadImagesRequest()
+            request.projectId = projectID
+            request.idempotencyKey = key(projectID: projectID, batch: number, files: files)
+            for file in files {
+                var image = ImageUpload()
+                image.name = file.name
+                image.contentType = file.contentType
+                image.content = try File.read(file.path)
+                request.images.append(image)
+            }
+            return request
+        }
+
+        struct LocalFile: Sendable {
             let path: String
             let name: String
             let contentType: String

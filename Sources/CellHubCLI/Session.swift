@@ -47,7 +47,7 @@ struct Failure: Error {
 }
 
 /// A connection to the server for one command, and the output it writes.
-struct Session {
+struct Session: Sendable {
     let hub: CellHubConnection
     let out: Output
     let verbose: Bool
