@@ -224,7 +224,7 @@ struct Images: AsyncParsableCommand {
                 let path = file ?? response.name
                 do { try File.write(path, response.content) } catch { throw Failure.other("cannot write \(error)") }
                 session.out.line(session.out.json
-                    ? "{\"path\":\"\(path)\",\"sizeBytes\":\"\(response.sizeBytes)\",\"sha256Hex\":\"\(response.sha256Hex)\"}"
+                    ? "{\"path\":\"\(Describe.escape(path))\",\"sizeBytes\":\"\(response.sizeBytes)\",\"sha256Hex\":\"\(response.sha256Hex)\"}"
                     : "saved \(path) (\(Output.bytes(response.sizeBytes)))")
             }
         }

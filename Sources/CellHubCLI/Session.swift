@@ -86,6 +86,11 @@ struct Session: Sendable {
             throw ExitCode(Failure.exitStatus(of: error.code))
         } catch is CancellationError {
             throw ExitCode(130)
+        } catch let exit as ExitCode {
+            throw exit
+        } catch {
+            out.error("\(error)")
+            throw ExitCode(1)
         }
     }
 
