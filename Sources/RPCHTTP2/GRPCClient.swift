@@ -133,6 +133,7 @@ public final class GRPCClient: Sendable {
     private static let closedError = RPCError(code: .unavailable, message: "the client is closed")
 
     private static func frame(_ request: some RPCMessage, options: CallOptions) throws -> [UInt8] {
+        try validate(options.metadata)
         var frame = request.serializedFrame()
         guard frame.count - 5 <= options.maxSendMessageBytes else {
             throw RPCError(code: .resourceExhausted, message: "request message of \(frame.count - 5) bytes exceeds the send limit of \(options.maxSendMessageBytes) bytes")
@@ -143,6 +144,24 @@ public final class GRPCClient: Sendable {
             frame = [1, UInt8(n >> 24), UInt8((n >> 16) & 0xFF), UInt8((n >> 8) & 0xFF), UInt8(n & 0xFF)] + packed
         }
         return frame
+    }
+}
+
+extension GRPCClient {
+    /// gRPC allows lower-case token keys and printable ASCII text values (bytes go in `-bin`
+    /// keys). Anything else would reach the wire as a malformed header that the server resets
+    /// the stream for: refuse it here, saying which key.
+    static func validate(_ metadata: Metadata) throws {
+        for entry in metadata {
+            guard !entry.key.isEmpty, entry.key.utf8.allSatisfy({ byte in
+                (0x61...0x7A).contains(byte) || (0x30...0x39).contains(byte) || byte == 0x2D || byte == 0x5F || byte == 0x2E
+            }) else {
+                throw RPCError(code: .internal, message: "metadata key '\(entry.key)' is not a lower-case gRPC header name")
+            }
+            if case .text(let value) = entry.value, !value.utf8.allSatisfy({ $0 == 0x09 || (0x20...0x7E).contains($0) }) {
+                throw RPCError(code: .internal, message: "metadata '\(entry.key)' has a character gRPC does not allow in a text value (printable ASCII only; bytes go in a -bin key)")
+            }
+        }
     }
 }
 

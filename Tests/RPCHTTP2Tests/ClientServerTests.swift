@@ -279,6 +279,23 @@ struct ClientServerTests {
         }
     }
 
+    @Test func invalidMetadataFailsLocallyAndTheConnectionServesOn() async throws {
+        try await withTimeout {
+            try await withLoopback { _, client throws in
+                for (key, value) in [("authorization", "Bearer x\n"), ("x-note", "café"), ("", "v"), ("bad key", "v")] {
+                    var options = CallOptions()
+                    options.metadata.add(key, value)
+                    let unary = await rpcError { try await client.unary(TestService.emptyCall, Grpc_Testing_Empty(), options: options) }
+                    #expect(unary?.code == .internal && unary?.message.contains("metadata") == true, "\(key): \(String(describing: unary))")
+                    let stream = client.serverStreaming(TestService.streamingOutputCall, Interop.streaming(sizes: [1]), options: options)
+                    let streamed = await rpcError { for try await _ in stream {} }
+                    #expect(streamed?.code == .internal, "\(key): \(String(describing: streamed))")
+                }
+                _ = try await client.unary(TestService.emptyCall, Grpc_Testing_Empty())
+            }
+        }
+    }
+
     // MARK: - Health
 
     @Test func healthCheckAnswersASetStatus() async throws {
