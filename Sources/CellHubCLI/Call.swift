@@ -100,8 +100,12 @@ struct Describe: AsyncParsableCommand {
         }
         if out.json {
             for method in methods {
-                let fields = method.requestFields.map { "\"\(Describe.escape($0))\"" }.joined(separator: ",")
-                out.line("{\"method\":\"\(method.descriptor.path)\",\"kind\":\"\(method.descriptor.kind)\",\"request\":\"\(method.requestName)\",\"response\":\"\(method.responseName)\",\"requestFields\":[\(fields)],\"comment\":\"\(Describe.escape(method.comment))\"}")
+                out.line(JSONValue.object([
+                    .init("method", .string(method.descriptor.path)), .init("kind", .string("\(method.descriptor.kind)")),
+                    .init("request", .string(method.requestName)), .init("response", .string(method.responseName)),
+                    .init("requestFields", .array(method.requestFields.map(JSONValue.string))),
+                    .init("comment", .string(method.comment)),
+                ]).serialized())
             }
             return
         }
@@ -123,20 +127,5 @@ struct Describe: AsyncParsableCommand {
                 out.line("    }")
             }
         }
-    }
-
-    static func escape(_ text: String) -> String {
-        var escaped = ""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": escaped += "\\\""
-            case "\\": escaped += "\\\\"
-            case "\n": escaped += "\\n"
-            case "\t": escaped += "\\t"
-            case _ where scalar.value < 0x20: escaped += "\\u00" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
-            default: escaped.unicodeScalars.append(scalar)
-            }
-        }
-        return escaped
     }
 }

@@ -11,24 +11,16 @@ struct Config {
     var server: String?
     var tokenFile: String?
 
-    static var environment: [String: String] {
-        var values: [String: String] = [:]
-        var pointer = environ
-        while let entry = pointer.pointee {
-            let text = String(cString: entry)
-            if let equals = text.firstIndex(of: "=") {
-                values[String(text[..<equals])] = String(text[text.index(after: equals)...])
-            }
-            pointer += 1
-        }
-        return values
+    /// An environment variable; nil when unset or empty.
+    static func environment(_ name: String) -> String? {
+        guard let value = getenv(name) else { return nil }
+        let text = String(cString: value)
+        return text.isEmpty ? nil : text
     }
 
     static var path: String {
-        let environment = environment
-        if let explicit = environment["CELLHUB_CONFIG"], !explicit.isEmpty { return explicit }
-        let base = environment["XDG_CONFIG_HOME"].flatMap { $0.isEmpty ? nil : $0 }
-            ?? (environment["HOME"] ?? ".") + "/.config"
+        if let explicit = environment("CELLHUB_CONFIG") { return explicit }
+        let base = environment("XDG_CONFIG_HOME") ?? (environment("HOME") ?? ".") + "/.config"
         return base + "/cellhub/config"
     }
 

@@ -224,7 +224,8 @@ struct Images: AsyncParsableCommand {
                 let path = file ?? response.name
                 do { try File.write(path, response.content) } catch { throw Failure.other("cannot write \(error)") }
                 session.out.line(session.out.json
-                    ? "{\"path\":\"\(Describe.escape(path))\",\"sizeBytes\":\"\(response.sizeBytes)\",\"sha256Hex\":\"\(response.sha256Hex)\"}"
+                    ? JSONValue.object([.init("path", .string(path)), .init("sizeBytes", .string("\(response.sizeBytes)")),
+                                        .init("sha256Hex", .string(response.sha256Hex))]).serialized()
                     : "saved \(path) (\(Output.bytes(response.sizeBytes)))")
             }
         }

@@ -15,8 +15,7 @@ struct Output: Sendable {
     init(format: OutputFormat) {
         self.format = format
         terminal = isatty(STDOUT_FILENO) == 1
-        let environment = Config.environment
-        colour = terminal && environment["NO_COLOR"] == nil && environment["TERM"] != "dumb"
+        colour = terminal && Config.environment("NO_COLOR") == nil && Config.environment("TERM") != "dumb"
     }
 
     var json: Bool { format == .json }

@@ -59,14 +59,13 @@ struct Session: Sendable {
         let out = Output(format: options.output)
         do {
             let config = Config.load()
-            let environment = Config.environment
-            let server = options.server ?? environment["CELLHUB_SERVER"] ?? config.server ?? "127.0.0.1:50051"
+            let server = options.server ?? Config.environment("CELLHUB_SERVER") ?? config.server ?? "127.0.0.1:50051"
             guard let colon = server.lastIndex(of: ":"), let port = Int(server[server.index(after: colon)...]),
                   (1...65_535).contains(port) else {
                 throw Failure.usage("--server must be HOST:PORT, got '\(server)'")
             }
-            let token = try options.token ?? environment["CELLHUB_TOKEN"]
-                ?? (options.tokenFile ?? environment["CELLHUB_TOKEN_FILE"] ?? config.tokenFile).map(Config.readToken)
+            let token = try options.token ?? Config.environment("CELLHUB_TOKEN")
+                ?? (options.tokenFile ?? Config.environment("CELLHUB_TOKEN_FILE") ?? config.tokenFile).map(Config.readToken)
             guard options.timeout > 0 else { throw Failure.usage("--timeout must be positive") }
             let hub = try CellHubConnection(host: String(server[..<colon]), port: port, token: token,
                                             timeout: .milliseconds(Int64(options.timeout * 1000)))

@@ -58,12 +58,9 @@ public struct Backoff: Sendable {
     }
 
     public func delay(afterFailures failures: Int) -> Duration {
-        let base = min(maximum / .milliseconds(1), initial / .milliseconds(1) * pow(multiplier, min(failures, 64)))
-        return .milliseconds(base * Double.random(in: (1 - jitter)...(1 + jitter)))
-    }
-
-    private func pow(_ base: Double, _ exponent: Int) -> Double {
-        (0..<exponent).reduce(1) { product, _ in product * base }
+        var base = initial
+        for _ in 0..<failures where base < maximum { base = base * multiplier }
+        return min(base, maximum) * Double.random(in: (1 - jitter)...(1 + jitter))
     }
 }
 

@@ -14,9 +14,11 @@ import base64
 import hashlib
 import os
 import re
+import signal
 import struct
 import subprocess
 import sys
+import time
 import uuid
 import zlib
 from dataclasses import dataclass, field
@@ -29,6 +31,7 @@ from conftest import CHANNEL_OPTIONS, IS_GRPC_GO, MiB, REPO, Server
 
 sys.path.insert(0, str(REPO / "Clients" / "python"))
 
+import cellhub  # noqa: E402
 from cellhub.v1 import (  # noqa: E402
     common_pb2,
     images_pb2,
@@ -295,3 +298,45 @@ def tamper_token(token: str) -> str:
     raw = bytearray(base64.urlsafe_b64decode(padded))
     raw[len(raw) // 2] ^= 0x01
     return base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("=")
+
+
+# ---------------------------------------------------------------------------------------------
+# a server that restarts on its port
+
+
+class Restartable:
+    """cellhubd on a fixed port and data directory, so that one client target outlives restarts."""
+
+    def __init__(self, data_dir: Path):
+        self.data_dir = data_dir
+        self.server = Server(data_dir)
+        self.port = self.server.port
+
+    def restart(self, sig: int) -> None:
+        if sig == signal.SIGKILL:
+            self.server.kill()
+        else:
+            assert self.server.stop(sig, timeout=30) == 0, self.server.log_text()
+        for _ in range(50):
+            try:
+                self.server = Server(self.data_dir, ["--port", str(self.port)])
+                return
+            except AssertionError:  # the port is not free yet
+                time.sleep(0.1)
+        raise AssertionError("the server did not come back on its port")
+
+    @property
+    def address(self) -> str:
+        return self.server.address
+
+
+def retry_upload(client, project_id: str, images) -> None:
+    """An upload that rides out a server coming back (the idempotency key makes the retry safe)."""
+    key = str(uuid.uuid4())
+    for _ in range(100):
+        try:
+            client.images.upload_images(project_id=project_id, images=images, idempotency_key=key)
+            return
+        except cellhub.Unavailable:  # the Python package's client (Clients/python)
+            time.sleep(0.1)
+    raise AssertionError("the server never came back")

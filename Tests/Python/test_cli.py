@@ -5,6 +5,7 @@ the live card in a pseudo-terminal, `call` for every unary method and a stream, 
 `login`'s config file, `describe` and `--help`."""
 from __future__ import annotations
 
+import base64
 import json
 import os
 import re
@@ -20,8 +21,8 @@ from pathlib import Path
 
 import pytest
 
-from api_support import add_user, png, requires_cellhubd, start_api
-from conftest import CHANNEL_OPTIONS, REPO, Server
+from api_support import Restartable, add_user, png, requires_cellhubd, retry_upload, start_api
+from conftest import CHANNEL_OPTIONS, REPO
 
 import cellhub  # noqa: E402  (api_support put Clients/python on the path)
 from cellhub.v1 import common_pb2, images_pb2, segmentation_pb2  # noqa: E402
@@ -292,9 +293,8 @@ def test_watch_project_json_follows_another_users_uploads_across_a_restart_and_e
     data = tmp_path / "data"
     data.mkdir()
     alice_token, bob_token = add_user(data, "alice"), add_user(data, "bob")
-    server = Server(data)
-    port = server.port
-    address = f"127.0.0.1:{port}"
+    target = Restartable(data)
+    address = f"127.0.0.1:{target.port}"
     alice = cellhub.Client(address, token=alice_token, options=CHANNEL_OPTIONS, timeout=10)
     try:
         project = alice.projects.create_project(name="live").project
@@ -306,31 +306,18 @@ def test_watch_project_json_follows_another_users_uploads_across_a_restart_and_e
         lines.wait(lambda ev: any("caughtUp" in e for e in ev), "caught up")
 
         def upload(count: int, seed: int) -> None:
-            key = str(uuid.uuid4())
-            for _ in range(100):
-                try:
-                    alice.images.upload_images(project_id=project.id, idempotency_key=key, images=[
-                        images_pb2.ImageUpload(name=f"i{seed}-{i}.png", content_type="image/png", content=png(seed * 100 + i))
-                        for i in range(count)])
-                    return
-                except cellhub.Unavailable:
-                    time.sleep(0.1)
+            retry_upload(alice, project.id, [images_pb2.ImageUpload(name=f"i{seed}-{i}.png", content_type="image/png",
+                                                                    content=png(seed * 100 + i)) for i in range(count)])
 
         upload(2, 1)
         lines.wait(lambda ev: count_changes(ev) == [(0, 2)], "alice's first upload")
-        assert server.stop(signal.SIGTERM, timeout=30) == 0
-        for _ in range(50):
-            try:
-                server = Server(data, ["--port", str(port)])
-                break
-            except AssertionError:
-                time.sleep(0.1)
+        target.restart(signal.SIGTERM)
         upload(3, 2)
         events = lines.wait(lambda ev: count_changes(ev) == [(0, 2), (2, 5)], "the upload after the restart")
         snapshots = [e for e in events if "snapshot" in e]
         assert len(snapshots) == 1, "resumed without a new snapshot"
-        discrete = [(e["revision"], e.get("sequence", 0)) for e in events if "imageCountChange" in e or "statsUpdate" not in e
-                    and "presence" not in e and "progress" not in e and "caughtUp" not in e and "snapshot" not in e]
+        state_or_control = ("statsUpdate", "presence", "progress", "caughtUp", "snapshot")
+        discrete = [(e["revision"], e.get("sequence", 0)) for e in events if not any(k in e for k in state_or_control)]
         assert len(discrete) == len(set(discrete)), "an event arrived twice"
         alice.projects.revoke_share(project_id=project.id, user_name="bob")
         assert proc.wait(timeout=WAIT) == 66, proc.stderr.read()
@@ -338,7 +325,7 @@ def test_watch_project_json_follows_another_users_uploads_across_a_restart_and_e
         assert "PERMISSION_DENIED" in proc.stderr.read()
     finally:
         alice.close()
-        server.kill()
+        target.server.kill()
 
 
 def test_the_live_card_in_a_terminal_shows_the_final_counts_after_a_burst(api, tmp_path):
@@ -391,7 +378,7 @@ def last_card(screen: bytes) -> bytes:
 # call, describe
 
 
-def unary_requests(api, alice_cli: Cli, tmp_path: Path) -> dict[str, dict]:
+def unary_requests(api) -> dict[str, dict]:
     """A valid JSON request for every unary method, against fresh state."""
     with python_client(api) as client:
         project = client.projects.create_project(name=unique("call")).project
@@ -399,7 +386,7 @@ def unary_requests(api, alice_cli: Cli, tmp_path: Path) -> dict[str, dict]:
             images_pb2.ImageUpload(name=f"c{i}.png", content_type="image/png", content=png(700 + i)) for i in range(4)]).images
         queued = client.segmentation.enqueue_segmentation(
             project_id=project.id, images=segmentation_pb2.ImageIdList(image_ids=[images[0].id, images[1].id]))
-    content = __import__("base64").b64encode(png(799)).decode()
+    content = base64.b64encode(png(799)).decode()
     return {
         "ProjectService/CreateProject": {"name": unique("called")},
         "ProjectService/GetProject": {"projectId": project.id},
@@ -431,7 +418,7 @@ WORKER_ONLY = {"ClaimJobs", "RenewJobLease", "CompleteJob", "FailJob", "GetSegme
 def test_call_reaches_every_unary_method_with_json_in_and_out(api, alice, tmp_path):
     described = [json.loads(line) for line in alice.run("describe", "-o", "json").stdout.splitlines()]
     unary = {d["method"].split(".v1.", 1)[1] for d in described if d["method"].startswith("/cellhub.v1.") and d["kind"] == "unary"}
-    requests = unary_requests(api, alice, tmp_path)
+    requests = unary_requests(api)
     covered = set(requests) | {f"SegmentationService/{m}" for m in WORKER_ONLY}
     assert unary <= covered, f"methods without a call test: {unary - covered}"
     for method, request in requests.items():  # in order: deletions last

@@ -16,11 +16,11 @@ import time
 import uuid
 from pathlib import Path
 
-import grpc
 import pytest
 
-from api_support import add_user, png, requires_cellhubd, revoke_user, start_api
+from api_support import Restartable, add_user, png, requires_cellhubd, retry_upload, start_api
 from conftest import CHANNEL_OPTIONS, REPO, Server
+from stream_support import poll_until
 
 import cellhub  # noqa: E402  (api_support put Clients/python on the path)
 import cellhub.aio  # noqa: E402
@@ -38,13 +38,6 @@ def client_for(address: str, token: str, **kw) -> cellhub.Client:
 def uploads(count: int, seed: int) -> list[images_pb2.ImageUpload]:
     return [images_pb2.ImageUpload(name=f"img-{seed}-{i}.png", content_type="image/png", content=png(seed * 1000 + i))
             for i in range(count)]
-
-
-def wait_until(predicate, what: str, timeout: float = WAIT) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 @pytest.fixture(scope="module")
@@ -164,32 +157,6 @@ def test_the_token_comes_from_a_file_or_the_environment(api, tmp_path, monkeypat
 # resuming streams across restarts
 
 
-class Restartable:
-    """cellhubd on a fixed port and data directory, so that one client target outlives restarts."""
-
-    def __init__(self, data_dir: Path):
-        self.data_dir = data_dir
-        self.server = Server(data_dir)
-        self.port = self.server.port
-
-    def restart(self, sig: int) -> None:
-        if sig == signal.SIGKILL:
-            self.server.kill()
-        else:
-            assert self.server.stop(sig, timeout=30) == 0, self.server.log_text()
-        for attempt in range(50):
-            try:
-                self.server = Server(self.data_dir, ["--port", str(self.port)])
-                return
-            except AssertionError:  # the port is not free yet
-                time.sleep(0.1)
-        raise AssertionError("the server did not come back on its port")
-
-    @property
-    def address(self) -> str:
-        return self.server.address
-
-
 def check_chain(events, expected_images: int, uploads_done: int) -> None:
     """One snapshot, no RESYNC, no discrete event twice, revisions never go back, and the
     image-count changes chain from the snapshot's count to the final one, one per upload.
@@ -231,7 +198,7 @@ def test_watch_project_resumes_across_sigterm_and_sigkill_restarts(tmp_path):
                 ended.append(error)
 
         threading.Thread(target=watch, daemon=True).start()
-        wait_until(lambda: any(e.WhichOneof("payload") == "caught_up" for e in events), "caught up")
+        poll_until(lambda: any(e.WhichOneof("payload") == "caught_up" for e in events), what="caught up")
         done = 0
         for round_, sig in enumerate((signal.SIGTERM, signal.SIGKILL, None)):
             for batch in range(3):
@@ -239,12 +206,12 @@ def test_watch_project_resumes_across_sigterm_and_sigkill_restarts(tmp_path):
                 done += 1
             if sig is not None:
                 target.restart(sig)
-        wait_until(lambda: events and events[-1].revision >= client.stats.get_project_stats(project_id=project.id).stats.revision
-                   and sum(e.WhichOneof("payload") == "image_count_change" for e in events) >= done, "the last change")
+        poll_until(lambda: events and events[-1].revision >= client.stats.get_project_stats(project_id=project.id).stats.revision
+                   and sum(e.WhichOneof("payload") == "image_count_change" for e in events) >= done, what="the last change")
         assert not ended, f"the watcher stopped: {ended}"
         check_chain(events, expected_images=2 * done, uploads_done=done)
         final = client.stats.get_project_stats(project_id=project.id).stats
-        wait_until(lambda: last_stats(events) is not None and last_stats(events).image_count == final.image_count, "exact stats")
+        poll_until(lambda: last_stats(events) is not None and last_stats(events).image_count == final.image_count, what="exact stats")
         assert stats_numbers(last_stats(events)) == stats_numbers(final), "the stream's last stats are the project's"
     finally:
         client.close()
@@ -265,18 +232,6 @@ def last_stats(events):
 def stats_numbers(stats) -> dict:
     """Every figure but the revision and update time (a later change that moves nothing moves those)."""
     return {f.name: getattr(stats, f.name) for f in stats.DESCRIPTOR.fields if f.name not in ("revision", "updated_at_unix_ms")}
-
-
-def retry_upload(client: cellhub.Client, project_id: str, images) -> None:
-    """An upload that rides out a server coming back (the idempotency key makes the retry safe)."""
-    key = str(uuid.uuid4())
-    for _ in range(100):
-        try:
-            client.images.upload_images(project_id=project_id, images=images, idempotency_key=key)
-            return
-        except cellhub.Unavailable:
-            time.sleep(0.1)
-    raise AssertionError("the server never came back")
 
 
 def test_aio_watch_resumes_across_sigterm_and_sigkill_restarts(tmp_path):
@@ -429,7 +384,7 @@ def test_worker_helper_sees_a_revoked_lease_and_fails_jobs(worker_api):
         jobs = worker.segmentation.jobs(concurrency=1)
         first = next(jobs)
         alice.segmentation.cancel_segmentation(jobs=segmentation_pb2.JobIdList(job_ids=[first.job_id]))
-        wait_until(lambda: first.revoked is not None, "the lease revoked")
+        poll_until(lambda: first.revoked is not None, what="the lease revoked")
         with pytest.raises(cellhub.FailedPrecondition):
             first.complete(polygons=[])
         second = next(jobs)

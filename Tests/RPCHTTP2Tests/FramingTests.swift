@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TestSupport
+import RPC
 @testable import RPCHTTP2
 
 // MARK: - Length-prefixed messages

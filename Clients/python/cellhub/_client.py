@@ -75,13 +75,7 @@ class SegmentationService(SegmentationServiceBase):
         lease the server revokes sets `job.revoked`. Reconnects forever on UNAVAILABLE /
         RESOURCE_EXHAUSTED; other statuses end the loop with the error."""
         transport = self._transport
-        leases = Leases(lambda job_id, lease_id: self.renew_job_lease(
-            job_id=job_id, lease_id=lease_id).lease_expires_at_unix_ms, transport.closed)
-
-        def call(method: str, request: Any) -> object:
-            response = segmentation_pb2.CompleteJobResponse if method == "CompleteJob" else segmentation_pb2.FailJobResponse
-            return transport.unary(f"/cellhub.v1.SegmentationService/{method}", request, response,
-                                   transport.timeout, ())
+        leases = Leases(self, transport.closed)
 
         request = segmentation_pb2.ClaimJobsRequest(worker_name=worker_name, max_concurrent_jobs=concurrency, models=models)
         arrived: queue.Queue[Job | Error | None] = queue.Queue()
@@ -99,7 +93,7 @@ class SegmentationService(SegmentationServiceBase):
                         failures = 0
                         kind = item.WhichOneof("item")
                         if kind == "assignment":
-                            job = Job(item.assignment, call, leases)
+                            job = Job(item.assignment, self, leases)
                             leases.add(job)
                             arrived.put(job)
                         elif kind == "lease_revoked":

@@ -6,9 +6,10 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 
 from cellhub._errors import Error, FailedPrecondition, NotFound
+from cellhub._services import AsyncSegmentationServiceBase, SegmentationServiceBase
 from cellhub.v1 import segmentation_pb2
 
 __all__ = ["Job", "AsyncJob", "result_from_polygons"]
@@ -81,9 +82,9 @@ class _JobBase:
         """Why the server took the lease back (job cancelled, image deleted), or None."""
         return self._lease.revoked_reason
 
-    def _complete_request(self, result: segmentation_pb2.SegmentationResult | None,
-                          polygons: Iterable[Polygon] | None,
-                          processing_time_ms: int | None) -> segmentation_pb2.CompleteJobRequest:
+    def _result(self, result: segmentation_pb2.SegmentationResult | None, polygons: Iterable[Polygon] | None,
+                processing_time_ms: int | None) -> tuple[segmentation_pb2.SegmentationResult, int]:
+        """The result to send, and the processing time (since the push, unless given)."""
         if (result is None) == (polygons is None):
             raise TypeError("pass exactly one of result= and polygons=")
         if result is None:
@@ -91,8 +92,7 @@ class _JobBase:
             result = result_from_polygons(polygons)
         if processing_time_ms is None:
             processing_time_ms = int((time.monotonic() - self._lease.received) * 1000)
-        return segmentation_pb2.CompleteJobRequest(job_id=self.job_id, lease_id=self.lease_id, result=result,
-                                                   processing_time_ms=processing_time_ms)
+        return result, processing_time_ms
 
     def __repr__(self) -> str:
         return f"<Job {self.job_id} image {self.image_id} model {self.model} attempt {self.assignment.attempt}>"
@@ -102,48 +102,42 @@ class Job(_JobBase):
     """One job under lease. Call `complete` or `fail` exactly once; until then the lease is
     renewed in the background."""
 
-    def __init__(self, assignment: segmentation_pb2.JobAssignment,
-                 call: Callable[[str, segmentation_pb2.CompleteJobRequest | segmentation_pb2.FailJobRequest], object],
+    def __init__(self, assignment: segmentation_pb2.JobAssignment, service: SegmentationServiceBase,
                  leases: Leases) -> None:
         super().__init__(assignment)
-        self._call, self._leases = call, leases
+        self._service, self._leases = service, leases
 
     def complete(self, result: segmentation_pb2.SegmentationResult | None = None, *,
                  polygons: Iterable[Polygon] | None = None, processing_time_ms: int | None = None) -> None:
         """Stores the result (a SegmentationResult, or the cells' polygons as (x, y) points).
         Raises FailedPrecondition when the lease is no longer this worker's."""
-        request = self._complete_request(result, polygons, processing_time_ms)
+        result, processing_time_ms = self._result(result, polygons, processing_time_ms)
         try:
-            self._call("CompleteJob", request)
+            self._service.complete_job(job_id=self.job_id, lease_id=self.lease_id, result=result,
+                                       processing_time_ms=processing_time_ms)
         finally:
             self._leases.end(self)
 
     def fail(self, reason: str, *, retryable: bool = False) -> bool:
         """Reports a failure; True when the server queued the job again."""
         try:
-            reply = self._call("FailJob", segmentation_pb2.FailJobRequest(
-                job_id=self.job_id, lease_id=self.lease_id, reason=reason[:1000] or "failed", retryable=retryable))
+            return self._service.fail_job(job_id=self.job_id, lease_id=self.lease_id,
+                                          reason=reason[:1000] or "failed", retryable=retryable).requeued
         finally:
             self._leases.end(self)
-        return bool(getattr(reply, "requeued"))
 
 
-class Leases:
-    """Renews every open lease of one `jobs()` loop from one daemon thread."""
+class _LeaseBook:
+    """The open leases of one `jobs()` loop: which are due for renewal, which ended."""
 
-    def __init__(self, renew: Callable[[str, str], int], closed: threading.Event) -> None:
-        self._renew, self._closed = renew, closed
+    def __init__(self) -> None:
         self._jobs: dict[str, _JobBase] = {}
+        # The blocking client's renewer is a thread; the asyncio one never contends for it.
         self._lock = threading.Lock()
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
 
-    def add(self, job: _JobBase) -> None:
+    def _add(self, job: _JobBase) -> None:
         with self._lock:
             self._jobs[job.lease_id] = job
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="cellhub-lease-renewer", daemon=True)
-                self._thread.start()
 
     def end(self, job: _JobBase) -> None:
         with self._lock:
@@ -157,71 +151,84 @@ class Leases:
             job._lease.ended = True
             job._lease.revoked_reason = reason or "revoked"
 
+    def _due(self) -> list[_JobBase]:
+        with self._lock:
+            return [job for job in self._jobs.values() if job._lease.due()]
+
+    def _renewal_failed(self, job: _JobBase, error: Error) -> None:
+        if isinstance(error, (FailedPrecondition, NotFound)):  # the lease is gone: stop renewing it
+            log.warning("lease of job %s lost: %s", job.job_id, error)
+            self.revoke(job.lease_id, str(error))
+        else:  # transient: the next pass retries while time remains
+            log.info("renewing the lease of job %s failed: %s", job.job_id, error)
+
+
+class Leases(_LeaseBook):
+    """Renews every open lease of one `jobs()` loop from one daemon thread."""
+
+    def __init__(self, service: SegmentationServiceBase, closed: threading.Event) -> None:
+        super().__init__()
+        self._service, self._closed = service, closed
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, job: _JobBase) -> None:
+        self._add(job)
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="cellhub-lease-renewer", daemon=True)
+            self._thread.start()
+
     def stop(self) -> None:
         self._stop.set()
 
     def _run(self) -> None:
         while not self._stop.wait(0.25) and not self._closed.is_set():
-            with self._lock:
-                due = [job for job in self._jobs.values() if job._lease.due()]
-            for job in due:
+            for job in self._due():
                 try:
-                    job._lease.expires_at_ms = self._renew(job.job_id, job.lease_id)
-                except (FailedPrecondition, NotFound) as error:  # the lease is gone: stop renewing it
-                    log.warning("lease of job %s lost: %s", job.job_id, error)
-                    self.revoke(job.lease_id, str(error))
-                except Error as error:  # transient: the next pass retries while time remains
-                    log.info("renewing the lease of job %s failed: %s", job.job_id, error)
+                    job._lease.expires_at_ms = self._service.renew_job_lease(
+                        job_id=job.job_id, lease_id=job.lease_id).lease_expires_at_unix_ms
+                except Error as error:
+                    self._renewal_failed(job, error)
 
 
 class AsyncJob(_JobBase):
     """`Job` for the asyncio client."""
 
-    def __init__(self, assignment: segmentation_pb2.JobAssignment,
-                 call: Callable[[str, segmentation_pb2.CompleteJobRequest | segmentation_pb2.FailJobRequest], Awaitable[object]],
+    def __init__(self, assignment: segmentation_pb2.JobAssignment, service: AsyncSegmentationServiceBase,
                  leases: AsyncLeases) -> None:
         super().__init__(assignment)
-        self._call, self._leases = call, leases
+        self._service, self._leases = service, leases
 
     async def complete(self, result: segmentation_pb2.SegmentationResult | None = None, *,
                        polygons: Iterable[Polygon] | None = None, processing_time_ms: int | None = None) -> None:
-        request = self._complete_request(result, polygons, processing_time_ms)
+        result, processing_time_ms = self._result(result, polygons, processing_time_ms)
         try:
-            await self._call("CompleteJob", request)
+            await self._service.complete_job(job_id=self.job_id, lease_id=self.lease_id, result=result,
+                                             processing_time_ms=processing_time_ms)
         finally:
             self._leases.end(self)
 
     async def fail(self, reason: str, *, retryable: bool = False) -> bool:
         try:
-            reply = await self._call("FailJob", segmentation_pb2.FailJobRequest(
-                job_id=self.job_id, lease_id=self.lease_id, reason=reason[:1000] or "failed", retryable=retryable))
+            reply = await self._service.fail_job(job_id=self.job_id, lease_id=self.lease_id,
+                                                 reason=reason[:1000] or "failed", retryable=retryable)
         finally:
             self._leases.end(self)
-        return bool(getattr(reply, "requeued"))
+        return reply.requeued
 
 
-class AsyncLeases:
+class AsyncLeases(_LeaseBook):
     """`Leases` as a task on the caller's event loop."""
 
-    def __init__(self, renew: Callable[[str, str], Awaitable[int]]) -> None:
-        self._renew = renew
-        self._jobs: dict[str, _JobBase] = {}
+    def __init__(self, service: AsyncSegmentationServiceBase) -> None:
+        super().__init__()
+        self._service = service
         self._task: asyncio.Task[None] | None = None
 
     def add(self, job: _JobBase) -> None:
-        self._jobs[job.lease_id] = job
+        self._add(job)
         if self._task is None:
             self._task = asyncio.get_running_loop().create_task(self._run())
-
-    def end(self, job: _JobBase) -> None:
-        job._lease.ended = True
-        self._jobs.pop(job.lease_id, None)
-
-    def revoke(self, lease_id: str, reason: str) -> None:
-        job = self._jobs.pop(lease_id, None)
-        if job is not None:
-            job._lease.ended = True
-            job._lease.revoked_reason = reason or "revoked"
 
     def stop(self) -> None:
         if self._task is not None:
@@ -230,11 +237,9 @@ class AsyncLeases:
     async def _run(self) -> None:
         while True:
             await asyncio.sleep(0.25)
-            for job in [job for job in self._jobs.values() if job._lease.due()]:
+            for job in self._due():
                 try:
-                    job._lease.expires_at_ms = await self._renew(job.job_id, job.lease_id)
-                except (FailedPrecondition, NotFound) as error:
-                    log.warning("lease of job %s lost: %s", job.job_id, error)
-                    self.revoke(job.lease_id, str(error))
+                    job._lease.expires_at_ms = (await self._service.renew_job_lease(
+                        job_id=job.job_id, lease_id=job.lease_id)).lease_expires_at_unix_ms
                 except Error as error:
-                    log.info("renewing the lease of job %s failed: %s", job.job_id, error)
+                    self._renewal_failed(job, error)

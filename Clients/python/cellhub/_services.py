@@ -3,7 +3,7 @@ Protos/protoc-gen-cellhub-python (run Protos/generate.sh); do not edit.
 """
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Iterable, Iterator
 
 from cellhub._transport import (
     DEFAULT_TIMEOUT,

@@ -80,15 +80,7 @@ class SegmentationService(AsyncSegmentationServiceBase):
         A task reads the stream as it arrives, so leases are renewed from the moment of the push."""
         transport = self._transport
 
-        async def renew(job_id: str, lease_id: str) -> int:
-            return (await self.renew_job_lease(job_id=job_id, lease_id=lease_id)).lease_expires_at_unix_ms
-
-        async def call(method: str, request: Any) -> object:
-            response = segmentation_pb2.CompleteJobResponse if method == "CompleteJob" else segmentation_pb2.FailJobResponse
-            return await transport.unary(f"/cellhub.v1.SegmentationService/{method}", request, response,
-                                         transport.timeout, ())
-
-        leases = AsyncLeases(renew)
+        leases = AsyncLeases(self)
         request = segmentation_pb2.ClaimJobsRequest(worker_name=worker_name, max_concurrent_jobs=concurrency, models=models)
         arrived: asyncio.Queue[AsyncJob | Error | None] = asyncio.Queue()
 
@@ -102,7 +94,7 @@ class SegmentationService(AsyncSegmentationServiceBase):
                         failures = 0
                         kind = item.WhichOneof("item")
                         if kind == "assignment":
-                            job = AsyncJob(item.assignment, call, leases)
+                            job = AsyncJob(item.assignment, self, leases)
                             leases.add(job)
                             arrived.put_nowait(job)
                         elif kind == "lease_revoked":

@@ -1,3 +1,5 @@
+internal import RPC
+
 /// The proto3 JSON forms of scalar values, both ways (https://protobuf.dev/programming-guides/json/).
 enum ProtoJSONScalar {
     typealias Failure = ProtoJSONValueError
@@ -37,7 +39,7 @@ enum ProtoJSONScalar {
     /// Standard or URL-safe base64, padded or not.
     static func bytes(_ json: JSONValue) throws(Failure) -> [UInt8] {
         guard case .string(let text) = json else { throw .typeMismatch(expected: "a base64 string", found: json.kindName) }
-        guard let bytes = Base64.decode(text) else { throw .invalidValue("invalid base64") }
+        guard let bytes = Base64.decode(text.utf8) else { throw .invalidValue("invalid base64") }
         return bytes
     }
 

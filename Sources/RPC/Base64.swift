@@ -1,5 +1,6 @@
 /// RFC 4648 base64: standard alphabet with padding out; standard or URL-safe, padded or not, in.
-enum Base64 {
+/// One implementation for `-bin` metadata (RPCHTTP2) and the JSON mapping's bytes (CellHubProto).
+package enum Base64 {
     private static let alphabet: [UInt8] = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/".utf8)
 
     /// Each byte's 6-bit value in either alphabet, 0xFF for anything else.
@@ -11,7 +12,7 @@ enum Base64 {
         return table
     }()
 
-    static func encode(_ bytes: [UInt8]) -> String {
+    package static func encode(_ bytes: [UInt8]) -> String {
         var out: [UInt8] = []
         out.reserveCapacity((bytes.count + 2) / 3 * 4)
         var index = 0
@@ -33,8 +34,8 @@ enum Base64 {
     }
 
     /// Nil for characters outside both alphabets, a length no encoding has, or misplaced padding.
-    static func decode(_ text: String) -> [UInt8]? {
-        var utf8 = Array(text.utf8)
+    package static func decode(_ text: some Collection<UInt8>) -> [UInt8]? {
+        var utf8 = Array(text)
         if utf8.count % 4 == 0, utf8.last == UInt8(ascii: "=") {
             utf8.removeLast()
             if utf8.last == UInt8(ascii: "=") { utf8.removeLast() }
