@@ -10,8 +10,11 @@ import Glibc
 /// not pay for the copying (with `synchronous=FULL` it also fsyncs the whole database file).
 ///
 /// The writer reports the WAL's size after each commit (`SQLiteConnection.delegateCheckpoints`);
-/// past `thresholdFrames` this wakes the thread, which runs a PASSIVE checkpoint: it copies what
-/// no reader still needs and never blocks readers or the writer. Under a steady stream of
+/// each time the WAL has grown by `thresholdFrames` since the last pass this wakes the thread,
+/// which runs a PASSIVE checkpoint: it copies what no reader still needs and never blocks
+/// readers or the writer. (Not after every commit past the threshold: each pass fsyncs the
+/// database and copies the hot pages — counters, the log's tail — again, and passes that
+/// followed every commit were half the queue's CPU.) Under a steady stream of
 /// commits and reads that never lets the WAL start over (some reader always holds a recent
 /// snapshot), and a WAL that only grows makes every commit extend the file (block allocation
 /// and a metadata journal commit per fsync: several times the I/O of rewriting it in place).
@@ -29,10 +32,12 @@ final class Checkpointer: @unchecked Sendable {
     /// Owned by the checkpoint thread once it runs; `@unchecked Sendable` covers only that
     /// hand-over (the thread is its only user).
     private let connection: SQLiteConnection
-    /// `frames`: the WAL's size at the last commit. `restartDue`: a PASSIVE pass of a WAL past
+    /// `frames`: the WAL's size at the last commit. `passedAt`: its size when the last pass was
+    /// requested (0 once it started over). `restartDue`: a PASSIVE pass of a WAL past
     /// `restartFrames` ended; the writer's next commit restarts it, and no pass runs meanwhile
     /// (it would hold the checkpoint lock the RESTART needs).
-    private let state = Mutex<(requested: Bool, stopped: Bool, frames: Int, restartDue: Bool)>((false, false, 0, false))
+    private let state = Mutex<(requested: Bool, stopped: Bool, frames: Int, passedAt: Int, restartDue: Bool)>(
+        (false, false, 0, 0, false))
     private let wake = DispatchSemaphore(value: 0)
     private let exited = DispatchSemaphore(value: 0)
     /// Checkpoints run and WAL restarts that succeeded so far (tests).
@@ -59,13 +64,18 @@ final class Checkpointer: @unchecked Sendable {
     func committed(walFrames: Int) -> Bool {
         guard walFrames >= Self.thresholdFrames else { return false }
         let (wakeUp, restart) = state.withLock { state -> (Bool, Bool) in
+            if walFrames < state.frames { state.passedAt = 0 }  // the WAL started over
             state.frames = walFrames
             if state.restartDue {
                 state.restartDue = false
                 return (false, true)
             }
-            defer { state.requested = true }
-            return (!state.requested && !state.stopped, false)
+            guard !state.requested, !state.stopped, walFrames >= state.passedAt + Self.thresholdFrames else {
+                return (false, false)
+            }
+            state.requested = true
+            state.passedAt = walFrames
+            return (true, false)
         }
         if wakeUp { wake.signal() }
         return restart

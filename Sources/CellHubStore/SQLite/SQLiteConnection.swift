@@ -56,6 +56,10 @@ final class SQLiteConnection {
         try execute("PRAGMA mmap_size = 1073741824")
         try execute("PRAGMA cache_size = -65536")
         if mode == .readWrite {
+            // The writer's statement journals (each savepoint of a group commit, each
+            // multi-row statement inside a transaction) stay in memory: as a temporary file
+            // they were written page by page, more writes per queue job than the WAL itself.
+            try execute("PRAGMA temp_store = MEMORY")
             let journal = try queryOne("PRAGMA journal_mode = WAL") { $0.string(0) }
             guard journal?.lowercased() == "wal" else {
                 throw SQLiteError(code: 1, extendedCode: 1, message: "journal_mode is \(journal ?? "?"), not wal", sql: "PRAGMA journal_mode = WAL")

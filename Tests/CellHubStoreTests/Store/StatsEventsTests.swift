@@ -209,6 +209,47 @@ struct CheckpointTests {
         #expect(bounded.bytes < 24 << 20, "WAL \(bounded.bytes) bytes with restarts, \(grown.bytes) without")
     }
 
+    @Test("a checkpoint pass runs once per 1,000 frames the WAL grew, not after every commit past them")
+    func checkpointPassesFollowGrowth() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let path = directory.file("cellhub.sqlite")
+        var options = Store.Options()
+        options.walRestartFrames = Int.max
+        let store = try Store(path: path, options: options)
+        let ada = try store.createUser(name: "ada", isWorker: false, tokenHash: Array(repeating: 7, count: 32), payload: { _ in [] }).user
+        let project = try store.createProject(ownerID: ada.id, name: "p", description: "", payload: { _ in [] }).project
+        // A reader pinned to the first snapshot keeps every frame in the WAL, so its final size
+        // is every frame written; small commits, so one pass per commit would be hundreds.
+        let pinned = try SQLiteConnection(path: path, mode: .readOnly, busyTimeoutMs: 1_000)
+        try pinned.execute("BEGIN; SELECT count(*) FROM users;")
+        for index in 0..<1_500 {
+            let image = NewImage(name: "i\(index).png", contentType: "image/png", sizeBytes: 10, sha256Hex: TestStore.sha(index))
+            _ = try store.uploadImages(projectID: project.id, uploaderID: ada.id, images: [image], payload: { _ in [] })
+        }
+        try pinned.execute("COMMIT")
+        var info = stat()
+        #expect(stat(path + "-wal", &info) == 0)
+        let frames = Int(info.st_size) / (4_096 + 24)
+        var waited = 0
+        while store.checkpointer.checkpointsRun == 0 && waited < 100 {
+            usleep(20_000)
+            waited += 1
+        }
+        #expect(frames > 3 * Checkpointer.thresholdFrames, "the load outgrew the threshold a few times (\(frames) frames)")
+        #expect(store.checkpointer.checkpointsRun >= 1)
+        #expect(store.checkpointer.checkpointsRun <= frames / Checkpointer.thresholdFrames + 1,
+                "\(store.checkpointer.checkpointsRun) passes for \(frames) frames")
+    }
+
+    @Test("the writer keeps statement journals in memory (no temporary file per savepoint)")
+    func writerJournalsInMemory() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let writer = try SQLiteConnection(path: directory.file("cellhub.sqlite"), mode: .readWrite)
+        #expect(try writer.queryOne("PRAGMA temp_store") { $0.int64(0) } == 2)
+    }
+
     private enum Readers {
         /// One read transaction open from before the first write to after the last.
         case pinned
