@@ -172,7 +172,7 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .testTarget(
-            name: "RPCHTTP2Tests", dependencies: ["RPCHTTP2", "RPC", "EventLoop", "CellHubServer", "CellHubProto", "TestSupport"],
+            name: "RPCHTTP2Tests", dependencies: ["RPCHTTP2", "RPC", "EventLoop", "CLinuxShim", "CellHubServer", "CellHubProto", "TestSupport"],
             swiftSettings: strictSwift
         ),
 

@@ -127,9 +127,12 @@ package struct SegmentationHandler: SegmentationServiceHandler {
         let output = SegmentationOutput(
             cellCount: result.cellCount, result: result.serializedBytes(),
             processingMs: request.processingTimeMs > 0 ? request.processingTimeMs : nil)
-        let workers = runner.domain.workers
-        _ = try await runner.call(context) { caller throws(SegmentationError) in
-            try workers.complete(jobID: request.jobId, leaseID: request.leaseId, output: output, caller: caller)
+        let caller = try await runner.authenticator.caller(context)
+        do {
+            // Stored with the dispatcher's next batch (one commit with the next claims).
+            _ = try await dispatcher.complete(jobID: request.jobId, leaseID: request.leaseId, output: output, caller: caller)
+        } catch {
+            throw DomainErrorMapping.rpcError(error, context: context, logger: runner.logger)
         }
         return CompleteJobResponse()
     }

@@ -48,6 +48,11 @@ public final class EventLoop: @unchecked Sendable {
     private var flushQueue: [any Flushable] = []
     private var afterIteration: [() -> Void] = []
     private var lastIOAt: UInt64 = 0
+    /// No spinning before this instant: the last spin was preempted (see `run`).
+    private var spinPausedUntil: UInt64 = 0
+    private let spinPauses = Atomic<Int>(0)
+    /// How long a preempted spin keeps the loop from spinning.
+    static let spinPauseNanoseconds: UInt64 = 1_000_000_000
     /// How long the loop keeps polling after its last I/O before it sleeps in epoll_wait
     /// (0: never poll). Trades CPU on a busy loop for lower latency.
     public let busyPollNanoseconds: UInt64
@@ -58,6 +63,9 @@ public final class EventLoop: @unchecked Sendable {
         case job(UnownedJob)
         case closure(@Sendable () -> Void)
     }
+
+    /// Times a spin was preempted and spinning paused (tests, diagnostics).
+    public var spinsPaused: Int { spinPauses.load(ordering: .relaxed) }
 
     public init(index: Int = 0, busyPollNanoseconds: UInt64 = 0) throws(SystemCallError) {
         self.index = index
@@ -179,11 +187,20 @@ public final class EventLoop: @unchecked Sendable {
                 // Adaptive busy poll: right after I/O, the next request of a ping-ponging
                 // client is typically tens of µs away; polling for it briefly avoids the
                 // sleep/wake-up round trip. An idle loop never spins.
-                let spinUntil = lastIOAt == 0 ? 0 : monotonicNanoseconds() &+ busyPollNanoseconds
+                // A spin that gets preempted was burning a CPU another thread wanted — on a
+                // core shared with the blocking pool or the store's writer, our own: the loop
+                // then stops spinning for a while instead of taking that CPU on every I/O.
+                let now = monotonicNanoseconds()
+                let spinUntil = lastIOAt == 0 || now < spinPausedUntil ? 0 : now &+ busyPollNanoseconds
+                let preemptions = spinUntil == 0 ? 0 : cellhub_thread_preemptions()
                 while count == 0 && monotonicNanoseconds() < spinUntil {
                     count = events.withUnsafeMutableBufferPointer {
                         cellhub_epoll_wait(epollFD, $0.baseAddress, Int32($0.count), 0)
                     }
+                }
+                if spinUntil != 0 && cellhub_thread_preemptions() != preemptions {
+                    spinPausedUntil = monotonicNanoseconds() &+ Self.spinPauseNanoseconds
+                    spinPauses.add(1, ordering: .relaxed)
                 }
                 if count == 0 {
                     count = events.withUnsafeMutableBufferPointer {

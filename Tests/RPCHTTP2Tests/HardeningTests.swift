@@ -4,7 +4,13 @@ import EventLoop
 import Logging
 import RPC
 import RPCHTTP2
+import CLinuxShim
+import Synchronization
+import TestSupport
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What a hostile or broken peer must not be able to do to the server: make a loop spin
 /// after its EOF, leave a call without an answer, make the server hold its request bytes
@@ -168,6 +174,39 @@ struct HardeningTests {
     }
 
     // MARK: Loop
+
+    /// A loop whose busy poll is preempted — another thread wants the CPU it spins on, as
+    /// the blocking pool or the store's writer do on a shared core — stops spinning for a
+    /// while instead of taking that CPU after every I/O.
+    @Test func aPreemptedSpinPausesTheBusyPoll() throws {
+        let loop = try EventLoop(busyPollNanoseconds: 20_000_000)
+        let cpu = max(0, cellhub_first_allowed_cpu())
+        let competing = Atomic<Bool>(true)
+        onThreads(3) { role in
+            switch role {
+            case 0:
+                Self.pin(to: cpu)
+                loop.run()
+            case 1:
+                Self.pin(to: cpu)
+                while competing.load(ordering: .relaxed) {}
+            default:
+                // Each wake-up is I/O after which the loop spins, next to a thread that never yields.
+                for _ in 0..<20 {
+                    loop.execute {}
+                    usleep(30_000)
+                }
+                competing.store(false, ordering: .relaxed)
+                loop.stop()
+            }
+        }
+        #expect(loop.spinsPaused >= 1, "the spin never noticed the competing thread")
+        #expect(loop.spinsPaused <= 2, "paused for a second each time: \(loop.spinsPaused) pauses in 0.6 s")
+    }
+
+    static func pin(to cpu: Int32) {
+        precondition(cellhub_pin_thread(cpu) == 0, "sched_setaffinity failed")
+    }
 
     /// Timers cancelled long before their deadline (every closed connection's) are swept
     /// out as the heap grows, instead of piling up until they are due.

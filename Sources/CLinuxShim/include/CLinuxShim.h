@@ -31,4 +31,14 @@ int cellhub_accept4(int fd, int flags);
 /// epoll_wait into `out` (at most `max` events); returns what epoll_wait returns.
 int cellhub_epoll_wait(int epfd, cellhub_epoll_event *out, int max, int timeout_ms);
 
+/// Involuntary context switches of the calling thread so far (getrusage RUSAGE_THREAD,
+/// Linux-only and declared only under _GNU_SOURCE); -1 when unavailable.
+long cellhub_thread_preemptions(void);
+
+/// The lowest CPU the calling thread may run on (sched_getaffinity); -1 on failure.
+int cellhub_first_allowed_cpu(void);
+
+/// Restricts the calling thread to `cpu` (sched_setaffinity); returns what it returns.
+int cellhub_pin_thread(int cpu);
+
 #endif

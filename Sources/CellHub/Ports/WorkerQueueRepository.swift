@@ -9,6 +9,14 @@ package protocol WorkerQueueRepository: Sendable {
     /// Extends a valid lease; returns the new expiry.
     func renewLease(jobID: String, leaseID: String, durationMs: Int64) throws(StoreError) -> Int64
     func completeJob(jobID: String, leaseID: String, output: SegmentationOutput, payload: (JobCompleted) -> [UInt8]) throws(StoreError) -> JobCompleted
+    /// Completes each of `completions` on its own (one that fails changes nothing and
+    /// leaves the others), then claims for the requests `claims` makes from the ids of the
+    /// jobs that did complete (one event per request that claimed something), all in one
+    /// transaction. The claims are in the requests' order.
+    func completeJobs(
+        _ completions: [JobCompletion], thenClaim claims: ([String]) -> [ClaimRequest], leaseDurationMs: Int64,
+        completedPayload: (JobCompleted) -> [UInt8], claimedPayload: (JobsClaimed) -> [UInt8]
+    ) throws(StoreError) -> (completed: [Result<JobCompleted, StoreError>], claimed: [JobsClaimed])
     func failJob(jobID: String, leaseID: String, reason: String, retryable: Bool, payload: (JobFailed) -> [UInt8]) throws(StoreError) -> JobFailed
     /// Ends every lease that expired by now (re-queued while attempts remain).
     func expireLeases(payload: (LeasesExpired) -> [UInt8]) throws(StoreError) -> LeasesExpired

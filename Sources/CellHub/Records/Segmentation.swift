@@ -187,7 +187,7 @@ package struct ClaimRequest: Sendable, Hashable {
     package var workerName: String
     /// Non-empty.
     package var models: [String]
-    /// At least 1.
+    /// At least 1 (0 claims nothing).
     package var limit: Int
 
     package init(workerName: String, models: [String], limit: Int) {
@@ -275,6 +275,19 @@ package struct BatchSummary: Sendable, Hashable {
         self.failedCount = failedCount
         self.cancelledCount = cancelledCount
         self.durationMs = durationMs
+    }
+}
+
+/// One result to store for a leased job.
+package struct JobCompletion: Sendable, Hashable {
+    package var jobID: String
+    package var leaseID: String
+    package var output: SegmentationOutput
+
+    package init(jobID: String, leaseID: String, output: SegmentationOutput) {
+        self.jobID = jobID
+        self.leaseID = leaseID
+        self.output = output
     }
 }
 

@@ -21,6 +21,11 @@ package protocol WorkerFeedOutlet: AnyObject, Sendable {
 /// it ends expired leases itself (re-queued while attempts remain). A feed that goes away
 /// keeps its leases until they expire: its worker may reconnect and still complete them.
 ///
+/// Results go through it too: a CompleteJob waits for the dispatcher's next batch, which
+/// stores every result that arrived meanwhile and claims the next jobs of the workers they
+/// freed in one transaction — on a busy queue one commit serves many jobs, where a commit
+/// per result and another per claim made the queue CPU-bound at two write transactions a job.
+///
 /// All state lives on its own thread (claims are store writes).
 package final class JobDispatcher: Sendable {
     package struct Options: Sendable {
@@ -41,6 +46,8 @@ package final class JobDispatcher: Sendable {
     /// Confined to `thread`.
     private let state = DispatcherState()
     private let wakePending = Atomic<Bool>(false)
+    /// Results waiting for the next batch; once stopped, results are stored by their caller.
+    private let completions = Mutex<(waiting: [PendingCompletion], stopped: Bool)>(([], false))
     private let feedCount = Atomic<Int>(0)
     private let nextID = Atomic<UInt64>(1)
 
@@ -86,7 +93,45 @@ package final class JobDispatcher: Sendable {
         }
     }
 
-    package func stop() { thread.stop() }
+    /// Stops the thread; results still waiting are stored on the caller's thread.
+    package func stop() {
+        let waiting = completions.withLock { state -> [PendingCompletion] in
+            state.stopped = true
+            defer { state.waiting = [] }
+            return state.waiting
+        }
+        thread.stop()
+        for pending in waiting { pending.continuation.resume(returning: completeAlone(pending.completion)) }
+    }
+
+    /// Stores a worker's result with the next batch and returns once that batch committed.
+    /// - Throws: what `WorkerService.complete` throws for this job.
+    package func complete(
+        jobID: String, leaseID: String, output: SegmentationOutput, caller: Caller
+    ) async throws(SegmentationError) -> JobCompleted {
+        let completion = try workers.completion(jobID: jobID, leaseID: leaseID, output: output, caller: caller)
+        let result = await withCheckedContinuation { continuation in
+            let queued = completions.withLock { state -> Bool in
+                guard !state.stopped else { return false }
+                state.waiting.append(PendingCompletion(completion: completion, continuation: continuation))
+                return true
+            }
+            if queued {
+                wake()
+            } else {
+                continuation.resume(returning: completeAlone(completion))
+            }
+        }
+        return try result.get()
+    }
+
+    private func completeAlone(_ completion: JobCompletion) -> Result<JobCompleted, SegmentationError> {
+        do {
+            return try workers.complete([completion], thenClaim: { _ in [] }).completed[0]
+        } catch {
+            return .failure(error)
+        }
+    }
 
     /// Looks for work soon: one dispatch after the work already queued on the thread, however
     /// many wakes arrive meanwhile (so workers freed together are served by one claim).
@@ -110,20 +155,46 @@ package final class JobDispatcher: Sendable {
         feed.handle.finish(end)
     }
 
-    /// Claims for every feed that has room and keeps up, least recently served first — in
-    /// one transaction, so serving N workers costs one commit, not N in a row.
+    /// Stores the results waiting, then claims for every feed that has room (counting the
+    /// slots those results free) and keeps up, least recently served first — all in one
+    /// transaction, so a batch of results and the next jobs of N workers cost one commit.
     private func dispatch() {
-        guard !state.draining else { return }
-        let ready = state.feeds.values.filter { $0.ready && $0.leases.count < $0.capacity }.sorted { $0.servedAt < $1.servedAt }
-        guard !ready.isEmpty else { return }
-        let claims: [[WorkerService.Claimed]]
+        let batch = completions.withLock { state -> [PendingCompletion] in
+            defer { state.waiting = [] }
+            return state.waiting
+        }
+        // A draining server still stores results; it hands out no more jobs.
+        let ready = state.draining ? [] : state.feeds.values.filter(\.ready).sorted { $0.servedAt < $1.servedAt }
+        let plans = ready.map { feed in
+            ClaimPlan(
+                request: ClaimRequest(workerName: feed.workerName, models: feed.models, limit: 0), capacity: feed.capacity,
+                held: feed.leases.count, completing: Set(batch.lazy.map(\.completion.jobID).filter { feed.leases[$0] != nil }),
+                byBytes: claimLimitByBytes(feed))
+        }
+        let (feeds, claiming) = zip(ready, plans).filter { $1.mayClaim }.reduce(into: ([Feed](), [ClaimPlan]())) {
+            $0.0.append($1.0)
+            $0.1.append($1.1)
+        }
+        guard !batch.isEmpty || !claiming.isEmpty else { return }
+        let outcome: (completed: [Result<JobCompleted, SegmentationError>], claimed: [[WorkerService.Claimed]])
         do {
-            claims = try workers.claim(ready.map { ClaimRequest(workerName: $0.workerName, models: $0.models, limit: claimLimit($0)) })
+            outcome = try workers.complete(batch.map(\.completion)) { done in
+                let done = Set(done)
+                return claiming.map { $0.request(afterCompleting: done) }
+            }
         } catch {
-            options.reportFault("job dispatcher: claiming jobs failed: \(error)")
+            options.reportFault("job dispatcher: storing results or claiming jobs failed: \(error)")
+            for pending in batch { pending.continuation.resume(returning: .failure(error)) }
             return
         }
-        for (feed, claimed) in zip(ready, claims) where !claimed.isEmpty {
+        for (pending, result) in zip(batch, outcome.completed) {
+            // Free the holder's slot now; the change's own notice finds it gone.
+            if case .success = result, let holderID = state.holder.removeValue(forKey: pending.completion.jobID) {
+                state.feeds[holderID]?.leases[pending.completion.jobID] = nil
+            }
+            pending.continuation.resume(returning: result)
+        }
+        for (feed, claimed) in zip(feeds, outcome.claimed) where !claimed.isEmpty {
             feed.recordSizes(claimed.map(\.content.count))
             for job in claimed {
                 guard let lease = job.job.leaseID else { continue }
@@ -145,14 +216,13 @@ package final class JobDispatcher: Sendable {
         }
     }
 
-    /// How many jobs one claim may take for `feed`: its free slots, but no more images than
-    /// fit under the low-water mark at the feed's average image size (one while it is
-    /// unknown) — so a worker that stops reading holds at most about that much more than
-    /// its transport took, whatever its stated concurrency.
-    private func claimLimit(_ feed: Feed) -> Int {
-        let free = feed.capacity - feed.leases.count
+    /// How many jobs one claim may take for `feed` by size: no more images than fit under
+    /// the low-water mark at the feed's average image size (one while it is unknown) — so a
+    /// worker that stops reading holds at most about that much more than its transport took,
+    /// whatever its stated concurrency.
+    private func claimLimitByBytes(_ feed: Feed) -> Int {
         guard let average = feed.averageImageBytes, average > 0 else { return 1 }
-        return max(1, min(free, options.lowWaterBytes / average))
+        return max(1, options.lowWaterBytes / average)
     }
 
     private func markReady(_ id: UInt64) {
@@ -257,6 +327,34 @@ private final class Feed: @unchecked Sendable {
         for size in sizes {
             averageImageBytes = averageImageBytes.map { ($0 * 3 + size) / 4 } ?? size
         }
+    }
+}
+
+/// A CompleteJob waiting for its batch.
+private struct PendingCompletion: Sendable {
+    let completion: JobCompletion
+    let continuation: CheckedContinuation<Result<JobCompleted, SegmentationError>, Never>
+}
+
+/// What one feed may claim in a batch, decided inside its transaction from the results that
+/// did complete there (a result that fails frees no slot).
+private struct ClaimPlan: Sendable {
+    var request: ClaimRequest
+    let capacity: Int
+    /// Leases it holds before the batch.
+    let held: Int
+    /// Of those, the jobs the batch's results are for.
+    let completing: Set<String>
+    let byBytes: Int
+
+    /// It has room if every result it is completing succeeds.
+    var mayClaim: Bool { held - completing.count < capacity }
+
+    func request(afterCompleting done: Set<String>) -> ClaimRequest {
+        var request = request
+        let free = capacity - held + completing.intersection(done).count
+        request.limit = free > 0 ? min(free, byBytes) : 0
+        return request
     }
 }
 

@@ -31,19 +31,6 @@ package final class WorkerService: Sendable {
         access = ProjectAccess(store: store)
     }
 
-    /// Claims for each request (a worker, its models, up to `limit` jobs) under leases of the
-    /// configured duration, in one transaction; the results are in the requests' order. Jobs
-    /// whose image file cannot be read are failed (not retried) and skipped.
-    package func claim(_ requests: [ClaimRequest]) throws(SegmentationError) -> [[Claimed]] {
-        let claims = try run { () throws(StoreError) in
-            try store.claimJobs(requests, leaseDurationMs: options.leaseDurationMs, payload: payloads.jobsClaimed)
-        }
-        return claims.map { claimed in
-            claimed.counters.forEach(stats.record)
-            return claimed.assignments.compactMap(withContent)
-        }
-    }
-
     /// The assignment with its image's bytes; nil (and the job failed for good) when they
     /// are gone (damaged storage): no worker can do this job.
     private func withContent(_ assignment: JobAssignment) -> Claimed? {
@@ -67,13 +54,44 @@ package final class WorkerService: Sendable {
     }
 
     package func complete(jobID: String, leaseID: String, output: SegmentationOutput, caller: Caller) throws(SegmentationError) -> JobCompleted {
-        try requireWorker(caller)
-        let (job, lease) = try Self.validLease(jobID, leaseID)
+        let completion = try self.completion(jobID: jobID, leaseID: leaseID, output: output, caller: caller)
         let completed = try run { () throws(StoreError) in
-            try store.completeJob(jobID: job, leaseID: lease, output: output, payload: payloads.jobCompleted)
+            try store.completeJob(
+                jobID: completion.jobID, leaseID: completion.leaseID, output: output, payload: payloads.jobCompleted)
         }
         stats.record(completed.counters)
         return completed
+    }
+
+    /// A completion `caller` may submit (a worker, well-formed ids); whether the lease holds
+    /// is known when it is stored.
+    package func completion(jobID: String, leaseID: String, output: SegmentationOutput, caller: Caller) throws(SegmentationError) -> JobCompletion {
+        try requireWorker(caller)
+        let (job, lease) = try Self.validLease(jobID, leaseID)
+        return JobCompletion(jobID: job, leaseID: lease, output: output)
+    }
+
+    /// Stores `completions` (each on its own, from `completion`), then claims what `claims`
+    /// asks for given the ids of the jobs that did complete, in one transaction: a batch of
+    /// results and the next jobs of the workers they freed cost one commit.
+    package func complete(
+        _ completions: [JobCompletion], thenClaim claims: ([String]) -> [ClaimRequest]
+    ) throws(SegmentationError) -> (completed: [Result<JobCompleted, SegmentationError>], claimed: [[Claimed]]) {
+        let (completed, claimed) = try run { () throws(StoreError) in
+            try store.completeJobs(
+                completions, thenClaim: claims, leaseDurationMs: options.leaseDurationMs,
+                completedPayload: payloads.jobCompleted, claimedPayload: payloads.jobsClaimed)
+        }
+        let results = completed.map { result in
+            result.map { done in
+                stats.record(done.counters)
+                return done
+            }.mapError(SegmentationError.init)
+        }
+        return (results, claimed.map { claim in
+            claim.counters.forEach(stats.record)
+            return claim.assignments.compactMap(withContent)
+        })
     }
 
     package func fail(jobID: String, leaseID: String, reason: String, retryable: Bool, caller: Caller) throws(SegmentationError) -> JobFailed {

@@ -91,7 +91,8 @@ extension Store {
     private static func claim(
         _ request: ClaimRequest, _ leaseDurationMs: Int64, _ tx: Transaction, _ payload: (JobsClaimed) -> [UInt8]
     ) throws -> JobsClaimed {
-        precondition(!request.models.isEmpty && request.limit >= 1, "claim parameters: a bug in CellHub")
+        precondition(!request.models.isEmpty && request.limit >= 0, "claim parameters: a bug in CellHub")
+        guard request.limit > 0 else { return JobsClaimed(assignments: [], counters: [], revision: nil) }
         // Model names are caller data, so they are bound, with one placeholder each.
         let placeholders = Array(repeating: "?", count: request.models.count).joined(separator: ", ")
         let jobs = try tx.db.query(
@@ -138,31 +139,62 @@ extension Store {
     package func completeJob(
         jobID: String, leaseID: String, output: SegmentationOutput, payload: (JobCompleted) -> [UInt8]
     ) throws(StoreError) -> JobCompleted {
-        try write { tx in
-            let job = try Self.leasedJob(jobID, leaseID: leaseID, tx)
-            return try tx.recording(.segmentationCompleted, projectID: job.projectID, actor: nil, payload: payload) { revision in
-                let processingMs = max(0, output.processingMs ?? (tx.now - job.startedAtMs))
-                try tx.db.run(
-                    "UPDATE segmentation_jobs SET status = 3, finished_at_ms = ?, processing_ms = ?, error = '' WHERE id = ?",
-                    tx.now, processingMs, jobID)
-                try Self.setImage(
-                    job.imageID, to: .segmented, tx, extra: "segmented_at_ms = ?, cell_count = ?, failure_reason = ''",
-                    tx.now, output.cellCount)
-                try tx.db.run(
-                    """
-                    INSERT OR REPLACE INTO segmentation_results (image_id, job_id, model, cell_count, result, completed_at_ms, processing_ms)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    """, job.imageID, jobID, job.model, output.cellCount, output.result, tx.now, processingMs)
-                var delta = CounterDelta()
-                delta.move(from: .processing, to: .segmented)
-                delta.lastCompletedAtMs = tx.now
-                let counters = try tx.apply(delta, to: job.projectID, revision: revision)
-                try tx.addActivity(projectID: job.projectID, atMs: tx.now, completed: 1)
-                return JobCompleted(
-                    job: try Rows.job(tx.db, id: jobID)!, image: try Rows.image(tx.db, id: job.imageID)!,
-                    counters: counters, batchFinished: try Self.finishedBatch(job.batchID, tx, revision: revision),
-                    revision: revision)
+        try write { tx in try Self.complete(JobCompletion(jobID: jobID, leaseID: leaseID, output: output), tx, payload) }
+    }
+
+    /// Completes each of `completions` in its own savepoint (one that fails changes nothing
+    /// and leaves the others), then claims what `claims` asks for given the jobs that did
+    /// complete — all in one transaction, one commit.
+    package func completeJobs(
+        _ completions: [JobCompletion], thenClaim claims: ([String]) -> [ClaimRequest], leaseDurationMs: Int64,
+        completedPayload: (JobCompleted) -> [UInt8], claimedPayload: (JobsClaimed) -> [UInt8]
+    ) throws(StoreError) -> (completed: [Result<JobCompleted, StoreError>], claimed: [JobsClaimed]) {
+        precondition(leaseDurationMs > 0, "claim parameters: a bug in CellHub")
+        return try write { tx in
+            let completed = completions.map { completion -> Result<JobCompleted, StoreError> in
+                do {
+                    return .success(try tx.savepoint { try Self.complete(completion, tx, completedPayload) })
+                } catch {
+                    return .failure(StoreError.wrapping(error))
+                }
             }
+            let done = zip(completions, completed).compactMap { completion, result -> String? in
+                if case .success = result { return completion.jobID }
+                return nil
+            }
+            let claimed = try claims(done).map { request in try Self.claim(request, leaseDurationMs, tx, claimedPayload) }
+            return (completed, claimed)
+        }
+    }
+
+    /// The body of a completion (see `completeJob`).
+    private static func complete(
+        _ completion: JobCompletion, _ tx: Transaction, _ payload: (JobCompleted) -> [UInt8]
+    ) throws -> JobCompleted {
+        let jobID = completion.jobID, output = completion.output
+        let job = try leasedJob(jobID, leaseID: completion.leaseID, tx)
+        return try tx.recording(.segmentationCompleted, projectID: job.projectID, actor: nil, payload: payload) { revision in
+            let processingMs = max(0, output.processingMs ?? (tx.now - job.startedAtMs))
+            try tx.db.run(
+                "UPDATE segmentation_jobs SET status = 3, finished_at_ms = ?, processing_ms = ?, error = '' WHERE id = ?",
+                tx.now, processingMs, jobID)
+            try setImage(
+                job.imageID, to: .segmented, tx, extra: "segmented_at_ms = ?, cell_count = ?, failure_reason = ''",
+                tx.now, output.cellCount)
+            try tx.db.run(
+                """
+                INSERT OR REPLACE INTO segmentation_results (image_id, job_id, model, cell_count, result, completed_at_ms, processing_ms)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                """, job.imageID, jobID, job.model, output.cellCount, output.result, tx.now, processingMs)
+            var delta = CounterDelta()
+            delta.move(from: .processing, to: .segmented)
+            delta.lastCompletedAtMs = tx.now
+            let counters = try tx.apply(delta, to: job.projectID, revision: revision)
+            try tx.addActivity(projectID: job.projectID, atMs: tx.now, completed: 1)
+            return JobCompleted(
+                job: try Rows.job(tx.db, id: jobID)!, image: try Rows.image(tx.db, id: job.imageID)!,
+                counters: counters, batchFinished: try finishedBatch(job.batchID, tx, revision: revision),
+                revision: revision)
         }
     }
 

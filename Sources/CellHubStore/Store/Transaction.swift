@@ -24,6 +24,21 @@ struct Transaction {
         return result
     }
 
+    /// Runs `body` in a savepoint: when it throws, what it wrote is rolled back (the rest of
+    /// the transaction stays) and the error rethrown.
+    func savepoint<Result>(_ body: () throws -> Result) throws -> Result {
+        try db.run("SAVEPOINT step")
+        do {
+            let result = try body()
+            try db.run("RELEASE step")
+            return result
+        } catch {
+            try db.run("ROLLBACK TO step")
+            try db.run("RELEASE step")
+            throw error
+        }
+    }
+
     /// Applies `delta` to a project's counters, stamps them with `revision` and the
     /// transaction's time, and returns the row after the change. One statement: the CHECK
     /// constraints see the final values, so a bug that would make a count negative or break

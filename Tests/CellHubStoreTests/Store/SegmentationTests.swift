@@ -66,6 +66,44 @@ struct SegmentationTests {
         #expect(try t.store.checkConsistency() == [])
     }
 
+    @Test("a batch of results and the next claims: each result on its own, claims sized by the results that held, one commit")
+    func completeThenClaimInOneTransaction() throws {
+        let t = try TestStore()
+        let (owner, p, images) = try project(t, images: 6)
+        _ = try t.store.enqueue(EnqueueRequest(projectID: p.id, target: .unsegmented, model: "m", requestedBy: owner.id), payload: tag("q"))
+        let held = try t.store.claimJobs(workerName: "w", models: ["m"], limit: 3, leaseDurationMs: 60_000, payload: tag("c")).assignments
+        let output = SegmentationOutput(cellCount: 4, result: [9])
+        let completions = [
+            JobCompletion(jobID: held[0].job.id, leaseID: held[0].job.leaseID!, output: output),
+            JobCompletion(jobID: held[1].job.id, leaseID: "forged", output: output),
+            JobCompletion(jobID: "ghost", leaseID: "l", output: output),
+            JobCompletion(jobID: held[2].job.id, leaseID: held[2].job.leaseID!, output: output),
+        ]
+        let transactions = t.store.writeTransactions
+        var seen: [String] = []
+        let (completed, claimed) = try t.store.completeJobs(
+            completions,
+            thenClaim: { done in
+                seen = done
+                // Each job that completed frees one slot of a worker holding three.
+                return [ClaimRequest(workerName: "w", models: ["m"], limit: done.count), ClaimRequest(workerName: "idle", models: ["m"], limit: 0)]
+            },
+            leaseDurationMs: 60_000, completedPayload: tag("done"), claimedPayload: tag("c"))
+        #expect(t.store.writeTransactions == transactions + 1, "one transaction for the whole batch")
+        #expect(seen == [held[0].job.id, held[2].job.id])
+        #expect(try completed[0].get().image.status == .segmented && completed[0].get().image.cellCount == 4)
+        #expect(throws: StoreError.lease(jobID: held[1].job.id, .unknownLease)) { try completed[1].get() }
+        #expect(throws: StoreError.notFound(.job, id: "ghost")) { try completed[2].get() }
+        #expect(try completed[3].get().job.status == .completed)
+        #expect(claimed.count == 2 && claimed[0].assignments.count == 2 && claimed[1].assignments.isEmpty && claimed[1].revision == nil)
+        #expect(Set(claimed[0].assignments.map(\.image.id)) == Set(images[3...4].map(\.id)))
+        // The refused result changed nothing: its job still processes under its lease.
+        #expect(try t.store.job(id: held[1].job.id)?.status == .processing)
+        let counters = try #require(try t.store.counters(projectID: p.id))
+        #expect(counters.segmented == 2 && counters.processing == 3 && counters.queued == 1)
+        #expect(try t.store.checkConsistency() == [])
+    }
+
     @Test("retryable failures re-queue until attempts run out; the last one fails the image")
     func failures() throws {
         let t = try TestStore()
