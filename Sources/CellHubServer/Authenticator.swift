@@ -5,7 +5,7 @@ package import RPC
 /// Turns a call's `authorization: Bearer <token>` metadata into the `Caller` it runs as.
 ///
 /// The metadata's shape is checked on the event loop (a malformed value never costs a pool
-/// hop); the token lookup (SQLite) runs on the blocking pool. Every failure is
+/// hop), and so is a token the domain has cached; a lookup (SQLite) runs on the blocking pool. Every failure is
 /// UNAUTHENTICATED with a message that says what to send, never which check failed inside
 /// the store.
 package struct Authenticator: Sendable {
@@ -24,6 +24,8 @@ package struct Authenticator: Sendable {
     ///   INTERNAL (logged) when the store fails; UNAVAILABLE once the pool is shut down.
     package func caller(_ context: ServerContext) async throws(RPCError) -> Caller {
         let token = try Self.token(context)
+        // A token seen before and not revoked since needs no pool hop.
+        if let caller = auth.cachedCaller(token: token) { return caller }
         let auth = self.auth
         do {
             return try await pool.run { () throws(AuthError) -> Caller in try auth.authenticate(token: token) }

@@ -1,10 +1,17 @@
+import Synchronization
 
 /// Turns a bearer token into the `Caller` it belongs to.
 ///
 /// The shape is checked before any lookup (a malformed token never reaches SQLite); only the
-/// token's SHA-256 is looked up, so the raw token is never stored or compared.
+/// token's SHA-256 is looked up, so the raw token is never stored or compared. Callers found
+/// are kept in memory by that hash — so most calls authenticate without the store — for as
+/// long as the store's credentials generation stays the same: any revocation, by any
+/// process, empties the cache before the next call is checked.
 package final class AuthService: Sendable {
     private let store: any UserRepository
+    private let cache = Mutex<(generation: UInt64, callers: [[UInt8]: Caller])>((0, [:]))
+    /// Callers cached at most (then the cache starts over).
+    static let cacheLimit = 10_000
 
     package init(store: any UserRepository) { self.store = store }
 
@@ -12,14 +19,35 @@ package final class AuthService: Sendable {
     /// `unauthenticated`, with the same message.
     package func authenticate(token: String) throws(AuthError) -> Caller {
         guard APIToken.isWellFormed(token) else { throw .unauthenticated }
+        let hash = APIToken.hash(token)
+        // Read before the lookup: a revocation committed after it changes the generation,
+        // so what this lookup finds is not kept past it.
+        let generation = store.credentialsGeneration
+        if let caller = cached(hash, generation: generation) { return caller }
         let user: UserRecord?
         do {
-            user = try store.user(tokenHash: APIToken.hash(token))
+            user = try store.user(tokenHash: hash)
         } catch {
             throw .internal(underlying: InternalFault(error))
         }
         guard let user else { throw .unauthenticated }
-        return Caller(userID: user.id, name: user.name, isWorker: user.isWorker)
+        let caller = Caller(userID: user.id, name: user.name, isWorker: user.isWorker)
+        cache.withLock { cache in
+            if cache.generation != generation || cache.callers.count >= Self.cacheLimit { cache = (generation, [:]) }
+            cache.callers[hash] = caller
+        }
+        return caller
+    }
+
+    /// The caller of a token seen before and not revoked since, without the store; nil when
+    /// it needs a lookup (`authenticate`). Never blocks for long: fit for an event loop.
+    package func cachedCaller(token: String) -> Caller? {
+        guard APIToken.isWellFormed(token) else { return nil }
+        return cached(APIToken.hash(token), generation: store.credentialsGeneration)
+    }
+
+    private func cached(_ hash: [UInt8], generation: UInt64) -> Caller? {
+        cache.withLock { cache in cache.generation == generation ? cache.callers[hash] : nil }
     }
 
     /// The caller named by an `authorization` metadata value, `Bearer <token>` (scheme

@@ -11,6 +11,9 @@ package protocol UserRepository: Sendable {
     func user(tokenHash: [UInt8]) throws(StoreError) -> UserRecord?
     func user(id: String) throws(StoreError) -> UserRecord?
     func user(named name: String) throws(StoreError) -> UserRecord?
+    /// A value that changes after every committed revocation of a user or token, whichever
+    /// process made it; cheap (no transaction), so a cache of callers can check it per call.
+    var credentialsGeneration: UInt64 { get }
 }
 
 /// Projects, their members and roles.

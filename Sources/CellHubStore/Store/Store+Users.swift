@@ -59,7 +59,7 @@ extension Store {
     /// `userRevoked` (nothing when already revoked).
     /// - Throws: `notFound(.user)`.
     package func revokeUser(id: String, payload: (UserRevoked) -> [UInt8]) throws(StoreError) -> UserRevoked {
-        try write { tx in
+        let revoked = try write { tx in
             guard let user = try Rows.user(tx.db, id: id) else { throw StoreError.notFound(.user, id: id) }
             if user.revokedAtMs != nil {
                 return UserRevoked(user: user, revokedTokenCount: 0, revision: nil)
@@ -73,5 +73,11 @@ extension Store {
                 return UserRevoked(user: revoked, revokedTokenCount: tokens, revision: revision)
             }
         }
+        // After the commit: a cache that reloads now must find the revocation.
+        if revoked.revision != nil { credentials.bump() }
+        return revoked
     }
+
+    /// Changes after every committed revocation, in any process using this database.
+    package var credentialsGeneration: UInt64 { credentials.current }
 }

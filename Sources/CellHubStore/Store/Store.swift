@@ -62,6 +62,8 @@ package final class Store: Sendable {
     let checkpointer: Checkpointer
     /// Called after every commit (`CommitSignal`): the EventHub's wake-up.
     private let commitListeners: CommitListeners
+    /// Changed after every revocation, by any process (`UserRepository.credentialsGeneration`).
+    let credentials: CredentialsGeneration
 
     /// Opens (creating if needed) the database at `path`, applies pending migrations and
     /// creates the epoch on first open.
@@ -74,6 +76,7 @@ package final class Store: Sendable {
         }
         self.path = path
         self.options = options
+        credentials = CredentialsGeneration(databasePath: path)
         self.epoch = opened.epoch
         self.appliedMigrations = opened.applied
         let writer = LockedConnection(opened.writer)

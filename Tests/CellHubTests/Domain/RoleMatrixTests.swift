@@ -151,4 +151,25 @@ import CellHubStore
         #expect(code { try test.domain.auth.authenticate(token: token) } == .unauthenticated)
         #expect(code { try test.domain.auth.requireWorker(caller) } == .permissionDenied)
     }
+
+    @Test("a cached caller is answered without the store until a revocation by any process")
+    func cachedCallersFollowRevocations() throws {
+        let test = try TestDomain()
+        let (alice, aliceToken) = try test.user("alice")
+        let (bob, bobToken) = try test.user("bob")
+        #expect(test.domain.auth.cachedCaller(token: aliceToken) == nil, "never seen")
+        #expect(try test.domain.auth.authenticate(token: aliceToken) == alice)
+        #expect(try test.domain.auth.authenticate(token: bobToken) == bob)
+        #expect(test.domain.auth.cachedCaller(token: aliceToken) == alice)
+        // `cellhubd users revoke` is another process with its own store on the same file.
+        let admin = try Store(path: test.store.path)
+        _ = try admin.revokeUser(id: alice.userID, payload: { _ in [] })
+        #expect(test.domain.auth.cachedCaller(token: aliceToken) == nil, "the revocation emptied the cache")
+        #expect(code { try test.domain.auth.authenticate(token: aliceToken) } == .unauthenticated)
+        #expect(try test.domain.auth.authenticate(token: bobToken) == bob, "others look up again, and pass")
+        #expect(test.domain.auth.cachedCaller(token: bobToken) == bob)
+        // A revocation that changes nothing (already revoked) leaves the cache alone.
+        _ = try admin.revokeUser(id: alice.userID, payload: { _ in [] })
+        #expect(test.domain.auth.cachedCaller(token: bobToken) == bob)
+    }
 }
