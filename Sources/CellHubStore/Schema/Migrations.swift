@@ -8,6 +8,7 @@ package enum Migrations {
         Migration(name: "v3-user-counters", sql: SchemaV3UserCounters.sql),
         Migration(name: "v4-completion-minutes", sql: SchemaV4CompletionMinutes.sql),
         Migration(name: "v5-stream-indexes", sql: SchemaV5StreamIndexes.sql),
+        Migration(name: "v6-queue-indexes", sql: SchemaV6QueueIndexes.sql),
     ]
 
     /// Applies the migrations of `migrations` that the database has not recorded, in order,

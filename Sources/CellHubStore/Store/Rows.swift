@@ -143,11 +143,17 @@ enum Rows {
 
     // MARK: Jobs
 
-    static let jobColumns = """
-        j.id, j.image_id, j.project_id, j.batch_id, j.status, j.priority, j.model, j.attempts, j.max_attempts,
-        j.requested_by, j.lease_id, j.lease_owner, j.lease_expires_at_ms, j.enqueued_at_ms, j.started_at_ms,
-        j.finished_at_ms, j.processing_ms, j.error, j.seq
-        """
+    /// The columns `job(_:)` reads, in its order.
+    private static let jobColumnNames = [
+        "id", "image_id", "project_id", "batch_id", "status", "priority", "model", "attempts", "max_attempts",
+        "requested_by", "lease_id", "lease_owner", "lease_expires_at_ms", "enqueued_at_ms", "started_at_ms",
+        "finished_at_ms", "processing_ms", "error", "seq",
+    ]
+    /// For `SELECT … FROM segmentation_jobs j`.
+    static let jobColumns = jobColumnNames.map { "j.\($0)" }.joined(separator: ", ")
+    /// For `UPDATE segmentation_jobs … RETURNING`: the row as the update left it, without
+    /// reading it again.
+    static let jobReturning = jobColumnNames.joined(separator: ", ")
 
     static func job(_ row: SQLiteRow) -> JobRecord {
         JobRecord(

@@ -106,15 +106,16 @@ extension Store {
             var deltas: [String: CounterDelta] = [:]
             var assignments: [JobAssignment] = []
             for job in jobs {
-                try tx.db.run(
+                let leased = try tx.db.queryOne(
                     """
                     UPDATE segmentation_jobs SET status = 2, attempts = attempts + 1, lease_id = ?, lease_owner = ?,
                         lease_expires_at_ms = ?, started_at_ms = ?
                     WHERE id = ?
-                    """, tx.makeID(), request.workerName, tx.now + leaseDurationMs, tx.now, job.id)
+                    RETURNING \(Rows.jobReturning)
+                    """, tx.makeID(), request.workerName, tx.now + leaseDurationMs, tx.now, job.id, row: Rows.job)
                 try setImage(job.imageID, to: .processing, tx, extra: nil)
                 deltas[job.projectID, default: CounterDelta()].move(from: .queued, to: .processing)
-                assignments.append(JobAssignment(job: try Rows.job(tx.db, id: job.id)!, image: try Rows.image(tx.db, id: job.imageID)!))
+                assignments.append(JobAssignment(job: leased!, image: try Rows.image(tx.db, id: job.imageID)!))
             }
             let counters = try apply(deltas, tx, revision: revision)
             return JobsClaimed(assignments: assignments, counters: counters, revision: revision)
@@ -175,9 +176,11 @@ extension Store {
         let job = try leasedJob(jobID, leaseID: completion.leaseID, tx)
         return try tx.recording(.segmentationCompleted, projectID: job.projectID, actor: nil, payload: payload) { revision in
             let processingMs = max(0, output.processingMs ?? (tx.now - job.startedAtMs))
-            try tx.db.run(
-                "UPDATE segmentation_jobs SET status = 3, finished_at_ms = ?, processing_ms = ?, error = '' WHERE id = ?",
-                tx.now, processingMs, jobID)
+            let finished = try tx.db.queryOne(
+                """
+                UPDATE segmentation_jobs SET status = 3, finished_at_ms = ?, processing_ms = ?, error = '' WHERE id = ?
+                RETURNING \(Rows.jobReturning)
+                """, tx.now, processingMs, jobID, row: Rows.job)
             try setImage(
                 job.imageID, to: .segmented, tx, extra: "segmented_at_ms = ?, cell_count = ?, failure_reason = ''",
                 tx.now, output.cellCount)
@@ -192,7 +195,7 @@ extension Store {
             let counters = try tx.apply(delta, to: job.projectID, revision: revision)
             try tx.addActivity(projectID: job.projectID, atMs: tx.now, completed: 1)
             return JobCompleted(
-                job: try Rows.job(tx.db, id: jobID)!, image: try Rows.image(tx.db, id: job.imageID)!,
+                job: finished!, image: try Rows.image(tx.db, id: job.imageID)!,
                 counters: counters, batchFinished: try finishedBatch(job.batchID, tx, revision: revision),
                 revision: revision)
         }

@@ -163,15 +163,18 @@ struct Transaction {
         if completed > 0 { try addCompletions(projectID: projectID, atMs: atMs, count: completed) }
     }
 
-    /// Counts completions in the project's minute containing `atMs`, dropping its minutes
-    /// older than `CompletionMinute.retention`.
+    /// Counts completions in the project's minute containing `atMs`; when that minute's row is
+    /// new, drops the project's minutes older than `CompletionMinute.retention` (rows only
+    /// age out as new minutes start, so once per minute is enough).
     private func addCompletions(projectID: String, atMs: Int64, count: Int64) throws {
         let minute = CompletionMinute.of(atMs)
-        try db.run(
+        let total = try db.queryOne(
             """
             INSERT INTO project_completion_minutes (project_id, minute, completed) VALUES (?, ?, ?)
             ON CONFLICT (project_id, minute) DO UPDATE SET completed = completed + excluded.completed
-            """, projectID, minute, count)
+            RETURNING completed
+            """, projectID, minute, count) { $0.int64(0) }
+        guard total == count else { return }
         try db.run(
             "DELETE FROM project_completion_minutes WHERE project_id = ? AND minute < ?",
             projectID, minute - CompletionMinute.retention)

@@ -55,7 +55,7 @@ struct CounterPropertyTests {
         var options = Store.Options()
         options.clock = { now }
         let upgraded = try Store(path: run.t.directory.file("cellhub.sqlite"), options: options)
-        #expect(upgraded.appliedMigrations == ["v2-activity-feed", "v3-user-counters", "v4-completion-minutes", "v5-stream-indexes"])
+        #expect(upgraded.appliedMigrations == ["v2-activity-feed", "v3-user-counters", "v4-completion-minutes", "v5-stream-indexes", "v6-queue-indexes"])
         #expect(try upgraded.checkConsistency() == [], "seed \(seed)")
         #expect(try figures(upgraded) == before, "seed \(seed)")
     }
