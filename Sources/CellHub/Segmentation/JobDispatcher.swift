@@ -165,16 +165,17 @@ package final class JobDispatcher: Sendable {
         }
         // A draining server still stores results; it hands out no more jobs.
         let ready = state.draining ? [] : state.feeds.values.filter(\.ready).sorted { $0.servedAt < $1.servedAt }
-        let plans = ready.map { feed in
-            ClaimPlan(
+        // The batch's jobs by the feed holding them (one pass, not one per feed).
+        var completing: [UInt64: Set<String>] = [:]
+        for pending in batch {
+            if let holder = state.holder[pending.completion.jobID] { completing[holder, default: []].insert(pending.completion.jobID) }
+        }
+        let candidates = ready.map { feed in
+            (feed, ClaimPlan(
                 request: ClaimRequest(workerName: feed.workerName, models: feed.models, limit: 0), capacity: feed.capacity,
-                held: feed.leases.count, completing: Set(batch.lazy.map(\.completion.jobID).filter { feed.leases[$0] != nil }),
-                byBytes: claimLimitByBytes(feed))
-        }
-        let (feeds, claiming) = zip(ready, plans).filter { $1.mayClaim }.reduce(into: ([Feed](), [ClaimPlan]())) {
-            $0.0.append($1.0)
-            $0.1.append($1.1)
-        }
+                held: feed.leases.count, completing: completing[feed.handle.id] ?? [], byBytes: claimLimitByBytes(feed)))
+        }.filter { $0.1.mayClaim }
+        let feeds = candidates.map(\.0), claiming = candidates.map(\.1)
         guard !batch.isEmpty || !claiming.isEmpty else { return }
         let outcome: (completed: [Result<JobCompleted, SegmentationError>], claimed: [[WorkerService.Claimed]])
         do {

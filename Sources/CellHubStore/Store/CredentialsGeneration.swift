@@ -16,7 +16,9 @@ final class CredentialsGeneration: Sendable {
     private let unreadable = Atomic<UInt64>(1 << 63)
 
     init(databasePath: String) {
-        descriptor = open(databasePath + "-auth", O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        // The database's own mode (SQLite's default): any account that may write the
+        // database — and so revoke — may bump it. It holds no secret.
+        descriptor = open(databasePath + "-auth", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
     }
 
     deinit {
