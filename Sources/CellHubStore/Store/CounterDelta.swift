@@ -30,4 +30,13 @@ struct CounterDelta {
         statuses[old, default: 0] -= 1
         statuses[new, default: 0] += 1
     }
+
+    /// Adds another operation's moves (times: the later of the two).
+    mutating func add(_ other: CounterDelta) {
+        for (status, count) in other.statuses { statuses[status, default: 0] += count }
+        imageCount += other.imageCount
+        bytes += other.bytes
+        lastImageAddedAtMs = max(lastImageAddedAtMs, other.lastImageAddedAtMs)
+        lastCompletedAtMs = max(lastCompletedAtMs, other.lastCompletedAtMs)
+    }
 }

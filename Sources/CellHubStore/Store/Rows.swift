@@ -128,6 +128,14 @@ enum Rows {
 
     static let imageJoins = "JOIN users u ON u.id = i.uploader_id"
 
+    /// `imageColumns` for the RETURNING clause of an UPDATE of `images` (no join there: the
+    /// uploader's name comes from a subquery).
+    static let imageReturning = """
+        id, project_id, name, content_type, size_bytes, sha256, status, uploaded_at_ms,
+        uploader_id, (SELECT name FROM users WHERE users.id = uploader_id), status_changed_at_ms, segmented_at_ms, job_id,
+        cell_count, failure_reason
+        """
+
     static func image(_ row: SQLiteRow) -> ImageRecord {
         ImageRecord(
             id: row.string(0), projectID: row.string(1), name: row.string(2), contentType: row.string(3),

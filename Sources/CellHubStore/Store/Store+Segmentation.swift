@@ -85,7 +85,9 @@ extension Store {
         _ requests: [ClaimRequest], leaseDurationMs: Int64, payload: (JobsClaimed) -> [UInt8]
     ) throws(StoreError) -> [JobsClaimed] {
         precondition(leaseDurationMs > 0, "claim parameters: a bug in CellHub")
-        return try write { tx in try requests.map { request in try Self.claim(request, leaseDurationMs, tx, payload) } }
+        return try write { tx in
+            try tx.deferringCounters { tx in try requests.map { request in try Self.claim(request, leaseDurationMs, tx, payload) } }
+        }
     }
 
     private static func claim(
@@ -113,9 +115,9 @@ extension Store {
                     WHERE id = ?
                     RETURNING \(Rows.jobReturning)
                     """, tx.makeID(), request.workerName, tx.now + leaseDurationMs, tx.now, job.id, row: Rows.job)
-                try setImage(job.imageID, to: .processing, tx, extra: nil)
+                let image = try setImageReturning(job.imageID, to: .processing, tx, extra: nil)
                 deltas[job.projectID, default: CounterDelta()].move(from: .queued, to: .processing)
-                assignments.append(JobAssignment(job: leased!, image: try Rows.image(tx.db, id: job.imageID)!))
+                assignments.append(JobAssignment(job: leased!, image: image))
             }
             let counters = try apply(deltas, tx, revision: revision)
             return JobsClaimed(assignments: assignments, counters: counters, revision: revision)
@@ -151,7 +153,7 @@ extension Store {
         completedPayload: (JobCompleted) -> [UInt8], claimedPayload: (JobsClaimed) -> [UInt8]
     ) throws(StoreError) -> (completed: [Result<JobCompleted, StoreError>], claimed: [JobsClaimed]) {
         precondition(leaseDurationMs > 0, "claim parameters: a bug in CellHub")
-        return try write { tx in
+        return try write { tx in try tx.deferringCounters { tx in
             let completed = completions.map { completion -> Result<JobCompleted, StoreError> in
                 do {
                     return .success(try tx.savepoint { try Self.complete(completion, tx, completedPayload) })
@@ -165,7 +167,7 @@ extension Store {
             }
             let claimed = try claims(done).map { request in try Self.claim(request, leaseDurationMs, tx, claimedPayload) }
             return (completed, claimed)
-        }
+        } }
     }
 
     /// The body of a completion (see `completeJob`).
@@ -181,7 +183,7 @@ extension Store {
                 UPDATE segmentation_jobs SET status = 3, finished_at_ms = ?, processing_ms = ?, error = '' WHERE id = ?
                 RETURNING \(Rows.jobReturning)
                 """, tx.now, processingMs, jobID, row: Rows.job)
-            try setImage(
+            let image = try setImageReturning(
                 job.imageID, to: .segmented, tx, extra: "segmented_at_ms = ?, cell_count = ?, failure_reason = ''",
                 tx.now, output.cellCount)
             try tx.db.run(
@@ -195,7 +197,7 @@ extension Store {
             let counters = try tx.apply(delta, to: job.projectID, revision: revision)
             try tx.addActivity(projectID: job.projectID, atMs: tx.now, completed: 1)
             return JobCompleted(
-                job: finished!, image: try Rows.image(tx.db, id: job.imageID)!,
+                job: finished!, image: image,
                 counters: counters, batchFinished: try finishedBatch(job.batchID, tx, revision: revision),
                 revision: revision)
         }
@@ -403,10 +405,22 @@ extension Store {
     private static func setImage(
         _ imageID: String, to status: ImageStatus, _ tx: Transaction, extra: String?, _ arguments: any SQLiteBindable...
     ) throws {
-        let assignments = extra.map { ", \($0)" } ?? ""
-        try tx.db.run(
-            "UPDATE images SET status = ?, status_changed_at_ms = ?\(assignments) WHERE id = ?",
-            arguments: [status.rawValue, tx.now] + arguments + [imageID])
+        try tx.db.run(setImageSQL(extra), arguments: [status.rawValue, tx.now] + arguments + [imageID])
+    }
+
+    /// `setImage`, returning the image as the change left it (instead of reading it again).
+    private static func setImageReturning(
+        _ imageID: String, to status: ImageStatus, _ tx: Transaction, extra: String?, _ arguments: any SQLiteBindable...
+    ) throws -> ImageRecord {
+        let image = try tx.db.queryOne(
+            setImageSQL(extra) + " RETURNING \(Rows.imageReturning)", arguments: [status.rawValue, tx.now] + arguments + [imageID],
+            row: Rows.image)
+        guard let image else { throw StoreError.notFound(.image, id: imageID) }
+        return image
+    }
+
+    private static func setImageSQL(_ extra: String?) -> String {
+        "UPDATE images SET status = ?, status_changed_at_ms = ?\(extra.map { ", \($0)" } ?? "") WHERE id = ?"
     }
 
     /// Applies per-project deltas, in project order, returning the counters after.
@@ -447,7 +461,7 @@ extension Store {
             entry.failedCount = Int64(summary.failedCount)
             entry.durationMs = summary.durationMs
             try tx.appendProjectActivity(
-                entry, ownedBy: summary.requestedBy, counters: try Rows.counters(tx.db, projectID: summary.projectID))
+                entry, ownedBy: summary.requestedBy, counters: try tx.counters(of: summary.projectID))
         }
         return summary
     }

@@ -7,6 +7,36 @@ struct Transaction {
     /// One timestamp for the whole operation: every row it touches agrees on the time.
     let now: Int64
     let makeID: @Sendable () -> String
+    /// Set inside `deferringCounters`: counter moves are summed there and written at its end.
+    private(set) var ledger: CounterLedger?
+
+    init(db: SQLiteConnection, now: Int64, makeID: @escaping @Sendable () -> String) {
+        self.db = db
+        self.now = now
+        self.makeID = makeID
+    }
+
+    /// Runs `body` with counter moves summed per project in memory (`CounterLedger`) and
+    /// written once at its end: for a batch of many operations on few projects.
+    func deferringCounters<Result>(_ body: (Transaction) throws -> Result) throws -> Result {
+        precondition(ledger == nil, "nested deferringCounters: a bug in CellHub")
+        var deferring = self
+        let ledger = CounterLedger()
+        deferring.ledger = ledger
+        let result = try body(deferring)
+        for (projectID, project) in ledger.state.projects.sorted(by: { $0.key < $1.key }) {
+            let written = try apply(project.delta, to: projectID, revision: project.current.revision)
+            assert(written == project.current, "ledger \(project.current) != row \(written)")
+            if project.completed > 0 { try addActivity(projectID: projectID, atMs: now, completed: project.completed) }
+        }
+        return result
+    }
+
+    /// A project's counters as this transaction left them so far.
+    func counters(of projectID: String) throws -> ProjectCounters? {
+        if let current = ledger?.current(projectID) { return current }
+        return try Rows.counters(db, projectID: projectID)
+    }
 
     /// Appends the operation's event row, runs `body` with its revision, then stores the
     /// payload encoded from `body`'s result. The row is inserted first so that counters can
@@ -28,6 +58,7 @@ struct Transaction {
     /// the transaction stays) and the error rethrown.
     func savepoint<Result>(_ body: () throws -> Result) throws -> Result {
         try db.run("SAVEPOINT step")
+        let ledgerBefore = ledger?.state
         do {
             let result = try body()
             try db.run("RELEASE step")
@@ -35,6 +66,7 @@ struct Transaction {
         } catch {
             try db.run("ROLLBACK TO step")
             try db.run("RELEASE step")
+            if let ledgerBefore { ledger?.state = ledgerBefore }
             throw error
         }
     }
@@ -44,6 +76,10 @@ struct Transaction {
     /// constraints see the final values, so a bug that would make a count negative or break
     /// image_count = Σ statuses aborts the transaction.
     func apply(_ delta: CounterDelta, to projectID: String, revision: Int64) throws -> ProjectCounters {
+        if let ledger, let after = try ledger.apply(
+            delta, to: projectID, revision: revision, now: now, loading: { try Rows.counters(db, projectID: projectID) }) {
+            return after
+        }
         let updated = try db.queryOne(
             """
             UPDATE project_counters SET
@@ -144,6 +180,7 @@ struct Transaction {
 
     /// Adds to a project's 15-minute activity bucket containing `atMs`, and to its members'.
     func addActivity(projectID: String, atMs: Int64, uploaded: Int64 = 0, completed: Int64 = 0) throws {
+        if let ledger, uploaded == 0, atMs == now, ledger.addCompleted(completed, projectID: projectID) { return }
         let bucket = ActivityBucket.quarterHour(atMs)
         try db.run(
             """

@@ -104,6 +104,63 @@ struct SegmentationTests {
         #expect(try t.store.checkConsistency() == [])
     }
 
+    @Test("a batch's counter moves are written once at its end, and each result carries the counters as of itself")
+    func batchedCounterMoves() throws {
+        let t = try TestStore()
+        let (owner, p, _) = try project(t, images: 6)
+        let sharee = try t.user("sharee")
+        _ = try t.store.share(projectID: p.id, userID: sharee.id, role: .viewer, actor: owner.id, payload: tag("s"))
+        _ = try t.store.enqueue(EnqueueRequest(projectID: p.id, target: .unsegmented, model: "m", requestedBy: owner.id), payload: tag("q"))
+        let held = try t.store.claimJobs(workerName: "w", models: ["m"], limit: 3, leaseDurationMs: 60_000, payload: tag("c")).assignments
+        let before = try #require(try t.store.counters(projectID: p.id))
+        let completions = held.map { JobCompletion(jobID: $0.job.id, leaseID: $0.job.leaseID!, output: SegmentationOutput(cellCount: 2, result: [1])) }
+        let (completed, claimed) = try t.store.completeJobs(
+            completions, thenClaim: { done in [ClaimRequest(workerName: "w", models: ["m"], limit: done.count)] },
+            leaseDurationMs: 60_000, completedPayload: tag("done"), claimedPayload: tag("c"))
+        // Each result's counters are what a transaction of its own would have returned.
+        for (k, result) in completed.enumerated() {
+            let counters = try result.get().counters
+            #expect((counters.segmented, counters.processing, counters.queued) == (Int64(k + 1), before.processing - Int64(k + 1), before.queued))
+            #expect(counters.revision == (try result.get().revision) && counters.lastSegmentationCompletedAtMs > 0)
+        }
+        let revisions = try completed.map { try $0.get().revision }
+        #expect(revisions == revisions.sorted() && Set(revisions).count == 3)
+        let last = try #require(claimed.first?.counters.first)
+        #expect((last.segmented, last.processing, last.queued) == (3, 3, 0) && last.revision == claimed[0].revision)
+        // The row written at the end is the last operation's counters, to the revision.
+        #expect(try t.store.counters(projectID: p.id) == last)
+        for user in [owner, sharee] {
+            let dashboard = try t.store.dashboard(userID: user.id, todayStartMs: 0, weekStartMs: 0)
+            #expect((dashboard.queued, dashboard.processing, dashboard.segmented) == (0, 3, 3), "\(user.name)'s dashboard")
+            #expect(dashboard.segmentationsCompletedToday == 3, "\(user.name)'s activity bucket")
+        }
+        #expect(try t.store.checkConsistency() == [])
+    }
+
+    @Test("a savepoint that rolls back takes its counter moves out of the batch's ledger too")
+    func ledgerFollowsSavepoints() throws {
+        struct Refused: Error {}
+        let t = try TestStore()
+        let (_, p, _) = try project(t, images: 2)
+        var kept = CounterDelta(), dropped = CounterDelta()
+        kept.move(from: .noSegmentation, to: .failed)
+        dropped.move(from: .noSegmentation, to: .segmented)
+        try t.store.write { tx in
+            try tx.deferringCounters { tx in
+                _ = try tx.apply(kept, to: p.id, revision: 1)
+                #expect(throws: Refused.self) {
+                    try tx.savepoint {
+                        #expect(try tx.apply(dropped, to: p.id, revision: 2).segmented == 1)
+                        throw Refused()
+                    }
+                }
+                #expect(try tx.counters(of: p.id)?.segmented == 0)
+            }
+        }
+        let row = try #require(try t.store.counters(projectID: p.id))
+        #expect((row.noSegmentation, row.failed, row.segmented, row.revision) == (1, 1, 0, 1))
+    }
+
     @Test("retryable failures re-queue until attempts run out; the last one fails the image")
     func failures() throws {
         let t = try TestStore()
