@@ -153,21 +153,23 @@ extension Store {
         completedPayload: (JobCompleted) -> [UInt8], claimedPayload: (JobsClaimed) -> [UInt8]
     ) throws(StoreError) -> (completed: [Result<JobCompleted, StoreError>], claimed: [JobsClaimed]) {
         precondition(leaseDurationMs > 0, "claim parameters: a bug in CellHub")
-        return try write { tx in try tx.deferringCounters { tx in
-            let completed = completions.map { completion -> Result<JobCompleted, StoreError> in
-                do {
-                    return .success(try tx.savepoint { try Self.complete(completion, tx, completedPayload) })
-                } catch {
-                    return .failure(StoreError.wrapping(error))
+        return try write { tx in
+            try tx.deferringCounters { tx in
+                let completed = completions.map { completion -> Result<JobCompleted, StoreError> in
+                    do {
+                        return .success(try tx.savepoint { try Self.complete(completion, tx, completedPayload) })
+                    } catch {
+                        return .failure(StoreError.wrapping(error))
+                    }
                 }
+                let done = zip(completions, completed).compactMap { completion, result -> String? in
+                    if case .success = result { return completion.jobID }
+                    return nil
+                }
+                let claimed = try claims(done).map { request in try Self.claim(request, leaseDurationMs, tx, claimedPayload) }
+                return (completed, claimed)
             }
-            let done = zip(completions, completed).compactMap { completion, result -> String? in
-                if case .success = result { return completion.jobID }
-                return nil
-            }
-            let claimed = try claims(done).map { request in try Self.claim(request, leaseDurationMs, tx, claimedPayload) }
-            return (completed, claimed)
-        } }
+        }
     }
 
     /// The body of a completion (see `completeJob`).

@@ -24,7 +24,7 @@ struct Transaction {
         let ledger = CounterLedger()
         deferring.ledger = ledger
         let result = try body(deferring)
-        for (projectID, project) in ledger.state.projects.sorted(by: { $0.key < $1.key }) {
+        for (projectID, project) in ledger.projects.sorted(by: { $0.key < $1.key }) {
             let written = try apply(project.delta, to: projectID, revision: project.current.revision)
             assert(written == project.current, "ledger \(project.current) != row \(written)")
             if project.completed > 0 { try addActivity(projectID: projectID, atMs: now, completed: project.completed) }
@@ -58,7 +58,7 @@ struct Transaction {
     /// the transaction stays) and the error rethrown.
     func savepoint<Result>(_ body: () throws -> Result) throws -> Result {
         try db.run("SAVEPOINT step")
-        let ledgerBefore = ledger?.state
+        let ledgerBefore = ledger?.projects
         do {
             let result = try body()
             try db.run("RELEASE step")
@@ -66,7 +66,7 @@ struct Transaction {
         } catch {
             try db.run("ROLLBACK TO step")
             try db.run("RELEASE step")
-            if let ledgerBefore { ledger?.state = ledgerBefore }
+            if let ledgerBefore { ledger?.projects = ledgerBefore }
             throw error
         }
     }

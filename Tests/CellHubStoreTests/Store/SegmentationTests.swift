@@ -161,6 +161,26 @@ struct SegmentationTests {
         #expect((row.noSegmentation, row.failed, row.segmented, row.revision) == (1, 1, 0, 1))
     }
 
+    @Test("in a batch, a move below zero is refused at once, as the CHECK constraint refuses it outside one")
+    func ledgerRefusesNegativeCounts() throws {
+        let t = try TestStore()
+        let (_, p, _) = try project(t, images: 1)
+        var impossible = CounterDelta()
+        impossible.move(from: .processing, to: .segmented)  // nothing is processing
+        let refused = { (error: any Error) -> Bool in
+            guard case .database(let fault) = error as? StoreError else { return false }
+            return fault.description.contains("CHECK constraint failed")
+        }
+        #expect(performing: { try t.store.write { tx in _ = try tx.apply(impossible, to: p.id, revision: 1) } }, throws: refused)
+        // Refused by the move itself, not by the write at the batch's end (nothing is left to write).
+        _ = try t.store.write { tx in
+            try tx.deferringCounters { tx in
+                _ = #expect(performing: { _ = try tx.apply(impossible, to: p.id, revision: 1) }, throws: { refused(StoreError.wrapping($0)) })
+            }
+        }
+        #expect(try t.store.counters(projectID: p.id)?.noSegmentation == 1)
+    }
+
     @Test("retryable failures re-queue until attempts run out; the last one fails the image")
     func failures() throws {
         let t = try TestStore()
