@@ -59,10 +59,10 @@ package struct StatsHandler: StatsServiceHandler {
         let caller = try await runner.authenticator.caller(context)
         let projectID = try Self.validID(request.projectId, field: "project_id")
         let timing = try Self.timing(interval: request.minUpdateInterval.map { if case .minUpdateIntervalMs(let ms) = $0 { ms } else { 0 } }, heartbeat: request.heartbeatIntervalS)
-        let end = await hub.watchProject(
-            projectID: projectID, caller: caller, resume: request.resumeFrom.map(StreamResume.init), timing: timing,
-            outlet: try Self.outlet(writer))
-        try Self.ended(end)
+        let resume = request.resumeFrom.map(StreamResume.init)
+        try handOver(writer) { [hub] outlet, onEnd in
+            hub.watchProject(projectID: projectID, caller: caller, resume: resume, timing: timing, outlet: outlet, onEnd: onEnd)
+        }
     }
 
     package func watchDashboard(
@@ -75,10 +75,10 @@ package struct StatsHandler: StatsServiceHandler {
         } catch {
             throw RPCError(code: .invalidArgument, message: error.message)
         }
-        let end = await hub.watchDashboard(
-            caller: caller, timeZone: request.timeZone, resume: request.resumeFrom.map(StreamResume.init), timing: timing,
-            outlet: try Self.outlet(writer))
-        try Self.ended(end)
+        let (timeZone, resume) = (request.timeZone, request.resumeFrom.map(StreamResume.init))
+        try handOver(writer) { [hub] outlet, onEnd in
+            hub.watchDashboard(caller: caller, timeZone: timeZone, resume: resume, timing: timing, outlet: outlet, onEnd: onEnd)
+        }
     }
 
     package func watchActivity(
@@ -89,10 +89,10 @@ package struct StatsHandler: StatsServiceHandler {
         let backlog: UInt32 = request.backlog.map { if case .backlogSize(let size) = $0 { size } else { 10 } } ?? 10
         guard backlog <= 100 else { throw RPCError(code: .invalidArgument, message: "backlog_size must be 0..100, got \(backlog)") }
         let timing = try Self.timing(interval: 0, heartbeat: request.heartbeatIntervalS)
-        let end = await hub.watchActivity(
-            caller: caller, projectID: projectID, backlog: Int(backlog), resume: request.resumeFrom.map(StreamResume.init),
-            timing: timing, outlet: try Self.outlet(writer))
-        try Self.ended(end)
+        let resume = request.resumeFrom.map(StreamResume.init)
+        try handOver(writer) { [hub] outlet, onEnd in
+            hub.watchActivity(caller: caller, projectID: projectID, backlog: Int(backlog), resume: resume, timing: timing, outlet: outlet, onEnd: onEnd)
+        }
     }
 
     // MARK: Streams
@@ -119,29 +119,45 @@ package struct StatsHandler: StatsServiceHandler {
             heartbeatNanoseconds: UInt64(heartbeat == 0 ? 15 : heartbeat) * 1_000_000_000)
     }
 
-    private static func outlet<Message>(_ writer: ServerStreamWriter<Message>) throws(RPCError) -> PushOutlet {
+    /// Hands the call to the hub (`open` registers the stream) and returns: the call stays
+    /// open with no task behind it — an idle stream costs its state, not a suspended task's
+    /// stack — until the hub ends it with its status, or the client leaves and the hub
+    /// forgets it. Runs on the call's loop, so the hub's end (sent back there) always
+    /// finds the call detached.
+    private func handOver<Message>(
+        _ writer: ServerStreamWriter<Message>,
+        open: (PushOutlet, @escaping @Sendable (StreamEnd?) -> Void) -> StreamHandle
+    ) throws(RPCError) {
         guard let push = writer.pushStream else { throw RPCError(code: .internal, message: "this transport cannot push streams") }
-        return PushOutlet(push)
+        let handle = open(PushOutlet(push)) { end in
+            guard let end else { return }  // the client left: nothing to send
+            let error = Self.error(ending: end)
+            push.executor.execute { push.finish(status: error.status, trailers: error.metadata) }
+        }
+        let hub = self.hub
+        guard push.detach(onClose: { hub.close(handle) }) else {
+            hub.close(handle)
+            throw RPCError(code: .cancelled, message: "the call ended before the stream opened")
+        }
     }
 
     /// The status a stream ends with, as the stream comments document.
-    private static func ended(_ end: StreamEnd?) throws {
-        guard let end else { throw CancellationError() }
+    private static func error(ending end: StreamEnd) -> RPCError {
         switch end {
         case .accessRevoked:
-            throw RPCError(code: .permissionDenied, message: "your access to the project was revoked")
+            RPCError(code: .permissionDenied, message: "your access to the project was revoked")
         case .projectNotFound(let message):
-            throw RPCError(code: .notFound, message: message)
+            RPCError(code: .notFound, message: message)
         case .unauthenticated:
-            throw RPCError(code: .unauthenticated, message: "the token was revoked")
+            RPCError(code: .unauthenticated, message: "the token was revoked")
         case .tooSlow:
-            throw RPCError(code: .resourceExhausted, message: "the client fell too far behind; resume from the last event received")
+            RPCError(code: .resourceExhausted, message: "the client fell too far behind; resume from the last event received")
         case .draining:
-            throw RPCError(code: .unavailable, message: "the server is shutting down; resume from the last event received")
+            RPCError(code: .unavailable, message: "the server is shutting down; resume from the last event received")
         case .invalid(let message):
-            throw RPCError(code: .invalidArgument, message: message)
+            RPCError(code: .invalidArgument, message: message)
         case .failed(let message):
-            throw RPCError(code: .unavailable, message: "\(message); resume from the last event received")
+            RPCError(code: .unavailable, message: "\(message); resume from the last event received")
         }
     }
 }

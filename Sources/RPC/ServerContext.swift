@@ -107,4 +107,14 @@ public protocol ServerPushStream: AnyObject, Sendable {
     /// Calls `body` once, on the executor, when the unsent bytes have fallen to the stream's
     /// low-water mark (at once if they are there already). Not called if the call ends first.
     func whenDrained(_ body: @escaping () -> Void)
+    /// Hands the call over to the producer: once the handler returns, the call stays open
+    /// with no task behind it (a task's stack is most of what an idle stream would cost)
+    /// until the producer calls `finish`. `onClose` runs once, on the executor, if the call
+    /// ends any other way first: the client cancelled, the deadline passed, the connection
+    /// closed, or the handler threw after all (its error is then the status). Call it from
+    /// the handler, on the executor; false when the call is already over.
+    func detach(onClose: @escaping () -> Void) -> Bool
+    /// Ends a detached call: `status` and `trailers` follow the messages pushed before. On
+    /// the executor; does nothing once the call is over.
+    func finish(status: Status, trailers: Metadata)
 }

@@ -42,6 +42,23 @@ final class PushHandle: ServerPushStream, @unchecked Sendable {
     }
 }
 
+extension PushHandle {
+    func detach(onClose: @escaping () -> Void) -> Bool {
+        connection.loop.preconditionInEventLoop()
+        guard stream.phase == .running, !stream.detached else { return false }
+        stream.detached = true
+        stream.onClose = onClose
+        return true
+    }
+
+    func finish(status: Status, trailers: Metadata) {
+        connection.loop.preconditionInEventLoop()
+        guard stream.detached, stream.phase == .running else { return }
+        stream.onClose = nil
+        connection.finish(stream, status: status, trailers: trailers)
+    }
+}
+
 /// An event loop as the `CallExecutor` of the calls it serves (one per loop, so its
 /// identity names the loop).
 final class LoopExecutor: CallExecutor, @unchecked Sendable {

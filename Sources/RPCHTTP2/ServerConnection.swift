@@ -543,6 +543,7 @@ extension ServerConnection {
             let trailers: Metadata
             do {
                 try await method.handler(payload, callContext, sink)
+                if sink.handedOver { return }
                 status = .ok
                 trailers = callContext.trailingMetadata
             } catch let error as RPCError {
@@ -579,7 +580,7 @@ extension ServerConnection {
         let wasRunning = stream.phase == .running || stream.phase == .receivingMessage || stream.phase == .receivingHeaders
         stream.phase = .closed
         stream.deadlineTimer?.cancel()
-        if wasRunning && stream.task != nil {
+        if wasRunning && (stream.task != nil || stream.onClose != nil) {
             core.logger.info("rpc cancelled by the client", metadata: ["path": "\(stream.path)", "peer": "\(connection?.peer ?? "?")", "http2_error": "\(errorCode)"])
         }
         cancelHandler(of: stream, reason: "stream closed")
@@ -590,6 +591,10 @@ extension ServerConnection {
         stream.drainWaiter = nil
         stream.task?.cancel()
         stream.task = nil
+        if let onClose = stream.onClose {
+            stream.onClose = nil
+            onClose()
+        }
         if let writer = stream.writerWaiting {
             stream.writerWaiting = nil
             writer.resume(throwing: RPCError(code: .cancelled, message: reason ?? "the call ended"))
@@ -798,9 +803,28 @@ struct StreamSink: ServerResponseSink, @unchecked Sendable {
         }
     }
 
+    /// The handler returned having detached the call: the producer finishes it. What only
+    /// the handler needed goes (the request headers; the context, unless the response
+    /// headers still need its initial metadata or compression choice).
+    var handedOver: Bool {
+        connection.loop.preconditionInEventLoop()
+        guard stream.detached else { return false }
+        stream.task = nil
+        stream.metadata = Metadata()
+        if let context = stream.context, stream.headersSent || (context.initialMetadata.isEmpty && !context.compressResponses) {
+            stream.context = nil
+        }
+        return true
+    }
+
     func complete(status: Status, trailers: Metadata) {
         connection.loop.preconditionInEventLoop()
         stream.task = nil
+        if let onClose = stream.onClose {
+            // Detached, then the handler threw: its error ends the call, and the producer hears of it.
+            stream.onClose = nil
+            onClose()
+        }
         connection.finish(stream, status: status, trailers: trailers)
     }
 }

@@ -51,6 +51,10 @@ final class ServerStream {
     var phase = Phase.receivingHeaders
     var context: ServerContext?
     var task: Task<Void, Never>?
+    /// Handed to a producer (`ServerPushStream.detach`): the call outlives its handler.
+    var detached = false
+    /// The producer's hook for an end it did not cause (cleared when it finishes the call).
+    var onClose: (() -> Void)?
     var deadlineTimer: LoopTimer?
 
     // Response.

@@ -42,8 +42,8 @@ func exitOnTermination() {
     signal(SIGTERM) { _ in _exit(0) }
 }
 
-/// `cellhub.bench.Fanout`: Subscribe registers the call's push stream and holds it until the
-/// client goes away; Trigger pushes the one pre-encoded event to every registered stream.
+/// `cellhub.bench.Fanout`: Subscribe registers the call's push stream until the client goes
+/// away; Trigger pushes the one pre-encoded event to every registered stream.
 final class FanoutService: RPCService {
     static let subscribe = TypedMethodDescriptor<Grpc_Testing_Empty, ProjectEvent>(
         service: "cellhub.bench.Fanout", method: "Subscribe", kind: .serverStreaming)
@@ -61,10 +61,14 @@ final class FanoutService: RPCService {
                 guard let push = writer.pushStream else {
                     throw RPCError(code: .internal, message: "this transport cannot push")
                 }
+                // Like cellhubd's streams: the call is handed over (no task waits behind it)
+                // and leaves the registry when the client goes away.
                 let id = registry.add(push)
-                defer { registry.remove(id, executor: push.executor) }
-                push.executor.execute { _ = push.push(marker) }
-                await CancellationWait().wait()
+                _ = push.push(marker)
+                guard push.detach(onClose: { registry.remove(id, executor: push.executor) }) else {
+                    registry.remove(id, executor: push.executor)
+                    throw RPCError(code: .cancelled, message: "the call ended before it was registered")
+                }
             },
             .unary(Self.trigger) { [registry, event] _, _ in
                 registry.pushToAll(event)
@@ -106,31 +110,6 @@ final class PushRegistry: Sendable {
             group.executor.execute {
                 for stream in streams { _ = stream.push(message) }
             }
-        }
-    }
-}
-
-/// Suspends until the task is cancelled (the client went away).
-final class CancellationWait: Sendable {
-    private let state = Mutex<(cancelled: Bool, continuation: CheckedContinuation<Void, Never>?)>((false, nil))
-
-    func wait() async {
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLock { state -> Bool in
-                    if state.cancelled { return true }
-                    state.continuation = continuation
-                    return false
-                }
-                if resumeNow { continuation.resume() }
-            }
-        } onCancel: {
-            let continuation = state.withLock { state -> CheckedContinuation<Void, Never>? in
-                state.cancelled = true
-                defer { state.continuation = nil }
-                return state.continuation
-            }
-            continuation?.resume()
         }
     }
 }

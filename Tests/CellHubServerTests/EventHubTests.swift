@@ -61,6 +61,38 @@ struct EventHubTests {
         every.end.cancel()
     }
 
+    /// Streams in step take each change — its discrete events, then its update — as one
+    /// push of bytes shared by all of them; a stream behind its low-water mark takes the
+    /// general path (discrete events queued, the update held and folded until it drains)
+    /// and ends with the same discrete events and the same final update.
+    @Test func streamsInStepTakeOnePushPerChangeAndAStreamBehindCatchesUp() async throws {
+        let h = try HubHarness { $0.budget = StreamBudget(budget: 256 << 10, lowWater: 400) }
+        let olga = try h.user("olga")
+        let project = try h.domain.projects.create(name: "P", description: "", caller: olga).project
+        let inStep = h.watchProject(project.id, as: olga, intervalMs: 0)
+        let behind = h.watchProject(project.id, as: olga, intervalMs: 0)
+        await h.settle { inStep.outlet.messages.count == 2 && behind.outlet.messages.count == 2 }
+        behind.outlet.blocked = true
+        let pushesBefore = inStep.outlet.pushes
+        for round in 0..<3 { _ = try h.upload(1, to: project.id, as: olga, tag: "r\(round)-") }
+        await h.settle { inStep.outlet.messages.count == 8 }
+        #expect(inStep.outlet.pushes - pushesBefore == 3, "one push per change")
+        let live = Array(inStep.outlet.messages.dropFirst(2))
+        #expect(live.map(\.payloadName) == ["count", "stats", "count", "stats", "count", "stats"])
+        #expect(live.map(\.revision) == live.map(\.revision).sorted())
+        #expect(behind.outlet.unsentBytes > 400, "the blocked stream is behind its low-water mark")
+        behind.outlet.unblock()
+        await h.settle { behind.outlet.messages.filter { $0.payloadName == "stats" }.count >= 1 && behind.outlet.messages.count >= 6 }
+        let caughtUp = Array(behind.outlet.messages.dropFirst(2))
+        #expect(caughtUp.filter { $0.payloadName == "count" } == live.filter { $0.payloadName == "count" })
+        #expect(caughtUp.last?.payloadName == "stats")
+        guard case .statsUpdate(let final) = caughtUp.last?.payload, case .statsUpdate(let last) = live.last?.payload else { return }
+        #expect(final.stats == last.stats && caughtUp.last?.revision == live.last?.revision)
+        #expect(final.changeCount >= 1 && final.stats?.imageCount == 3)
+        inStep.end.cancel()
+        behind.end.cancel()
+    }
+
     @Test func pendingUpdateFoldsEveryChangeAndCountsCauses() throws {
         func effect(_ revision: Int64, images: Int64, cause: StatsCause, moves: Bool = true) -> ProjectEffect {
             var effect = ProjectEffect(revision: revision, timestampMs: revision, actor: nil)

@@ -67,6 +67,69 @@ struct ClientServerTests {
         }
     }
 
+    // MARK: - Detached push calls (no task behind an open stream)
+
+    /// A handler that detaches its call returns at once; the producer's later `finish`
+    /// ends the call after the messages pushed before, with its status and trailers, and
+    /// `onClose` does not run.
+    @Test func detachedCallEndsWithTheProducersStatus() async throws {
+        let probe = ProbeService()
+        try await withTimeout {
+            try await withLoopback(extraServices: [probe]) { _, client throws in
+                let stream = client.serverStreaming(ProbeService.detached, Interop.streaming(sizes: [10, 20, 30], status: Interop.status(7, "done here")))
+                var sizes: [Int] = []
+                let error = await rpcError { for try await message in stream { sizes.append(message.payload?.body.count ?? -1) } }
+                #expect(sizes == [10, 20, 30])
+                #expect(error?.code == .permissionDenied)
+                #expect(error?.message == "done here")
+                #expect(stream.trailingMetadata?["x-probe"] == "detached")
+                #expect(await probe.nextEvent() == .started)
+                #expect(await probe.nextEvent() == .returned)
+                #expect(await probe.nextEvent(within: .milliseconds(300)) == nil, "onClose must not run after the producer's finish")
+            }
+        }
+    }
+
+    /// The call outlives its handler; the client's cancel or the deadline ends it, and the
+    /// producer hears of it through `onClose`.
+    @Test(arguments: [false, true])
+    func detachedCallEndedByTheClientRunsOnClose(byDeadline: Bool) async throws {
+        let probe = ProbeService()
+        try await withTimeout {
+            try await withLoopback(extraServices: [probe]) { _, client throws in
+                let options = byDeadline ? CallOptions(timeout: .milliseconds(300)) : CallOptions()
+                let stream = client.serverStreaming(ProbeService.detached, Interop.streaming(sizes: [7]), options: options)
+                var iterator = stream.makeAsyncIterator()
+                #expect(try await iterator.next()?.payload?.body.count == 7)
+                #expect(await probe.nextEvent() == .started)
+                #expect(await probe.nextEvent() == .returned)
+                #expect(await probe.nextEvent(within: .milliseconds(100)) == nil, "the call stays open after the handler returned")
+                if !byDeadline { stream.cancel() }
+                let error = await rpcError { while try await iterator.next() != nil {} }
+                #expect(error?.code == (byDeadline ? .deadlineExceeded : .cancelled))
+                #expect(await probe.nextEvent() == .closed)
+            }
+        }
+    }
+
+    /// A handler that throws after detaching ends the call with its error, and `onClose`
+    /// runs (the producer must forget the call).
+    @Test func detachedHandlerThatThrowsEndsTheCallWithItsError() async throws {
+        let probe = ProbeService()
+        try await withTimeout {
+            try await withLoopback(extraServices: [probe]) { _, client throws in
+                let stream = client.serverStreaming(ProbeService.detached, Interop.streaming(sizes: [5], status: Interop.status(9, "throw")))
+                var received = 0
+                let error = await rpcError { for try await _ in stream { received += 1 } }
+                #expect(received == 1)
+                #expect(error?.code == .failedPrecondition)
+                #expect(error?.message == "throw")
+                #expect(await probe.nextEvent() == .started)
+                #expect(await probe.nextEvent() == .closed)
+            }
+        }
+    }
+
     @Test func cancellingTheTaskEndsIteration() async throws {
         try await withTimeout {
             try await withLoopback { _, client throws in

@@ -1,20 +1,17 @@
 extension EventHub {
-    /// Serves one WatchActivity stream until it ends, or nil when the client went away: the
-    /// backlog (the newest `backlog` entries, oldest first) or, resuming inside the window,
-    /// the entries after the position; CAUGHT_UP; then live entries. `projectID` (optional)
-    /// must be visible to the caller.
+    /// Opens one WatchActivity stream (`onEnd` as for `watchProject`): the backlog (the
+    /// newest `backlog` entries, oldest first) or, resuming inside the window, the entries
+    /// after the position; CAUGHT_UP; then live entries. `projectID` (optional) must be
+    /// visible to the caller.
     package func watchActivity(
-        caller: Caller, projectID: String?, backlog: Int, resume: StreamResume?, timing: StreamTiming, outlet: any StreamOutlet
-    ) async -> StreamEnd? {
-        let handle = makeHandle()
-        return await withTaskCancellationHandler {
-            worker.execute { [self] in
-                registerActivity(handle, caller: caller, projectID: projectID, backlog: backlog, resume: resume, timing: timing, outlet: outlet)
-            }
-            return await handle.wait()
-        } onCancel: {
-            worker.execute { [self] in cancel(handle) }
+        caller: Caller, projectID: String?, backlog: Int, resume: StreamResume?, timing: StreamTiming, outlet: any StreamOutlet,
+        onEnd: @escaping @Sendable (StreamEnd?) -> Void
+    ) -> StreamHandle {
+        let handle = makeHandle(onEnd)
+        worker.execute { [self] in
+            registerActivity(handle, caller: caller, projectID: projectID, backlog: backlog, resume: resume, timing: timing, outlet: outlet)
         }
+        return handle
     }
 
     private func registerActivity(

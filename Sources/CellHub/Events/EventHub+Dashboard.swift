@@ -21,21 +21,18 @@ struct DashboardCause {
 }
 
 extension EventHub {
-    /// Serves one WatchDashboard stream until it ends, or nil when the client went away.
-    /// Always starts with a SNAPSHOT (`resync` when a given resume position is outside the
-    /// window or of another epoch), then DASHBOARD_METRICS_UPDATE when a metric changed.
+    /// Opens one WatchDashboard stream (`onEnd` as for `watchProject`). Always starts with a
+    /// SNAPSHOT (`resync` when a given resume position is outside the window or of another
+    /// epoch), then DASHBOARD_METRICS_UPDATE when a metric changed.
     package func watchDashboard(
-        caller: Caller, timeZone: String, resume: StreamResume?, timing: StreamTiming, outlet: any StreamOutlet
-    ) async -> StreamEnd? {
-        let handle = makeHandle()
-        return await withTaskCancellationHandler {
-            worker.execute { [self] in
-                registerDashboard(handle, caller: caller, timeZone: timeZone, resume: resume, timing: timing, outlet: outlet)
-            }
-            return await handle.wait()
-        } onCancel: {
-            worker.execute { [self] in cancel(handle) }
+        caller: Caller, timeZone: String, resume: StreamResume?, timing: StreamTiming, outlet: any StreamOutlet,
+        onEnd: @escaping @Sendable (StreamEnd?) -> Void
+    ) -> StreamHandle {
+        let handle = makeHandle(onEnd)
+        worker.execute { [self] in
+            registerDashboard(handle, caller: caller, timeZone: timeZone, resume: resume, timing: timing, outlet: outlet)
         }
+        return handle
     }
 
     private func registerDashboard(

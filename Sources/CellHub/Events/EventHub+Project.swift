@@ -22,9 +22,9 @@ package struct StreamResume: Sendable, Hashable {
 }
 
 extension EventHub {
-    /// Serves one WatchProject stream until it ends (the returned reason), or until the
-    /// client goes away (nil). The caller must be a member of the project at subscribe time
-    /// (else `.projectNotFound`, nothing sent).
+    /// Opens one WatchProject stream; `onEnd` hears once (on any thread) why the hub ended it,
+    /// or nil after `close` (the client went away). The caller must be a member of the
+    /// project at subscribe time (else `.projectNotFound`, nothing sent).
     ///
     /// Sequence: without `resume`, SNAPSHOT then CAUGHT_UP at the snapshot's revision, then
     /// live events after it. With a `resume` inside the retention window (same epoch, not
@@ -32,17 +32,14 @@ extension EventHub {
     /// the position, the coalesced completions, one stats refresh, CAUGHT_UP, live events.
     /// Otherwise a SNAPSHOT with `resync`, and CAUGHT_UP with `position_lost`.
     package func watchProject(
-        projectID: String, caller: Caller, resume: StreamResume?, timing: StreamTiming, outlet: any StreamOutlet
-    ) async -> StreamEnd? {
-        let handle = makeHandle()
-        return await withTaskCancellationHandler {
-            worker.execute { [self] in
-                registerProject(handle, projectID: projectID, caller: caller, resume: resume, timing: timing, outlet: outlet)
-            }
-            return await handle.wait()
-        } onCancel: {
-            worker.execute { [self] in cancel(handle) }
+        projectID: String, caller: Caller, resume: StreamResume?, timing: StreamTiming, outlet: any StreamOutlet,
+        onEnd: @escaping @Sendable (StreamEnd?) -> Void
+    ) -> StreamHandle {
+        let handle = makeHandle(onEnd)
+        worker.execute { [self] in
+            registerProject(handle, projectID: projectID, caller: caller, resume: resume, timing: timing, outlet: outlet)
         }
+        return handle
     }
 
     /// Hub thread: checks access at the hub's position, registers the stream (buffering from

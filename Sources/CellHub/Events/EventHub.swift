@@ -230,7 +230,17 @@ package final class EventHub: Sendable {
         readers[nextReader.wrappingAdd(1, ordering: .relaxed).oldValue % readers.count]
     }
 
-    func makeHandle() -> StreamHandle { StreamHandle(id: nextStreamID.wrappingAdd(1, ordering: .relaxed).oldValue) }
+    func makeHandle(_ onEnd: @escaping @Sendable (StreamEnd?) -> Void) -> StreamHandle {
+        let handle = StreamHandle(id: nextStreamID.wrappingAdd(1, ordering: .relaxed).oldValue)
+        handle.whenEnded(onEnd)
+        return handle
+    }
+
+    /// The client of a stream went away: the hub forgets it (its `onEnd` hears nil, unless it
+    /// had ended already). Any thread.
+    package func close(_ handle: StreamHandle) {
+        worker.execute { [self] in cancel(handle) }
+    }
 
     /// The shard of an executor (hub thread), made on first use.
     func shard(for executor: any StreamExecutor) -> StreamShard {

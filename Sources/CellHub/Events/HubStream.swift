@@ -1,38 +1,41 @@
 import Synchronization
 
-/// What the hub and a stream's handler share: the stream's identity, and the one-time
-/// resumption of the handler when the stream ends (by the hub, or because the client went
-/// away). Thread-safe.
+/// What the hub and whoever opened a stream share: the stream's identity, and the one-time
+/// report of its end (by the hub, or because the client went away). Thread-safe.
 package final class StreamHandle: Sendable {
     package let id: UInt64
-    private let state = Mutex<(continuation: CheckedContinuation<StreamEnd?, Never>?, ended: Bool, result: StreamEnd?)>((nil, false, nil))
+    private let state = Mutex<(onEnd: (@Sendable (StreamEnd?) -> Void)?, ended: Bool, result: StreamEnd?)>((nil, false, nil))
 
     init(id: UInt64) { self.id = id }
 
-    /// Waits for the end (nil: the client cancelled).
-    func wait() async -> StreamEnd? {
-        await withCheckedContinuation { continuation in
-            let resumeNow = state.withLock { state -> (Bool, StreamEnd?) in
-                if state.ended { return (true, state.result) }
-                state.continuation = continuation
-                return (false, nil)
-            }
-            if resumeNow.0 { continuation.resume(returning: resumeNow.1) }
+    /// Calls `body` once with the end (nil: the client went away), at once if it is over
+    /// already. Set it once.
+    func whenEnded(_ body: @escaping @Sendable (StreamEnd?) -> Void) {
+        let endedAlready = state.withLock { state -> (Bool, StreamEnd?) in
+            if state.ended { return (true, state.result) }
+            state.onEnd = body
+            return (false, nil)
         }
+        if endedAlready.0 { body(endedAlready.1) }
+    }
+
+    /// Waits for the end (nil: the client went away).
+    func wait() async -> StreamEnd? {
+        await withCheckedContinuation { continuation in whenEnded { continuation.resume(returning: $0) } }
     }
 
     /// Ends the stream once; later calls do nothing. Returns whether this call ended it.
     @discardableResult
     func finish(_ end: StreamEnd?) -> Bool {
-        let continuation = state.withLock { state -> CheckedContinuation<StreamEnd?, Never>?? in
+        let onEnd = state.withLock { state -> (@Sendable (StreamEnd?) -> Void)?? in
             guard !state.ended else { return .none }
             state.ended = true
             state.result = end
-            defer { state.continuation = nil }
-            return .some(state.continuation)
+            defer { state.onEnd = nil }
+            return .some(state.onEnd)
         }
-        guard case .some(let waiting) = continuation else { return false }
-        waiting?.resume(returning: end)
+        guard case .some(let waiting) = onEnd else { return false }
+        waiting?(end)
         return true
     }
 

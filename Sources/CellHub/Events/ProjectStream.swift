@@ -57,12 +57,13 @@ final class ProjectStream: ShardStream, @unchecked Sendable {
         }
     }
 
-    func apply(_ effect: ProjectEffect, now: UInt64, shard: StreamShard) {
+    func apply(_ effect: ProjectEffect, now: UInt64, shard: StreamShard, inStep step: InStep? = nil) {
         if buffered != nil {
             buffered?.append(.effect(effect))
             return
         }
         guard effect.revision > startRevision || startRevision == .max else { return }
+        if let step, sendInStep(step, now: now, shard: shard) { return }
         // Fold first, so that whenever the update leaves it is at least this revision; then
         // the change's discrete events; then the update if it is due (never in between).
         if effect.movesStats {
@@ -83,6 +84,24 @@ final class ProjectStream: ShardStream, @unchecked Sendable {
             let readyAt = lastStatsAt == 0 ? now : lastStatsAt &+ timing.updateIntervalNanoseconds
             if readyAt <= now { flushDue(now: now, shard: shard) } else { shard.scheduleFlush(self, at: readyAt) }
         }
+    }
+
+    /// The common case of a change, decided without building this stream's own update:
+    /// nothing pending, an update due now, room under the low-water mark for the change's
+    /// discrete events. Then the general path below would send exactly the step's frame —
+    /// the discrete events, then the update made of this change alone — so the stream
+    /// takes the bytes every such stream takes, in one push. False: not in step.
+    private func sendInStep(_ step: InStep, now: UInt64, shard: StreamShard) -> Bool {
+        guard pending == nil, lastStatsAt == 0 || lastStatsAt &+ timing.updateIntervalNanoseconds <= now,
+              outlet.unsentBytes + step.discreteBytes <= shard.lowWater else { return false }
+        guard outlet.send(step.frame) else {
+            shard.remove(handle.id)
+            return true
+        }
+        lastSendAt = now
+        lastStatsAt = now
+        lastRevision = max(lastRevision, step.revision)
+        return true
     }
 
     /// Sends the pending update now, unless the consumer is behind: then it waits for the

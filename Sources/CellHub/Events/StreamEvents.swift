@@ -162,12 +162,24 @@ package struct ActivityStreamEvent: Sendable, Hashable {
     }
 }
 
-/// One encoded wire message (a whole gRPC frame): encoded once, sent to every stream that
-/// gets the same content.
+/// Encoded wire messages (whole gRPC frames, back to back; usually one): encoded once, sent
+/// to every stream that gets the same content.
 package struct EventFrame: Sendable, Hashable {
     package let bytes: [UInt8]
 
     package init(bytes: [UInt8]) { self.bytes = bytes }
+
+    /// The messages of `frames`, in order, as one frame (one push, one copy for all streams).
+    init(joining frames: [EventFrame]) {
+        if frames.count == 1 {
+            bytes = frames[0].bytes
+            return
+        }
+        var joined: [UInt8] = []
+        joined.reserveCapacity(frames.reduce(0) { $0 + $1.bytes.count })
+        for frame in frames { joined += frame.bytes }
+        bytes = joined
+    }
 }
 
 /// Encodes stream events into wire frames (CellHubServer, with the log's epoch).

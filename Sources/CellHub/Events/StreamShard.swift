@@ -92,7 +92,9 @@ final class StreamShard: @unchecked Sendable {
         for item in batch.items {
             switch item {
             case .project(let projectID, let effect):
-                for stream in projects[projectID]?.members ?? [] { stream.apply(effect, now: now, shard: self) }
+                guard let members = projects[projectID]?.members else { continue }
+                let step = inStep(effect, projectID: projectID)
+                for stream in members { stream.apply(effect, now: now, shard: self, inStep: step) }
             case .presence(let projectID, let presence):
                 for stream in projects[projectID]?.members ?? [] where stream.handle.id != presence.except {
                     stream.presence(presence, shard: self)
@@ -133,6 +135,8 @@ final class StreamShard: @unchecked Sendable {
         stream.outlet.unsentBytes <= budget.lowWater
     }
 
+    var lowWater: Int { budget.lowWater }
+
     /// Sends coalesced state (never refused for size: it was checked with `canTakeState`).
     func sendState(_ frames: [EventFrame], to stream: any ShardStream) {
         for frame in frames where !stream.outlet.send(frame) {
@@ -145,6 +149,24 @@ final class StreamShard: @unchecked Sendable {
     func encode(_ event: ProjectStreamEvent) -> EventFrame { encoder.encode(event) }
     func encode(_ event: DashboardStreamEvent) -> EventFrame { encoder.encode(event) }
     func encode(_ event: ActivityStreamEvent) -> EventFrame { encoder.encode(event) }
+
+    /// What every stream of `projectID` in step gets for `effect` (see `ProjectStream`), or
+    /// nil when the change is not the common case: it must move the stats, and each of its
+    /// discrete events reach everyone and end no stream.
+    private func inStep(_ effect: ProjectEffect, projectID: String) -> InStep? {
+        guard effect.movesStats else { return nil }
+        var frames: [EventFrame] = []
+        var discreteBytes = 0
+        for discrete in effect.discrete {
+            guard discrete.audience == .everyone, discrete.ends == nil, let frame = discrete.frame else { return nil }
+            frames.append(frame)
+            discreteBytes += frame.bytes.count
+        }
+        let update = PendingUpdate(effect)
+        frames += statsFrames(update, projectID: projectID)
+        let revision = effect.discrete.reduce(update.lastRevision) { max($0, $1.event.header.revision) }
+        return InStep(frame: EventFrame(joining: frames), discreteBytes: discreteBytes, revision: revision)
+    }
 
     /// The frames of a pending update, encoded once per content this round.
     func statsFrames(_ pending: PendingUpdate, projectID: String) -> [EventFrame] {
@@ -201,6 +223,16 @@ final class StreamShard: @unchecked Sendable {
             if !byID.isEmpty { armHeartbeat(at: next) }
         }
     }
+}
+
+/// A change as every stream in step receives it: its discrete events and then the update it
+/// makes, in one frame.
+struct InStep {
+    var frame: EventFrame
+    /// The discrete events' share of the frame (they must fit under the low-water mark).
+    var discreteBytes: Int
+    /// The highest revision the frame carries.
+    var revision: Int64
 }
 
 /// What the hub hands a shard after a round of changes, in order.

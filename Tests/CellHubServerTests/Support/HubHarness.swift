@@ -56,13 +56,30 @@ final class TestOutlet<Message: RPCMessage>: StreamOutlet, @unchecked Sendable {
 
     init(executor: any StreamExecutor) { self.executor = executor }
 
+    /// Frames pushed (a frame may carry several messages).
+    private(set) var pushes = 0
+
     func send(_ frame: EventFrame) -> Bool {
+        pushes += 1
         if blocked {
             unsent.append(frame)
         } else {
-            messages.append(try! Message(serializedBytes: frame.bytes.dropFirst(5)))
+            receive(frame)
         }
         return true
+    }
+
+    /// Splits a frame into its length-prefixed messages, as a client reads them.
+    private func receive(_ frame: EventFrame) {
+        var rest = frame.bytes[...]
+        while !rest.isEmpty {
+            precondition(rest.count >= 5 && rest.first == 0, "a frame holds whole uncompressed gRPC messages")
+            let length = rest.dropFirst().prefix(4).reduce(0) { $0 << 8 | Int($1) }
+            let body = rest.dropFirst(5).prefix(length)
+            precondition(body.count == length, "a message cut short in a frame")
+            messages.append(try! Message(serializedBytes: body))
+            rest = rest.dropFirst(5 + length)
+        }
     }
 
     var unsentBytes: Int { unsent.reduce(0) { $0 + $1.bytes.count } }
@@ -72,7 +89,7 @@ final class TestOutlet<Message: RPCMessage>: StreamOutlet, @unchecked Sendable {
     /// The client reads again: the held frames arrive, and the drain callback runs.
     func unblock() {
         blocked = false
-        for frame in unsent { messages.append(try! Message(serializedBytes: frame.bytes.dropFirst(5))) }
+        for frame in unsent { receive(frame) }
         unsent = []
         let callback = drained
         drained = nil
@@ -119,7 +136,7 @@ final class HubHarness {
         let outlet = TestOutlet<ProjectEvent>(executor: executor)
         let hub = self.hub
         let timing = StreamTiming(updateIntervalNanoseconds: intervalMs * 1_000_000, heartbeatNanoseconds: 60_000_000_000)
-        let end = Task { await hub.watchProject(projectID: projectID, caller: caller, resume: resume, timing: timing, outlet: outlet) }
+        let end = Self.untilEnded(hub) { hub.watchProject(projectID: projectID, caller: caller, resume: resume, timing: timing, outlet: outlet, onEnd: $0) }
         return (outlet, end)
     }
 
@@ -127,7 +144,7 @@ final class HubHarness {
         let outlet = TestOutlet<DashboardEvent>(executor: executor)
         let hub = self.hub
         let timing = StreamTiming(updateIntervalNanoseconds: intervalMs * 1_000_000, heartbeatNanoseconds: 60_000_000_000)
-        let end = Task { await hub.watchDashboard(caller: caller, timeZone: timeZone, resume: nil, timing: timing, outlet: outlet) }
+        let end = Self.untilEnded(hub) { hub.watchDashboard(caller: caller, timeZone: timeZone, resume: nil, timing: timing, outlet: outlet, onEnd: $0) }
         return (outlet, end)
     }
 
@@ -135,8 +152,27 @@ final class HubHarness {
         let outlet = TestOutlet<ActivityEvent>(executor: executor)
         let hub = self.hub
         let timing = StreamTiming(updateIntervalNanoseconds: 0, heartbeatNanoseconds: 60_000_000_000)
-        let end = Task { await hub.watchActivity(caller: caller, projectID: nil, backlog: backlog, resume: resume, timing: timing, outlet: outlet) }
+        let end = Self.untilEnded(hub) { hub.watchActivity(caller: caller, projectID: nil, backlog: backlog, resume: resume, timing: timing, outlet: outlet, onEnd: $0) }
         return (outlet, end)
+    }
+
+    /// A task that resolves with a stream's end; cancelling it is the client going away.
+    private static func untilEnded(
+        _ hub: EventHub, open: @escaping @Sendable (@escaping @Sendable (StreamEnd?) -> Void) -> StreamHandle
+    ) -> Task<StreamEnd?, Never> {
+        Task {
+            let ended = AsyncStream<StreamEnd?>.makeStream()
+            let handle = open { end in
+                ended.continuation.yield(end)
+                ended.continuation.finish()
+            }
+            return await withTaskCancellationHandler {
+                for await end in ended.stream { return end }
+                return nil
+            } onCancel: {
+                hub.close(handle)
+            }
+        }
     }
 
     /// Runs the executor until `condition` holds (the hub works on its own threads).
