@@ -116,7 +116,7 @@ let package = Package(
         .executableTarget(
             name: "cellhubd",
             dependencies: [
-                "CellHubServer", "CellHubProto", "RPC", "RPCHTTP2", "CellHubStore", "CellHub", "SegmentationWorkers",
+                "CellHubServer", "CellHubProto", "RPC", "RPCHTTP2", "EventLoop", "CellHubStore", "CellHub", "SegmentationWorkers",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],

@@ -1,6 +1,9 @@
 #define _GNU_SOURCE
 #include <stddef.h>
 #include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include "CLinuxShim.h"
 
@@ -44,4 +47,90 @@ int cellhub_pin_thread(int cpu) {
     CPU_ZERO(&set);
     CPU_SET(cpu, &set);
     return sched_setaffinity(0, sizeof set, &set);
+}
+
+int cellhub_allowed_cpu_count(void) {
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) != 0) return -1;
+    return CPU_COUNT(&set);
+}
+
+/* Whole CPUs of a CFS quota (rounded up); 0 for none. */
+static int quota_cpus(long quota, long period) {
+    if (quota <= 0 || period <= 0) return 0;
+    return (int)((quota + period - 1) / period);
+}
+
+/* cgroup v2: `directory`'s cpu.max ("max 100000" or "QUOTA PERIOD"). */
+static int v2_quota_cpus(const char *directory) {
+    char path[4200];
+    snprintf(path, sizeof path, "/sys/fs/cgroup%s/cpu.max", directory);
+    FILE *file = fopen(path, "r");
+    if (!file) return 0;
+    char quota[32] = "";
+    long period = 0;
+    int fields = fscanf(file, "%31s %ld", quota, &period);
+    fclose(file);
+    if (fields != 2 || strcmp(quota, "max") == 0) return 0;
+    return quota_cpus(atol(quota), period);
+}
+
+/* cgroup v1: `directory`'s cpu.cfs_quota_us (-1 = none) over cpu.cfs_period_us. */
+static int v1_quota_cpus(const char *directory) {
+    char path[4200];
+    long quota = 0, period = 0;
+    snprintf(path, sizeof path, "/sys/fs/cgroup/cpu%s/cpu.cfs_quota_us", directory);
+    FILE *file = fopen(path, "r");
+    if (!file) return 0;
+    int read = fscanf(file, "%ld", &quota);
+    fclose(file);
+    snprintf(path, sizeof path, "/sys/fs/cgroup/cpu%s/cpu.cfs_period_us", directory);
+    if (read != 1 || !(file = fopen(path, "r"))) return 0;
+    read = fscanf(file, "%ld", &period);
+    fclose(file);
+    return read == 1 ? quota_cpus(quota, period) : 0;
+}
+
+/* The smallest quota from `directory` up to the root (a quota may sit on any ancestor). */
+static int smallest_quota(char *directory, int (*quota)(const char *)) {
+    int limit = 0;
+    for (;;) {
+        int cpus = quota(strcmp(directory, "/") == 0 ? "" : directory);
+        if (cpus > 0 && (limit == 0 || cpus < limit)) limit = cpus;
+        char *slash = strrchr(directory, '/');
+        if (!slash) break;
+        if (slash == directory) {
+            if (directory[1] == 0) break;
+            directory[1] = 0;  /* the root next */
+        } else {
+            *slash = 0;
+        }
+    }
+    return limit;
+}
+
+int cellhub_cgroup_cpu_limit(void) {
+    FILE *file = fopen("/proc/self/cgroup", "r");
+    if (!file) return 0;
+    char line[4096];
+    int limit = 0;
+    while (fgets(line, sizeof line, file)) {
+        line[strcspn(line, "\n")] = 0;
+        /* "ID:CONTROLLERS:PATH": v2 is "0::PATH"; v1's cpu controller lists "cpu". */
+        char *controllers = strchr(line, ':');
+        char *path = controllers ? strchr(controllers + 1, ':') : NULL;
+        if (!path) continue;
+        *path++ = 0;
+        controllers++;
+        int cpus = 0;
+        if (strcmp(line, "0") == 0 && *controllers == 0) {
+            cpus = smallest_quota(path, v2_quota_cpus);
+        } else if (strcmp(controllers, "cpu") == 0 || strncmp(controllers, "cpu,", 4) == 0 || strstr(controllers, ",cpu,") ||
+                   (strlen(controllers) > 4 && strcmp(controllers + strlen(controllers) - 4, ",cpu") == 0)) {
+            cpus = smallest_quota(path, v1_quota_cpus);
+        }
+        if (cpus > 0 && (limit == 0 || cpus < limit)) limit = cpus;
+    }
+    fclose(file);
+    return limit;
 }

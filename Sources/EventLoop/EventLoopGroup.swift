@@ -1,3 +1,4 @@
+import CLinuxShim
 import Synchronization
 
 #if canImport(Glibc)
@@ -10,7 +11,24 @@ public final class EventLoopGroup: Sendable {
     private let nextIndex = Atomic<Int>(0)
     private let threads: Mutex<[pthread_t]>
 
-    public static var coreCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }
+    /// The CPUs this process may actually use: its affinity mask (taskset, a container's
+    /// cpuset), capped by its cgroup's CPU quota — not the machine's count, which would
+    /// start loops that only take turns on the same cores.
+    public static var coreCount: Int { usableCores.count }
+
+    /// `coreCount` with where it came from, for the log at start.
+    public static var usableCores: (count: Int, reason: String) {
+        let online = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let allowed = Int(cellhub_allowed_cpu_count())
+        let quota = Int(cellhub_cgroup_cpu_limit())
+        var count = allowed > 0 ? min(allowed, online) : online
+        var reason = allowed > 0 && allowed < online ? "affinity mask allows \(allowed) of \(online) CPUs" : "\(online) CPUs online"
+        if quota > 0 && quota < count {
+            count = quota
+            reason += ", cgroup CPU quota \(quota)"
+        }
+        return (max(1, count), reason)
+    }
 
     /// Creates the loops and starts a thread running each.
     public init(loopCount: Int = EventLoopGroup.coreCount, busyPollNanoseconds: UInt64 = 0) throws(SystemCallError) {

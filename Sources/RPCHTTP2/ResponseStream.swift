@@ -21,6 +21,11 @@ public struct ResponseStream<Message: RPCMessage>: AsyncSequence, Sendable {
     /// The trailers' metadata; nil until the stream ended.
     public var trailingMetadata: Metadata? { buffer.trailingMetadata }
 
+    /// The event loop this call's messages arrive on (nil if the call failed to start): a
+    /// task that consumes the stream there, `Task(executorPreference: stream.executor)`,
+    /// takes each message without a hop to another thread.
+    public var executor: (any TaskExecutor)? { buffer.loop }
+
     public struct Iterator: AsyncIteratorProtocol {
         let buffer: StreamBuffer
         /// Cancels the call when the iterator goes away before the stream ended

@@ -77,7 +77,8 @@ struct FanoutRun: Sendable {
         for index in 0..<streams {
             let stream = open(index)
             let run = self
-            tasks.append(Task { await run.consume(stream, board: board) })
+            // Consumed on the loop the messages arrive on (no thread hop per message).
+            tasks.append(Task(executorPreference: stream.executor) { await run.consume(stream, board: board) })
         }
         _ = await board.wait(seconds: 300) { $0.ready + $0.ended.total >= streams }
         let openMs = milliseconds(monotonicNanoseconds() - started)

@@ -76,7 +76,7 @@ func runStorm(_ options: Options) async throws {
         tasks.reserveCapacity(streams)
         for _ in 0..<streams {
             let stream = client.serverStreaming(EnvelopeMethods.watchProject, request, options: call)
-            tasks.append(Task {
+            tasks.append(Task(executorPreference: stream.executor) {
                 var ready = false
                 var sawSnapshot = false
                 var before = 0

@@ -101,7 +101,7 @@ func runSustained(_ options: Options) async throws {
         request.projectId = projects[projectIndex]
         let stream = client.serverStreaming(EnvelopeMethods.watchProject, request, options: call)
         let base = initial[projectIndex]
-        tasks.append(Task {
+        tasks.append(Task(executorPreference: stream.executor) {
             var live = false
             var count = base
             do {

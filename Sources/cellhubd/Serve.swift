@@ -6,6 +6,7 @@ import CellHubStore
 import Logging
 import RPC
 import RPCHTTP2
+import EventLoop
 import SegmentationWorkers
 
 #if canImport(Glibc)
@@ -18,7 +19,7 @@ struct Serve: ParsableCommand {
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on; 0 picks a free one (printed on stdout).") var port = 50051
-    @Option(help: "Event loops (threads); default one per core.") var loops = 0
+    @Option(help: "Event loops (threads); default one per CPU the process may use (affinity mask, cgroup quota).") var loops = 0
     @Option(help: "Directory for the database and image files (created 0700 if missing).") var dataDir = DataDirectory.defaultPath
     @Flag(help: "Also serve the standard interop service grpc.testing.TestService.") var interop = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
@@ -122,7 +123,8 @@ struct Serve: ParsableCommand {
         var configuration = ServerConfiguration()
         configuration.host = host
         configuration.port = port
-        configuration.loopCount = loops > 0 ? loops : max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
+        let cores = EventLoopGroup.usableCores
+        configuration.loopCount = loops > 0 ? loops : cores.count
         configuration.drainTimeoutNanoseconds = UInt64(max(0, drainTimeout) * 1e9)
         configuration.busyPollNanoseconds = UInt64(max(0, busyPollUs)) * 1_000
         configuration.idleTimeoutNanoseconds = idleTimeout > 0 ? UInt64(idleTimeout * 1e9) : nil
@@ -150,7 +152,7 @@ struct Serve: ParsableCommand {
         builtinWorkers.start()
         // Tests and scripts read exactly this first line; flush it even into a pipe.
         announce("listening on \(host):\(boundPort)\n")
-        logger.info("serving", metadata: ["host": "\(host)", "port": "\(boundPort)", "loops": "\(configuration.loopCount)", "interop": "\(interop)", "workers": "\(workers)"])
+        logger.info("serving", metadata: ["host": "\(host)", "port": "\(boundPort)", "loops": "\(configuration.loopCount) (\(loops > 0 ? "--loops" : cores.reason))", "interop": "\(interop)", "workers": "\(workers)"])
 
         let maintenance = Maintenance(
             store: store, intervalSeconds: max(0.1, maintenanceInterval), idempotencyWindowMs: idempotencyWindowMs,

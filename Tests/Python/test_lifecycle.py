@@ -34,3 +34,38 @@ def test_sigterm_drains_in_flight_stream(own_server):
     except Exception:
         pytest.fail("server still running 10 s after SIGTERM with no calls left")
     assert code == 0, f"exit status {code} after SIGTERM; stderr:\n{own_server.log_text()}"
+
+
+@pytest.mark.skip_on_grpc_go(reason="cellhubd's loop count and its start-up log")
+@pytest.mark.parametrize("cpus", ["0", "all"])
+def test_default_loops_follow_the_affinity_mask(tmp_path, cpus):
+    """Without --loops, one event loop per CPU the process may use (taskset narrows it), and
+    the start-up log says why."""
+    import os
+    import shutil
+    import subprocess
+    from conftest import server_command
+
+    online = os.cpu_count()
+    taskset = shutil.which("taskset")
+    if taskset is None:
+        pytest.skip("taskset (util-linux) is needed")
+    prefix = [taskset, "-c", "0"] if cpus == "0" else []
+    cmd = prefix + server_command(tmp_path)
+    proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        serving = None
+        deadline = time.monotonic() + 20
+        for line in proc.stderr:
+            if " serving" in line:
+                serving = line
+                break
+            assert time.monotonic() < deadline, "no 'serving' line within 20 s"
+        assert serving is not None, "cellhubd exited before serving"
+        allowed = 1 if cpus == "0" else len(os.sched_getaffinity(0))
+        assert f"loops={allowed} (" in serving, serving
+        if cpus == "0" and online > 1:
+            assert f"affinity mask allows 1 of {online} CPUs" in serving, serving
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)

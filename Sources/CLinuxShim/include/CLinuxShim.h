@@ -41,4 +41,11 @@ int cellhub_first_allowed_cpu(void);
 /// Restricts the calling thread to `cpu` (sched_setaffinity); returns what it returns.
 int cellhub_pin_thread(int cpu);
 
+/// How many CPUs the calling thread may run on (sched_getaffinity); -1 on failure.
+int cellhub_allowed_cpu_count(void);
+
+/// The CPU quota of the process's cgroup (v2 cpu.max, the smallest along its ancestors),
+/// rounded up to whole CPUs; 0 when there is none.
+int cellhub_cgroup_cpu_limit(void);
+
 #endif
