@@ -43,8 +43,6 @@ final class ExecutorAdapter: StreamExecutor {
     func schedule(afterNanoseconds nanoseconds: UInt64, _ work: @escaping () -> Void) -> any StreamTimer {
         TimerAdapter(base.schedule(afterNanoseconds: nanoseconds, work))
     }
-
-    func flushWrites() { base.flushWrites() }
 }
 
 private final class TimerAdapter: StreamTimer {

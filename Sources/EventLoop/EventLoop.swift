@@ -291,13 +291,6 @@ public final class EventLoop: @unchecked Sendable {
         }
     }
 
-    /// Writes what the connections scheduled to write now, instead of after the current
-    /// work: a long fan-out lets the first peers read while it goes on. On the loop.
-    public func flushNow() {
-        preconditionInEventLoop()
-        runFlushes()
-    }
-
     private func runFlushes() {
         while !flushQueue.isEmpty {
             let batch = flushQueue

@@ -86,8 +86,6 @@ public protocol CallExecutor: AnyObject, Sendable {
     func schedule(afterNanoseconds nanoseconds: UInt64, _ work: @escaping () -> Void) -> any CallTimer
     /// Whether the caller runs on the executor's thread.
     var isCurrent: Bool { get }
-    /// Sends what its calls queued so far, now (on the executor's thread).
-    func flushWrites()
 }
 
 /// A timer set with `CallExecutor.schedule`; cancel it on the executor's thread.

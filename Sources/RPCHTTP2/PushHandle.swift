@@ -73,8 +73,6 @@ final class LoopExecutor: CallExecutor, @unchecked Sendable {
     }
 
     var isCurrent: Bool { loop.inEventLoop }
-
-    func flushWrites() { loop.flushNow() }
 }
 
 /// A loop timer as a `CallTimer`.

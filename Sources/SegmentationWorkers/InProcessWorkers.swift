@@ -109,8 +109,6 @@ private final class ThreadExecutor: StreamExecutor {
         nonisolated(unsafe) let work = work
         return ThreadTimer(thread: thread, id: thread.schedule(afterNanoseconds: nanoseconds) { work() })
     }
-
-    func flushWrites() {}  // in-process feeds have nothing to write
 }
 
 private final class ThreadTimer: StreamTimer {

@@ -108,11 +108,7 @@ final class PushRegistry: Sendable {
         for group in snapshot {
             let streams = Array(group.streams.values)
             group.executor.execute {
-                // Like the hub's shards: a flush every 1,024 streams lets the first clients read.
-                for (index, stream) in streams.enumerated() {
-                    _ = stream.push(message)
-                    if index % 1_024 == 1_023 { group.executor.flushWrites() }
-                }
+                for stream in streams { _ = stream.push(message) }
             }
         }
     }

@@ -93,22 +93,6 @@ struct EventHubTests {
         behind.end.cancel()
     }
 
-    /// A long fan-out is sent as it goes: the shard flushes every 1,024 streams of a project
-    /// (`StreamShard.flushEvery`), so the first clients read while it pushes to the rest.
-    @Test func longFanOutFlushesAsItGoes() async throws {
-        let h = try HubHarness()
-        let olga = try h.user("olga")
-        let project = try h.domain.projects.create(name: "P", description: "", caller: olga).project
-        let count = 1_024 * 2 + 10
-        let streams = (0..<count).map { _ in h.watchProject(project.id, as: olga, intervalMs: 0) }
-        await h.settle(timeout: .seconds(30)) { streams.allSatisfy { $0.outlet.messages.count == 2 } }
-        let before = h.executor.flushes
-        _ = try h.upload(1, to: project.id, as: olga)
-        await h.settle { streams.allSatisfy { $0.outlet.messages.count == 4 } }
-        #expect(h.executor.flushes - before == 2, "one flush per 1,024 streams of the project")
-        for stream in streams { stream.end.cancel() }
-    }
-
     @Test func pendingUpdateFoldsEveryChangeAndCountsCauses() throws {
         func effect(_ revision: Int64, images: Int64, cause: StatsCause, moves: Bool = true) -> ProjectEffect {
             var effect = ProjectEffect(revision: revision, timestampMs: revision, actor: nil)

@@ -130,23 +130,6 @@ struct ClientServerTests {
         }
     }
 
-    /// `flushWrites` sends what was pushed at once, not when the loop's current work ends.
-    @Test func flushWritesSendsBeforeTheLoopIsFree() async throws {
-        try await withTimeout {
-            try await withLoopback(extraServices: [ProbeService()]) { _, client throws in
-                let started = ContinuousClock.now
-                let stream = client.serverStreaming(ProbeService.flushThenStall, Grpc_Testing_StreamingOutputCallRequest())
-                var iterator = stream.makeAsyncIterator()
-                #expect(try await iterator.next()?.payload?.body.count == 3)
-                let firstAt = ContinuousClock.now - started
-                #expect(try await iterator.next() == nil)
-                let endAt = ContinuousClock.now - started
-                #expect(endAt >= .milliseconds(400))
-                #expect(firstAt < .milliseconds(300), "the flushed message arrived after \(firstAt), with the status at \(endAt)")
-            }
-        }
-    }
-
     @Test func cancellingTheTaskEndsIteration() async throws {
         try await withTimeout {
             try await withLoopback { _, client throws in

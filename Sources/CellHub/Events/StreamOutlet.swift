@@ -4,9 +4,6 @@ package protocol StreamExecutor: AnyObject, Sendable {
     func execute(_ work: @escaping @Sendable () -> Void)
     /// Calls `work` on this executor after `nanoseconds`; call it on this executor.
     func schedule(afterNanoseconds nanoseconds: UInt64, _ work: @escaping () -> Void) -> any StreamTimer
-    /// Sends what the streams queued so far, now (a long fan-out lets the first clients read
-    /// while it goes on). On this executor.
-    func flushWrites()
 }
 
 package protocol StreamTimer: AnyObject {

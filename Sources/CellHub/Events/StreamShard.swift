@@ -34,9 +34,6 @@ final class StreamShard: @unchecked Sendable {
 
     var streamCount: Int { byID.count }
 
-    /// Streams of one project between two flushes during a fan-out.
-    static let flushEvery = 1_024
-
     /// The hub's key for this shard: its executor's identity.
     var key: ObjectIdentifier { ObjectIdentifier(executor) }
 
@@ -97,10 +94,7 @@ final class StreamShard: @unchecked Sendable {
             case .project(let projectID, let effect):
                 guard let members = projects[projectID]?.members else { continue }
                 let step = inStep(effect, projectID: projectID)
-                for (index, stream) in members.enumerated() {
-                    stream.apply(effect, now: now, shard: self, inStep: step)
-                    if index % Self.flushEvery == Self.flushEvery - 1 { executor.flushWrites() }
-                }
+                for stream in members { stream.apply(effect, now: now, shard: self, inStep: step) }
             case .presence(let projectID, let presence):
                 for stream in projects[projectID]?.members ?? [] where stream.handle.id != presence.except {
                     stream.presence(presence, shard: self)

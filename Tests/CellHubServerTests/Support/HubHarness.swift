@@ -16,11 +16,6 @@ final class ManualExecutor: StreamExecutor, @unchecked Sendable {
 
     func execute(_ work: @escaping @Sendable () -> Void) { queue.withLock { $0.append(work) } }
 
-    /// How often the shard asked to send what was queued mid-fan-out.
-    private(set) var flushes = 0
-
-    func flushWrites() { flushes += 1 }
-
     func schedule(afterNanoseconds nanoseconds: UInt64, _ work: @escaping () -> Void) -> any StreamTimer {
         let timer = ManualTimer()
         timers.append((monotonicNow() + nanoseconds, work, timer))

@@ -1,9 +1,6 @@
 import CellHubProto
 import RPC
 import Synchronization
-#if canImport(Glibc)
-import Glibc
-#endif
 
 /// A test-only service whose handler reports what happens to it on the server side, so a
 /// test can see that a client's cancel or deadline reaches the handler.
@@ -30,11 +27,6 @@ final class ProbeService: RPCService, Sendable {
     /// detaching; without one the call stays open until the client leaves or the deadline.
     static let detached = TypedMethodDescriptor<Grpc_Testing_StreamingOutputCallRequest, Grpc_Testing_StreamingOutputCallResponse>(
         service: "cellhub.test.Probe", method: "Detached", kind: .serverStreaming)
-
-    /// Pushes one message, flushes (`CallExecutor.flushWrites`), then holds the loop for
-    /// 400 ms before it returns OK: the message must reach the client while the loop is held.
-    static let flushThenStall = TypedMethodDescriptor<Grpc_Testing_StreamingOutputCallRequest, Grpc_Testing_StreamingOutputCallResponse>(
-        service: "cellhub.test.Probe", method: "FlushThenStall", kind: .serverStreaming)
 
     /// What happened, oldest first (a queue: `nextEvent` takes from its front).
     private let log = EventLog()
@@ -75,14 +67,6 @@ final class ProbeService: RPCService, Sendable {
                     push.executor.execute { push.finish(status: status, trailers: Metadata([("x-probe", "detached")])) }
                 }
                 log.yield(.returned)
-            },
-            .serverStreaming(Self.flushThenStall) { _, _, writer in
-                guard let push = writer.pushStream else { throw RPCError(code: .internal, message: "no push stream") }
-                var response = Grpc_Testing_StreamingOutputCallResponse()
-                response.payload = Interop.payload(3)
-                _ = push.push(EncodedMessage(response))
-                push.executor.flushWrites()
-                usleep(400_000)  // the loop is busy: nothing else of this loop's runs meanwhile
             },
         ]
     }
