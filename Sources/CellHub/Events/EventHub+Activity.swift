@@ -7,11 +7,9 @@ extension EventHub {
         caller: Caller, projectID: String?, backlog: Int, resume: StreamResume?, timing: StreamTiming, outlet: any StreamOutlet,
         onEnd: @escaping @Sendable (StreamEnd?) -> Void
     ) -> StreamHandle {
-        let handle = makeHandle(onEnd)
-        worker.execute { [self] in
-            registerActivity(handle, caller: caller, projectID: projectID, backlog: backlog, resume: resume, timing: timing, outlet: outlet)
+        open(onEnd) { [self] in
+            registerActivity($0, caller: caller, projectID: projectID, backlog: backlog, resume: resume, timing: timing, outlet: outlet)
         }
-        return handle
     }
 
     private func registerActivity(

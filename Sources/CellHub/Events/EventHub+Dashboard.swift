@@ -28,11 +28,7 @@ extension EventHub {
         caller: Caller, timeZone: String, resume: StreamResume?, timing: StreamTiming, outlet: any StreamOutlet,
         onEnd: @escaping @Sendable (StreamEnd?) -> Void
     ) -> StreamHandle {
-        let handle = makeHandle(onEnd)
-        worker.execute { [self] in
-            registerDashboard(handle, caller: caller, timeZone: timeZone, resume: resume, timing: timing, outlet: outlet)
-        }
-        return handle
+        open(onEnd) { [self] in registerDashboard($0, caller: caller, timeZone: timeZone, resume: resume, timing: timing, outlet: outlet) }
     }
 
     private func registerDashboard(

@@ -35,11 +35,7 @@ extension EventHub {
         projectID: String, caller: Caller, resume: StreamResume?, timing: StreamTiming, outlet: any StreamOutlet,
         onEnd: @escaping @Sendable (StreamEnd?) -> Void
     ) -> StreamHandle {
-        let handle = makeHandle(onEnd)
-        worker.execute { [self] in
-            registerProject(handle, projectID: projectID, caller: caller, resume: resume, timing: timing, outlet: outlet)
-        }
-        return handle
+        open(onEnd) { [self] in registerProject($0, projectID: projectID, caller: caller, resume: resume, timing: timing, outlet: outlet) }
     }
 
     /// Hub thread: checks access at the hub's position, registers the stream (buffering from

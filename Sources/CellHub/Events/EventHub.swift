@@ -230,9 +230,11 @@ package final class EventHub: Sendable {
         readers[nextReader.wrappingAdd(1, ordering: .relaxed).oldValue % readers.count]
     }
 
-    func makeHandle(_ onEnd: @escaping @Sendable (StreamEnd?) -> Void) -> StreamHandle {
+    /// A new stream's handle, ending through `onEnd`; `register` runs on the hub thread.
+    func open(_ onEnd: @escaping @Sendable (StreamEnd?) -> Void, register: @escaping @Sendable (StreamHandle) -> Void) -> StreamHandle {
         let handle = StreamHandle(id: nextStreamID.wrappingAdd(1, ordering: .relaxed).oldValue)
         handle.whenEnded(onEnd)
+        worker.execute { register(handle) }
         return handle
     }
 
