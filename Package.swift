@@ -48,6 +48,7 @@ let package = Package(
             providers: [.apt(["libnghttp2-dev"])]
         ),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         // protoc-c output for every proto in Protos/ (generated, committed).
         .target(
@@ -82,7 +83,9 @@ let package = Package(
         // The domain: projects, images, sharing, roles, tokens, stats, image files, the
         // EventHub; it owns its record types and the ports a store implements (Foundation only
         // for time zones).
-        .target(name: "CellHub", swiftSettings: strictSwift),
+        .target(name: "CellHub", dependencies: ["CellHubCrypto"], swiftSettings: strictSwift),
+        // SHA-256 and constant-time comparison on OpenSSL's libcrypto (its only importer).
+        .target(name: "CellHubCrypto", dependencies: ["COpenSSL"], swiftSettings: strictSwift),
 
         // CellHub's services on the RPC core: health, the interop service, (next) the domain
         // handlers; blocking store work runs on its BlockingPool, never on an event loop.
@@ -166,7 +169,7 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .testTarget(name: "CellHubStoreTests", dependencies: ["CellHubStore", "CellHub", "TestSupport"], swiftSettings: strictSwift),
-        .testTarget(name: "CellHubTests", dependencies: ["CellHub", "CellHubStore", "TestSupport"], swiftSettings: strictSwift),
+        .testTarget(name: "CellHubTests", dependencies: ["CellHub", "CellHubCrypto", "CellHubStore", "TestSupport"], swiftSettings: strictSwift),
         .testTarget(
             name: "CellHubServerTests", dependencies: ["CellHubServer", "CellHub", "CellHubStore", "CellHubProto", "RPC"],
             swiftSettings: strictSwift

@@ -1,4 +1,5 @@
 import CellHub
+import CellHubCrypto
 import Testing
 
 @Suite struct SHA256Tests {

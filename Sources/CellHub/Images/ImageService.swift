@@ -1,3 +1,4 @@
+import CellHubCrypto
 
 /// Uploads, reads, lists and deletes images: editors write, viewers read.
 ///

@@ -1,3 +1,4 @@
+import CellHubCrypto
 /// Opaque page tokens: base64url of a version byte, the keyset cursor (time + id) and an
 /// 8-byte SHA-256 prefix over the request's filters and the cursor.
 ///

@@ -1,3 +1,4 @@
+import CellHubCrypto
 /// API tokens: 32 random bytes shown to the user once as text; only their SHA-256 is stored.
 public enum APIToken {
     /// Prefix that makes a CellHub token recognisable (in logs, secret scanners).

@@ -1,6 +1,7 @@
 import Testing
 @testable import CellHub
 import CellHub
+import CellHubCrypto
 import CellHubStore
 
 @Suite struct BlobStoreTests {

@@ -2,6 +2,7 @@ import Testing
 import TestSupport
 @testable import CellHub
 import CellHub
+import CellHubCrypto
 import CellHubStore
 
 @Suite struct ImageServiceTests {

@@ -1,0 +1,7 @@
+// OpenSSL's libcrypto (Debian libssl-dev): SHA-256 with the CPU's SHA extensions where it has
+// them, and a constant-time compare. CellHubCrypto is its only Swift importer.
+#ifndef COPENSSL_SHIM_H
+#define COPENSSL_SHIM_H
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#endif
