@@ -13,7 +13,8 @@ final class ServerCore: Sendable {
     let configuration: ServerConfiguration
     /// Every method with its `:path` bytes, scanned linearly: a few dozen length checks
     /// and one memcmp beat hashing a String per request.
-    private let routes: [Route]
+    /// Routes by the length of their `:path` (a call compares one or two paths, not all).
+    private let routesByLength: [[Route]]
     let services: Set<String>
     let logger: Logger
     private let connections = Mutex<[ObjectIdentifier: LoopBound<ServerConnection>]>([:])
@@ -31,7 +32,9 @@ final class ServerCore: Sendable {
             precondition(routes[method.descriptor.path] == nil, "\(method.descriptor.path) registered twice")
             routes[method.descriptor.path] = method
         }
-        self.routes = routes.values.map(Route.init)
+        var byLength: [[Route]] = Array(repeating: [], count: (routes.keys.map(\.utf8.count).max() ?? 0) + 1)
+        for route in routes.values.map(Route.init) { byLength[route.path.count].append(route) }
+        routesByLength = byLength
         self.services = Set(methods.map(\.descriptor.service))
         self.logger = logger
         requestBytes = RequestByteBudget(
@@ -65,7 +68,8 @@ final class ServerCore: Sendable {
     }
 
     func route(_ path: UnsafeRawBufferPointer) -> Route? {
-        for route in routes where route.path.count == path.count && memcmp(route.path.baseAddress!, path.baseAddress!, path.count) == 0 {
+        guard path.count < routesByLength.count else { return nil }
+        for route in routesByLength[path.count] where memcmp(route.path.baseAddress!, path.baseAddress!, path.count) == 0 {
             return route
         }
         return nil

@@ -20,6 +20,8 @@ final class ServerConnection: ConnectionHandler {
     private var draining = false
     /// Request bytes held by all streams (deframers and complete messages not yet handed over).
     private var bufferedRequestBytes = 0
+    /// Credit withheld from this connection's streams, in all (0: nothing to return).
+    private var withheldBytes = 0
     /// The peer half-closed its side of the TCP connection.
     private var peerFinishedSending = false
     private var closed = false
@@ -430,6 +432,7 @@ extension ServerConnection {
             _ = nghttp2_session_consume(session, stream.id, bytes.count)
         } else {
             stream.withheldCredit += bytes.count
+            withheldBytes += bytes.count
             if core.requestBytes.overSoftLimit { awaitRelief() }
         }
         do throws(MessageDeframer.Failure) {
@@ -468,6 +471,7 @@ extension ServerConnection {
         stream.bufferedBytes = 0
         if stream.withheldCredit > 0 {
             discardData(stream.id, stream.withheldCredit)
+            withheldBytes -= stream.withheldCredit
             stream.withheldCredit = 0
         }
         returnWithheldCredit()
@@ -485,17 +489,18 @@ extension ServerConnection {
     func returnWithheldCredit() {
         guard !closed, bufferedRequestBytes <= requestBudget else { return }
         waitingForRelief = false
+        // The common case, checked without visiting every stream (this runs once per call).
+        guard withheldBytes > 0 else { return }
         if core.requestBytes.overSoftLimit {
-            if streams.values.contains(where: { $0.withheldCredit > 0 }) { awaitRelief() }
+            awaitRelief()
             return
         }
-        var returned = false
         for other in streams.values where other.withheldCredit > 0 {
             _ = nghttp2_session_consume(session, other.id, other.withheldCredit)
             other.withheldCredit = 0
-            returned = true
         }
-        if returned { connection?.scheduleFlush() }
+        withheldBytes = 0
+        connection?.scheduleFlush()
     }
 
     private var requestBudget: Int {
@@ -543,7 +548,7 @@ extension ServerConnection {
             let trailers: Metadata
             do {
                 try await method.handler(payload, callContext, sink)
-                if sink.handedOver { return }
+                if sink.handOverIfDetached() { return }
                 status = .ok
                 trailers = callContext.trailingMetadata
             } catch let error as RPCError {
@@ -806,7 +811,7 @@ struct StreamSink: ServerResponseSink, @unchecked Sendable {
     /// The handler returned having detached the call: the producer finishes it. What only
     /// the handler needed goes (the request headers; the context, unless the response
     /// headers still need its initial metadata or compression choice).
-    var handedOver: Bool {
+    func handOverIfDetached() -> Bool {
         connection.loop.preconditionInEventLoop()
         guard stream.detached else { return false }
         stream.task = nil
