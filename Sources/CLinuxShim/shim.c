@@ -61,10 +61,13 @@ static int quota_cpus(long quota, long period) {
     return (int)((quota + period - 1) / period);
 }
 
+/* Where the cgroup file systems are mounted (a test points it at a directory of its own). */
+static const char *cgroup_root = "/sys/fs/cgroup";
+
 /* cgroup v2: `directory`'s cpu.max ("max 100000" or "QUOTA PERIOD"). */
 static int v2_quota_cpus(const char *directory) {
     char path[4200];
-    snprintf(path, sizeof path, "/sys/fs/cgroup%s/cpu.max", directory);
+    snprintf(path, sizeof path, "%s%s/cpu.max", cgroup_root, directory);
     FILE *file = fopen(path, "r");
     if (!file) return 0;
     char quota[32] = "";
@@ -79,12 +82,12 @@ static int v2_quota_cpus(const char *directory) {
 static int v1_quota_cpus(const char *directory) {
     char path[4200];
     long quota = 0, period = 0;
-    snprintf(path, sizeof path, "/sys/fs/cgroup/cpu%s/cpu.cfs_quota_us", directory);
+    snprintf(path, sizeof path, "%s/cpu%s/cpu.cfs_quota_us", cgroup_root, directory);
     FILE *file = fopen(path, "r");
     if (!file) return 0;
     int read = fscanf(file, "%ld", &quota);
     fclose(file);
-    snprintf(path, sizeof path, "/sys/fs/cgroup/cpu%s/cpu.cfs_period_us", directory);
+    snprintf(path, sizeof path, "%s/cpu%s/cpu.cfs_period_us", cgroup_root, directory);
     if (read != 1 || !(file = fopen(path, "r"))) return 0;
     read = fscanf(file, "%ld", &period);
     fclose(file);
@@ -110,7 +113,12 @@ static int smallest_quota(char *directory, int (*quota)(const char *)) {
 }
 
 int cellhub_cgroup_cpu_limit(void) {
-    FILE *file = fopen("/proc/self/cgroup", "r");
+    return cellhub_cgroup_cpu_limit_at("/proc/self/cgroup", "/sys/fs/cgroup");
+}
+
+int cellhub_cgroup_cpu_limit_at(const char *membership, const char *root) {
+    cgroup_root = root;
+    FILE *file = fopen(membership, "r");
     if (!file) return 0;
     char line[4096];
     int limit = 0;
@@ -121,7 +129,7 @@ int cellhub_cgroup_cpu_limit(void) {
         char *path = controllers ? strchr(controllers + 1, ':') : NULL;
         if (!path) continue;
         *path++ = 0;
-        controllers++;
+        *controllers++ = 0;  /* `line` is now the hierarchy ID alone */
         int cpus = 0;
         if (strcmp(line, "0") == 0 && *controllers == 0) {
             cpus = smallest_quota(path, v2_quota_cpus);

@@ -13,6 +13,8 @@ package final class PushOutlet: StreamOutlet {
         executor = LoopExecutors.shared.adapter(for: push.executor)
     }
 
+    /// A frame may hold several messages back to back: pushed uncompressed, the bytes go on
+    /// the wire as they are, so the transport sees them as the messages they are.
     package func send(_ frame: EventFrame) -> Bool { push.push(EncodedMessage(frame: frame.bytes)) }
     package var unsentBytes: Int { push.unsentBytes }
     package func whenDrained(_ body: @escaping () -> Void) { push.whenDrained(body) }

@@ -16,6 +16,12 @@ public final class EventLoopGroup: Sendable {
     /// start loops that only take turns on the same cores.
     public static var coreCount: Int { usableCores.count }
 
+    /// The CPU quota a cgroup membership file (/proc/PID/cgroup's format) gives with the
+    /// cgroup file systems at `root`, whole CPUs rounded up; 0 for none (tests).
+    package static func cgroupCPULimit(membership: String, root: String) -> Int {
+        Int(cellhub_cgroup_cpu_limit_at(membership, root))
+    }
+
     /// `coreCount` with where it came from, for the log at start.
     public static var usableCores: (count: Int, reason: String) {
         let online = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))

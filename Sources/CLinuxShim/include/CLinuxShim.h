@@ -44,8 +44,13 @@ int cellhub_pin_thread(int cpu);
 /// How many CPUs the calling thread may run on (sched_getaffinity); -1 on failure.
 int cellhub_allowed_cpu_count(void);
 
-/// The CPU quota of the process's cgroup (v2 cpu.max, the smallest along its ancestors),
-/// rounded up to whole CPUs; 0 when there is none.
+/// The CPU quota of the process's cgroup (v2 cpu.max or v1 cpu.cfs_quota_us over
+/// cpu.cfs_period_us, the smallest along its ancestors), rounded up to whole CPUs; 0 when
+/// there is none.
 int cellhub_cgroup_cpu_limit(void);
+
+/// The same from a membership file in /proc/PID/cgroup's format and cgroup file systems
+/// mounted at `root` (tests). Not thread-safe.
+int cellhub_cgroup_cpu_limit_at(const char *membership, const char *root);
 
 #endif

@@ -28,7 +28,7 @@ final class ActivityStream: ShardStream, @unchecked Sendable {
     /// The backlog (or replay) and CAUGHT_UP are out, exact at `revision`.
     func start(frames: [EventFrame], revision: Int64, shard: StreamShard) {
         for frame in frames where !outlet.send(frame) {
-            shard.remove(handle.id)
+            shard.sendFailed(self)
             return
         }
         lastSendAt = monotonicNow()

@@ -49,7 +49,7 @@ final class DashboardStream: ShardStream, @unchecked Sendable {
     /// The snapshot is out: `metrics` (exact at their revision) were sent.
     func start(frame: EventFrame, metrics: DashboardMetrics, shard: StreamShard) {
         guard outlet.send(frame) else {
-            shard.remove(handle.id)
+            shard.sendFailed(self)
             return
         }
         lastSendAt = monotonicNow()

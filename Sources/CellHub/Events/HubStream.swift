@@ -63,6 +63,8 @@ package struct StreamBudget: Sendable, Hashable {
     package var lowWater: Int
 
     package init(budget: Int = 256 << 10, lowWater: Int = 64 << 10) {
+        // Streams in step rely on it: under the low-water mark a discrete event always fits.
+        precondition(lowWater <= budget, "the low-water mark must not exceed the budget")
         self.budget = budget
         self.lowWater = lowWater
     }

@@ -40,7 +40,7 @@ final class ProjectStream: ShardStream, @unchecked Sendable {
     /// and is newer.
     func start(frames: [EventFrame], revision: Int64, shard: StreamShard) {
         for frame in frames where !outlet.send(frame) {
-            shard.remove(handle.id)
+            shard.sendFailed(self)
             return
         }
         lastSendAt = monotonicNow()
@@ -95,7 +95,7 @@ final class ProjectStream: ShardStream, @unchecked Sendable {
         guard pending == nil, lastStatsAt == 0 || lastStatsAt &+ timing.updateIntervalNanoseconds <= now,
               outlet.unsentBytes + step.discreteBytes <= shard.lowWater else { return false }
         guard outlet.send(step.frame) else {
-            shard.remove(handle.id)
+            shard.sendFailed(self)
             return true
         }
         lastSendAt = now

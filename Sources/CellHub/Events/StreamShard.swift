@@ -123,11 +123,18 @@ final class StreamShard: @unchecked Sendable {
             return false
         }
         guard stream.outlet.send(frame) else {
-            remove(stream.handle.id)
+            sendFailed(stream)
             return false
         }
         stream.lastSendAt = monotonicNow()
         return true
+    }
+
+    /// The outlet refused a frame: the call is over, or the frame is more than the transport
+    /// may send. Ending the stream gives the call a status (if it is still open) and takes it
+    /// out of the hub, instead of leaving it open with nothing sent to it.
+    func sendFailed(_ stream: any ShardStream) {
+        end(stream, .failed("an event could not be sent on this stream"))
     }
 
     /// Whether a stream can take coalesced state now (else it waits for the drain).
@@ -140,7 +147,7 @@ final class StreamShard: @unchecked Sendable {
     /// Sends coalesced state (never refused for size: it was checked with `canTakeState`).
     func sendState(_ frames: [EventFrame], to stream: any ShardStream) {
         for frame in frames where !stream.outlet.send(frame) {
-            remove(stream.handle.id)
+            sendFailed(stream)
             return
         }
         stream.lastSendAt = monotonicNow()
