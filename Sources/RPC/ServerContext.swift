@@ -115,6 +115,7 @@ public protocol ServerPushStream: AnyObject, Sendable {
     /// the handler, on the executor; false when the call is already over.
     func detach(onClose: @escaping () -> Void) -> Bool
     /// Ends a detached call: `status` and `trailers` follow the messages pushed before. On
-    /// the executor; does nothing once the call is over.
+    /// the executor; does nothing once the call is over or `onClose` ran (trailing metadata
+    /// the handler set on its context is not sent: these trailers are).
     func finish(status: Status, trailers: Metadata)
 }

@@ -53,7 +53,9 @@ extension PushHandle {
 
     func finish(status: Status, trailers: Metadata) {
         connection.loop.preconditionInEventLoop()
-        guard stream.detached, stream.phase == .running else { return }
+        // onClose is set exactly while the producer owns the call: once it ran (or runs now)
+        // the call ended otherwise, and that status stands.
+        guard stream.detached, stream.phase == .running, stream.onClose != nil else { return }
         stream.onClose = nil
         connection.finish(stream, status: status, trailers: trailers)
     }
