@@ -372,7 +372,8 @@ class Watcher:
     """A WatchProject client that reconnects forever with the position (epoch, revision,
     sequence) of the last event it applied. While `churn` is set it cancels each connection at a random point (after a random
     number of events, which lands mid-replay or mid-burst, or after a random time) and pauses a
-    random moment before resuming. UNAVAILABLE (a restart) is retried with a short backoff."""
+    random moment before resuming. UNAVAILABLE (a restart) is retried with a short backoff, and
+    RESOURCE_EXHAUSTED (it fell behind the server's budget) resumed at once."""
 
     def __init__(self, name: str, target: Target, user: tuple[str, str], project_id: str, interval: int | None,
                  rng: random.Random, churn: bool):
@@ -393,6 +394,10 @@ class Watcher:
         self.current: Conn | None = None
         self.caught_up = threading.Event()  # the current connection has passed CAUGHT_UP
         self.failure: str | None = None
+        # Connections the server ended RESOURCE_EXHAUSTED: a burst of discrete events outran
+        # this Python reader past the 256 KiB budget; documented to end the stream, and the
+        # client resumes from its position like after any other end.
+        self.fell_behind = 0
         self.thread = threading.Thread(target=self._run, name=f"watcher-{name}", daemon=True)
 
     def start(self):
@@ -461,6 +466,10 @@ class Watcher:
                     backoff, down_since = 0.05, None
                     if not self.stopping.is_set():
                         time.sleep(self.rng.uniform(0.0, 0.25))
+                    continue
+                if conn.code == Code.RESOURCE_EXHAUSTED and "fell too far behind" in conn.details:
+                    self.fell_behind += 1
+                    backoff, down_since = 0.05, None
                     continue
                 if conn.code == Code.UNAVAILABLE:  # draining / killed / not up yet: resume
                     down_since = down_since or time.monotonic()
@@ -573,11 +582,15 @@ def check_connections(w: Watcher, epoch: str, ctx: str, allow_unavailable=lambda
     position, then one refresh PROJECT_STATS_UPDATE, then CAUGHT_UP with the replay's count; every
     connection ended as the test ended it. Returns figures for the report."""
     replays = replayed = 0
+    assert w.fell_behind <= 3, f"{ctx} {w.name}: ended RESOURCE_EXHAUSTED {w.fell_behind} times: not a reader that keeps up"
     for conn in w.conns:
         evs = conn.events
         where = f"{ctx} {w.name} connection {conn.index} (resume_from={conn.resume_from}, {conn.plan})"
         listing = "\n  ".join(brief(e) for e in evs[:40])
-        ended_ok = conn.cancelled_by_us or (conn.code == Code.UNAVAILABLE and allow_unavailable(conn))
+        # RESOURCE_EXHAUSTED: a burst outran this Python reader past the server's 256 KiB
+        # budget (documented; the watcher resumed, and the sequence checks below still hold).
+        fell_behind = conn.code == Code.RESOURCE_EXHAUSTED and "fell too far behind" in conn.details
+        ended_ok = conn.cancelled_by_us or fell_behind or (conn.code == Code.UNAVAILABLE and allow_unavailable(conn))
         assert ended_ok, f"{where} ended {conn.code.name if conn.code else None} {conn.details!r}"
         if not evs:
             continue
@@ -627,7 +640,7 @@ def check_connections(w: Watcher, epoch: str, ctx: str, allow_unavailable=lambda
             replayed += len(replay)
         assert all(follows(e, start) for e in evs if is_discrete(e)), (
             f"{where}: discrete event at or before position {start[1]}.{start[2]}")
-    return {"connections": len(w.conns), "replays": replays, "replayed": replayed}
+    return {"connections": len(w.conns), "replays": replays, "replayed": replayed, "fell_behind": w.fell_behind}
 
 
 def field_diff(a, b) -> str:
@@ -1027,7 +1040,7 @@ def test_resume_loses_nothing_property(tmp_path):
             with checks.check():
                 info = check_connections(w, epoch, ctx)
                 figures.append(f"{w.name}: {info['connections']} connections, {info['replays']} honoured resumes, "
-                               f"{info['replayed']} events replayed")
+                               f"{info['replayed']} events replayed, {info['fell_behind']} fell behind")
             with checks.check():
                 check_against_reference(w, ref, start_rev, ctx)
             with checks.check():
