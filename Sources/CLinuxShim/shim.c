@@ -61,13 +61,10 @@ static int quota_cpus(long quota, long period) {
     return (int)((quota + period - 1) / period);
 }
 
-/* Where the cgroup file systems are mounted (a test points it at a directory of its own). */
-static const char *cgroup_root = "/sys/fs/cgroup";
-
-/* cgroup v2: `directory`'s cpu.max ("max 100000" or "QUOTA PERIOD"). */
-static int v2_quota_cpus(const char *directory) {
+/* cgroup v2: `directory`'s cpu.max ("max 100000" or "QUOTA PERIOD"), under `root`. */
+static int v2_quota_cpus(const char *root, const char *directory) {
     char path[4200];
-    snprintf(path, sizeof path, "%s%s/cpu.max", cgroup_root, directory);
+    snprintf(path, sizeof path, "%s%s/cpu.max", root, directory);
     FILE *file = fopen(path, "r");
     if (!file) return 0;
     char quota[32] = "";
@@ -79,15 +76,15 @@ static int v2_quota_cpus(const char *directory) {
 }
 
 /* cgroup v1: `directory`'s cpu.cfs_quota_us (-1 = none) over cpu.cfs_period_us. */
-static int v1_quota_cpus(const char *directory) {
+static int v1_quota_cpus(const char *root, const char *directory) {
     char path[4200];
     long quota = 0, period = 0;
-    snprintf(path, sizeof path, "%s/cpu%s/cpu.cfs_quota_us", cgroup_root, directory);
+    snprintf(path, sizeof path, "%s/cpu%s/cpu.cfs_quota_us", root, directory);
     FILE *file = fopen(path, "r");
     if (!file) return 0;
     int read = fscanf(file, "%ld", &quota);
     fclose(file);
-    snprintf(path, sizeof path, "%s/cpu%s/cpu.cfs_period_us", cgroup_root, directory);
+    snprintf(path, sizeof path, "%s/cpu%s/cpu.cfs_period_us", root, directory);
     if (read != 1 || !(file = fopen(path, "r"))) return 0;
     read = fscanf(file, "%ld", &period);
     fclose(file);
@@ -95,10 +92,10 @@ static int v1_quota_cpus(const char *directory) {
 }
 
 /* The smallest quota from `directory` up to the root (a quota may sit on any ancestor). */
-static int smallest_quota(char *directory, int (*quota)(const char *)) {
+static int smallest_quota(const char *root, char *directory, int (*quota)(const char *, const char *)) {
     int limit = 0;
     for (;;) {
-        int cpus = quota(strcmp(directory, "/") == 0 ? "" : directory);
+        int cpus = quota(root, strcmp(directory, "/") == 0 ? "" : directory);
         if (cpus > 0 && (limit == 0 || cpus < limit)) limit = cpus;
         char *slash = strrchr(directory, '/');
         if (!slash) break;
@@ -117,7 +114,6 @@ int cellhub_cgroup_cpu_limit(void) {
 }
 
 int cellhub_cgroup_cpu_limit_at(const char *membership, const char *root) {
-    cgroup_root = root;
     FILE *file = fopen(membership, "r");
     if (!file) return 0;
     char line[4096];
@@ -132,10 +128,10 @@ int cellhub_cgroup_cpu_limit_at(const char *membership, const char *root) {
         *controllers++ = 0;  /* `line` is now the hierarchy ID alone */
         int cpus = 0;
         if (strcmp(line, "0") == 0 && *controllers == 0) {
-            cpus = smallest_quota(path, v2_quota_cpus);
+            cpus = smallest_quota(root, path, v2_quota_cpus);
         } else if (strcmp(controllers, "cpu") == 0 || strncmp(controllers, "cpu,", 4) == 0 || strstr(controllers, ",cpu,") ||
                    (strlen(controllers) > 4 && strcmp(controllers + strlen(controllers) - 4, ",cpu") == 0)) {
-            cpus = smallest_quota(path, v1_quota_cpus);
+            cpus = smallest_quota(root, path, v1_quota_cpus);
         }
         if (cpus > 0 && (limit == 0 || cpus < limit)) limit = cpus;
     }

@@ -22,8 +22,8 @@ public final class EventLoopGroup: Sendable {
         Int(cellhub_cgroup_cpu_limit_at(membership, root))
     }
 
-    /// `coreCount` with where it came from, for the log at start.
-    public static var usableCores: (count: Int, reason: String) {
+    /// `coreCount` with where it came from, for the log at start (read once per process).
+    public static let usableCores: (count: Int, reason: String) = {
         let online = max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))))
         let allowed = Int(cellhub_allowed_cpu_count())
         let quota = Int(cellhub_cgroup_cpu_limit())
@@ -34,7 +34,7 @@ public final class EventLoopGroup: Sendable {
             reason += ", cgroup CPU quota \(quota)"
         }
         return (max(1, count), reason)
-    }
+    }()
 
     /// Creates the loops and starts a thread running each.
     public init(loopCount: Int = EventLoopGroup.coreCount, busyPollNanoseconds: UInt64 = 0) throws(SystemCallError) {

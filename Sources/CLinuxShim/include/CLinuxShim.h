@@ -50,7 +50,7 @@ int cellhub_allowed_cpu_count(void);
 int cellhub_cgroup_cpu_limit(void);
 
 /// The same from a membership file in /proc/PID/cgroup's format and cgroup file systems
-/// mounted at `root` (tests). Not thread-safe.
+/// mounted at `root` (tests).
 int cellhub_cgroup_cpu_limit_at(const char *membership, const char *root);
 
 #endif
