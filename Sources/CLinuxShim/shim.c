@@ -91,6 +91,13 @@ static int v1_quota_cpus(const char *root, const char *directory) {
     return read == 1 ? quota_cpus(quota, period) : 0;
 }
 
+/* Whether a v1 hierarchy's controller list ("cpu", "cpu,cpuacct", ...) names cpu. */
+static int lists_cpu(const char *controllers) {
+    char wrapped[4200];
+    snprintf(wrapped, sizeof wrapped, ",%s,", controllers);
+    return strstr(wrapped, ",cpu,") != NULL;
+}
+
 /* The smallest quota from `directory` up to the root (a quota may sit on any ancestor). */
 static int smallest_quota(const char *root, char *directory, int (*quota)(const char *, const char *)) {
     int limit = 0;
@@ -129,8 +136,7 @@ int cellhub_cgroup_cpu_limit_at(const char *membership, const char *root) {
         int cpus = 0;
         if (strcmp(line, "0") == 0 && *controllers == 0) {
             cpus = smallest_quota(root, path, v2_quota_cpus);
-        } else if (strcmp(controllers, "cpu") == 0 || strncmp(controllers, "cpu,", 4) == 0 || strstr(controllers, ",cpu,") ||
-                   (strlen(controllers) > 4 && strcmp(controllers + strlen(controllers) - 4, ",cpu") == 0)) {
+        } else if (lists_cpu(controllers)) {
             cpus = smallest_quota(root, path, v1_quota_cpus);
         }
         if (cpus > 0 && (limit == 0 || cpus < limit)) limit = cpus;

@@ -11,9 +11,8 @@ import Glibc
 /// of live connections (for graceful shutdown).
 final class ServerCore: Sendable {
     let configuration: ServerConfiguration
-    /// Every method with its `:path` bytes, scanned linearly: a few dozen length checks
-    /// and one memcmp beat hashing a String per request.
-    /// Routes by the length of their `:path` (a call compares one or two paths, not all).
+    /// Every method with its `:path` bytes, by the path's length: a request compares its
+    /// path with the one or two of that length (memcmp), no String made or hashed.
     private let routesByLength: [[Route]]
     let services: Set<String>
     let logger: Logger

@@ -53,10 +53,9 @@ extension PushHandle {
 
     func finish(status: Status, trailers: Metadata) {
         connection.loop.preconditionInEventLoop()
-        // onClose is set exactly while the producer owns the call: once it ran (or runs now)
-        // the call ended otherwise, and that status stands.
-        guard stream.detached, stream.phase == .running, stream.onClose != nil else { return }
-        stream.onClose = nil
+        // onClose is set exactly while the producer owns the call: once it ran (or runs now),
+        // the call ended otherwise and that status stands.
+        guard stream.phase == .running, stream.takeOnClose() != nil else { return }
         connection.finish(stream, status: status, trailers: trailers)
     }
 }

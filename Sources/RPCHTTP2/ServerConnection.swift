@@ -596,10 +596,7 @@ extension ServerConnection {
         stream.drainWaiter = nil
         stream.task?.cancel()
         stream.task = nil
-        if let onClose = stream.onClose {
-            stream.onClose = nil
-            onClose()
-        }
+        stream.takeOnClose()?()
         if let writer = stream.writerWaiting {
             stream.writerWaiting = nil
             writer.resume(throwing: RPCError(code: .cancelled, message: reason ?? "the call ended"))
@@ -825,11 +822,7 @@ struct StreamSink: ServerResponseSink, @unchecked Sendable {
     func complete(status: Status, trailers: Metadata) {
         connection.loop.preconditionInEventLoop()
         stream.task = nil
-        if let onClose = stream.onClose {
-            // Detached, then the handler threw: its error ends the call, and the producer hears of it.
-            stream.onClose = nil
-            onClose()
-        }
+        stream.takeOnClose()?()  // detached, then the handler threw: the producer hears of it
         connection.finish(stream, status: status, trailers: trailers)
     }
 }

@@ -55,6 +55,12 @@ final class ServerStream {
     var detached = false
     /// The producer's hook for an end it did not cause (cleared when it finishes the call).
     var onClose: (() -> Void)?
+
+    /// The producer's hook, taken: set while the producer owns the call, at most once after.
+    func takeOnClose() -> (() -> Void)? {
+        defer { onClose = nil }
+        return onClose
+    }
     var deadlineTimer: LoopTimer?
 
     // Response.

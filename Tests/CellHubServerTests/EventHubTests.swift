@@ -93,6 +93,23 @@ struct EventHubTests {
         behind.end.cancel()
     }
 
+    /// A frame the transport refuses ends the stream with a status (resume) and takes it out
+    /// of the hub, instead of leaving the call open with nothing sent to it.
+    @Test func aRefusedFrameEndsTheStream() async throws {
+        let h = try HubHarness()
+        let olga = try h.user("olga")
+        let project = try h.domain.projects.create(name: "P", description: "", caller: olga).project
+        let stream = h.watchProject(project.id, as: olga, intervalMs: 0)
+        await h.settle { stream.outlet.messages.count == 2 }
+        #expect(h.hub.census().streams == 1)
+        stream.outlet.refuses = true
+        _ = try h.upload(1, to: project.id, as: olga)
+        let end = await h.end(stream.end)
+        #expect(end == .failed("an event could not be sent on this stream"), "got \(String(describing: end))")
+        await h.settle { h.hub.census().streams == 0 }
+        #expect(h.hub.census().streams == 0, "the ended stream left the hub")
+    }
+
     @Test func pendingUpdateFoldsEveryChangeAndCountsCauses() throws {
         func effect(_ revision: Int64, images: Int64, cause: StatsCause, moves: Bool = true) -> ProjectEffect {
             var effect = ProjectEffect(revision: revision, timestampMs: revision, actor: nil)

@@ -52,6 +52,8 @@ final class TestOutlet<Message: RPCMessage>: StreamOutlet, @unchecked Sendable {
     /// Frames held as unsent while the "client" does not read.
     private(set) var unsent: [EventFrame] = []
     var blocked = false
+    /// The transport refuses frames (the call is over, or a frame is over its send limit).
+    var refuses = false
     private var drained: (() -> Void)?
 
     init(executor: any StreamExecutor) { self.executor = executor }
@@ -60,6 +62,7 @@ final class TestOutlet<Message: RPCMessage>: StreamOutlet, @unchecked Sendable {
     private(set) var pushes = 0
 
     func send(_ frame: EventFrame) -> Bool {
+        guard !refuses else { return false }
         pushes += 1
         if blocked {
             unsent.append(frame)
