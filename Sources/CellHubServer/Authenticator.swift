@@ -36,6 +36,12 @@ package struct Authenticator: Sendable {
         }
     }
 
+    /// The caller of the call's token if it is known without the store, else nil (`caller`
+    /// looks it up). Throws UNAUTHENTICATED for missing or malformed metadata.
+    package func cachedCaller(_ context: ServerContext) throws(RPCError) -> Caller? {
+        auth.cachedCaller(token: try Self.token(context))
+    }
+
     /// Looks the token up: the blocking half of `caller`, for callers already on the pool.
     func authenticate(token: String) throws(AuthError) -> Caller { try auth.authenticate(token: token) }
 

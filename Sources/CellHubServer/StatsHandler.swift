@@ -18,8 +18,16 @@ package struct StatsHandler: StatsServiceHandler {
 
     package func getProjectStats(_ request: GetProjectStatsRequest, context: ServerContext) async throws -> GetProjectStatsResponse {
         let stats = runner.domain.stats
-        let projectStats = try await runner.call(context) { caller throws(StatsError) in
-            try stats.projectStats(projectID: request.projectId, caller: caller)
+        let projectStats: CellHub.ProjectStats
+        // The common read — a known token, a role and counters in memory — is answered on the
+        // event loop; anything else takes the pool (the store), which fills those caches.
+        if let caller = try runner.authenticator.cachedCaller(context),
+           let cached = stats.cachedProjectStats(projectID: request.projectId, caller: caller) {
+            projectStats = cached
+        } else {
+            projectStats = try await runner.call(context) { caller throws(StatsError) in
+                try stats.projectStats(projectID: request.projectId, caller: caller)
+            }
         }
         var response = GetProjectStatsResponse()
         response.stats = CellHubProto.ProjectStats(projectStats)

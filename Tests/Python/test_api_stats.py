@@ -129,6 +129,25 @@ def test_project_stats_access(api):
     expect_error(Code.INVALID_ARGUMENT, api.dave.stats.GetProjectStats, SS.GetProjectStatsRequest(), "empty id")
 
 
+def test_project_stats_answered_from_memory_follow_access_changes(api):
+    """Repeated reads are answered on the event loop from cached roles and counters; every
+    write shows at once, and a revoked share or a deleted project is refused on the next call."""
+    project = api.dave.create_project(unique("stats-cached"))
+    api.dave.share(project.id, api.erin, VIEWER)
+    for expected in range(1, 4):
+        api.dave.upload(project.id, upload_of("image/png", 100 + expected))
+        assert api.erin.project_stats(project.id).image_count == expected
+        assert api.erin.project_stats(project.id).image_count == expected
+    ok(api.dave.projects.RevokeShare, projects_pb2.RevokeShareRequest(project_id=project.id, user_name="erin"))
+    expect_error(Code.NOT_FOUND, api.erin.stats.GetProjectStats, SS.GetProjectStatsRequest(project_id=project.id), "revoked")
+    api.dave.share(project.id, api.erin, VIEWER)
+    assert api.erin.project_stats(project.id).image_count == 3
+    assert api.dave.project_stats(project.id).image_count == 3
+    ok(api.dave.projects.DeleteProject, projects_pb2.DeleteProjectRequest(project_id=project.id))
+    for client in (api.dave, api.erin):
+        expect_error(Code.NOT_FOUND, client.stats.GetProjectStats, SS.GetProjectStatsRequest(project_id=project.id), "deleted")
+
+
 # ---------------------------------------------------------------------------------------------
 # dashboard
 

@@ -102,7 +102,9 @@ for call in health stats dashboard; do
   extra=(); [[ $call == health ]] || extra=("${auth[@]}")
   url=http://127.0.0.1:$port${paths[$call]} body=$workdir/$call-request.bin
   timeout 30 nghttp -v -n "${hdrs[@]}" "${extra[@]}" -d "$body" "$url" >"$logs/$call.nghttp.txt" 2>&1 || true
-  tool nghttp-check "$logs/$call.nghttp.txt" --expect-data-bytes "${expect[$call]}" | sed "s/^/  $call: /" >&2 ||
+  # The dashboard's throughput and "today" figures move with the clock (a zero is omitted).
+  slack=0; [[ $call == dashboard ]] && slack=16
+  tool nghttp-check "$logs/$call.nghttp.txt" --expect-data-bytes "${expect[$call]}" --slack $slack | sed "s/^/  $call: /" >&2 ||
     die "$call with h2load's body is wrong"
   out=$logs/$call.load.txt
   timeout $((seconds * 6 + 60)) taskset -c 0 h2load -c 16 -m 32 -t 1 -D "$seconds" "${hdrs[@]}" "${extra[@]}" -d "$body" "$url" >"$out" 2>&1 ||

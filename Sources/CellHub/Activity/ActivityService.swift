@@ -33,7 +33,7 @@ package final class ActivityService: Sendable {
         } catch {
             throw .invalidArgument(error.message)
         }
-        let project = projectID.isEmpty ? nil : try access.viewableProject(projectID, caller: caller)
+        let project = projectID.isEmpty ? nil : try access.viewableProject(projectID, caller: caller).id
         let filters = ["activity", caller.userID, projectID]
         guard let position = PageToken.decode(pageToken, filters: filters) else {
             throw .invalidArgument("page_token is malformed or belongs to a different request")

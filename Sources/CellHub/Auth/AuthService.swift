@@ -1,5 +1,3 @@
-import Synchronization
-
 /// Turns a bearer token into the `Caller` it belongs to.
 ///
 /// The shape is checked before any lookup (a malformed token never reaches SQLite); only the
@@ -9,7 +7,7 @@ import Synchronization
 /// process, empties the cache before the next call is checked.
 package final class AuthService: Sendable {
     private let store: any UserRepository
-    private let cache = Mutex<(generation: UInt64, callers: [[UInt8]: Caller])>((0, [:]))
+    private let callers = GenerationCache<[UInt8], Caller>(limit: AuthService.cacheLimit)
     /// Callers cached at most (then the cache starts over).
     static let cacheLimit = 10_000
 
@@ -23,7 +21,7 @@ package final class AuthService: Sendable {
         // Read before the lookup: a revocation committed after it changes the generation,
         // so what this lookup finds is not kept past it.
         let generation = store.credentialsGeneration
-        if let caller = cached(hash, generation: generation) { return caller }
+        if let caller = callers.value(hash, generation: generation) { return caller }
         let user: UserRecord?
         do {
             user = try store.user(tokenHash: hash)
@@ -32,10 +30,7 @@ package final class AuthService: Sendable {
         }
         guard let user else { throw .unauthenticated }
         let caller = Caller(userID: user.id, name: user.name, isWorker: user.isWorker)
-        cache.withLock { cache in
-            if cache.generation != generation || cache.callers.count >= Self.cacheLimit { cache = (generation, [:]) }
-            cache.callers[hash] = caller
-        }
+        callers.insert(caller, for: hash, generation: generation)
         return caller
     }
 
@@ -43,11 +38,7 @@ package final class AuthService: Sendable {
     /// it needs a lookup (`authenticate`). Never blocks for long: fit for an event loop.
     package func cachedCaller(token: String) -> Caller? {
         guard APIToken.isWellFormed(token) else { return nil }
-        return cached(APIToken.hash(token), generation: store.credentialsGeneration)
-    }
-
-    private func cached(_ hash: [UInt8], generation: UInt64) -> Caller? {
-        cache.withLock { cache in cache.generation == generation ? cache.callers[hash] : nil }
+        return callers.value(APIToken.hash(token), generation: store.credentialsGeneration)
     }
 
     /// The caller named by an `authorization` metadata value, `Bearer <token>` (scheme

@@ -47,7 +47,7 @@ extension StatsError {
 
 extension ProjectAccess {
     /// The check of every stats read: a well-formed project id the caller can see (any role).
-    func viewableProject(_ projectID: String, caller: Caller) throws(StatsError) -> String {
+    func viewableProject(_ projectID: String, caller: Caller) throws(StatsError) -> (id: String, role: MemberRole) {
         let id: String
         do {
             id = try Validation.id(projectID, field: "project_id")
@@ -55,10 +55,9 @@ extension ProjectAccess {
             throw .invalidArgument(error.message)
         }
         do {
-            _ = try requireRole(.viewer, projectID: id, caller: caller)
+            return (id, try requireRole(.viewer, projectID: id, caller: caller))
         } catch {
             throw StatsError(error)
         }
-        return id
     }
 }

@@ -21,6 +21,10 @@ package protocol ProjectRepository: Sendable {
     /// The project with `userID`'s role on it, or nil when it does not exist.
     func project(id: String, for userID: String) throws(StoreError) -> ProjectRecord?
     func role(projectID: String, userID: String) throws(StoreError) -> MemberRole?
+    /// A value that changes after every committed share, role change, revocation of a share
+    /// or project deletion, whichever process made it; cheap (no transaction), so a cache of
+    /// roles can check it per call.
+    var membershipGeneration: UInt64 { get }
     /// A user's projects, newest first, keyset paged.
     func projects(
         for userID: String, filter: ProjectFilter, nameContains: String, limit: Int, after cursor: ProjectCursor?

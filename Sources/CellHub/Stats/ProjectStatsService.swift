@@ -11,10 +11,13 @@ package final class ProjectStatsService: Sendable {
     /// Completions counted for the throughput (per minute over this window).
     static let throughputWindowMs: Int64 = 10 * 60_000
 
-    private let store: any StatsRepository
+    private let store: any StatsRepository & ProjectRepository
     private let options: DomainOptions
     private let cache: StatsCache
     private let access: ProjectAccess
+    /// Who may see which project, as last read: lets `cachedProjectStats` answer without the
+    /// store. Roles are kept, never their absence (a share granted later needs no flush).
+    private let viewers: GenerationCache<ProjectViewer, MemberRole>
     private let days = DayBoundaries()
 
     init(store: any StatsRepository & ProjectRepository, options: DomainOptions) {
@@ -22,6 +25,7 @@ package final class ProjectStatsService: Sendable {
         self.options = options
         cache = StatsCache(capacity: options.statsCacheCapacity)
         access = ProjectAccess(store: store)
+        viewers = GenerationCache(limit: options.statsCacheCapacity)
     }
 
     // MARK: Cache feed (every write path calls these after its commit)
@@ -40,8 +44,22 @@ package final class ProjectStatsService: Sendable {
 
     /// A project's stats; any role on it (NOT_FOUND when it is not visible).
     package func projectStats(projectID: String, caller: Caller) throws(StatsError) -> ProjectStats {
-        let id = try access.viewableProject(projectID, caller: caller)
+        // Read before the role lookup: a revocation committed during it is not cached past.
+        let generation = store.membershipGeneration
+        let (id, role) = try access.viewableProject(projectID, caller: caller)
+        viewers.insert(role, for: ProjectViewer(projectID: id, userID: caller.userID), generation: generation)
         return ProjectStats(try counters(projectID: id))
+    }
+
+    /// A project's stats from memory alone — the caller's role on it and its counters both
+    /// cached and current — or nil when answering needs the store (`projectStats`). Never
+    /// blocks for long: fit for an event loop.
+    package func cachedProjectStats(projectID: String, caller: Caller) -> ProjectStats? {
+        let viewer = ProjectViewer(projectID: projectID, userID: caller.userID)
+        guard viewers.value(viewer, generation: store.membershipGeneration) != nil,
+              let counters = cache.counters(projectID)
+        else { return nil }
+        return ProjectStats(counters)
     }
 
     /// Stats without a caller, for the EventHub (which authorises at subscribe time).
@@ -112,4 +130,10 @@ package final class ProjectStatsService: Sendable {
             revision: UInt64(max(0, aggregates.revision)), timeZone: timeZone, todayStartMs: bounds.todayStartMs,
             weekStartMs: bounds.weekStartMs, tomorrowStartMs: bounds.tomorrowStartMs)
     }
+}
+
+/// A user's view of one project: the key of the role cache.
+struct ProjectViewer: Hashable, Sendable {
+    let projectID: String
+    let userID: String
 }

@@ -122,7 +122,7 @@ extension Store {
     /// `projectDeleted`. Delete the returned orphaned blobs' files after this returns.
     /// - Throws: `notFound(.project)`.
     package func deleteProject(id: String, actor: String, payload: (ProjectDeleted) -> [UInt8]) throws(StoreError) -> ProjectDeleted {
-        try write { tx in
+        let deleted = try write { tx in
             guard let project = try Rows.project(tx.db, id: id, callerID: nil) else {
                 throw StoreError.notFound(.project, id: id)
             }
@@ -157,6 +157,8 @@ extension Store {
                     cancelledJobs: openJobs.map(CancelledJob.init), orphanedBlobs: orphaned, revision: revision)
             }
         }
+        access.bump(.memberships)  // its members' roles are gone
+        return deleted
     }
 
     private static func requireUniqueName(_ db: SQLiteConnection, ownerID: String, name: String, except projectID: String?) throws {

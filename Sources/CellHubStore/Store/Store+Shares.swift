@@ -8,7 +8,7 @@ extension Store {
         projectID: String, userID: String, role: MemberRole, actor: String, payload: (ShareGranted) -> [UInt8]
     ) throws(StoreError) -> ShareGranted {
         precondition(role != .owner, "ownership cannot be shared: a bug in CellHub")
-        return try write { tx in
+        let granted = try write { tx in
             guard try Rows.counters(tx.db, projectID: projectID) != nil else {
                 throw StoreError.notFound(.project, id: projectID)
             }
@@ -57,6 +57,9 @@ extension Store {
                     members: try Rows.members(tx.db, projectID: projectID), revision: revision)
             }
         }
+        // After the commit: a role cache that reloads now must find the new role.
+        if granted.revision != nil { access.bump(.memberships) }
+        return granted
     }
 
     /// Removes `userID`'s share; `left` is true when they removed themselves (`actor ==
@@ -65,7 +68,7 @@ extension Store {
     package func revokeShare(
         projectID: String, userID: String, actor: String, payload: (ShareRevoked) -> [UInt8]
     ) throws(StoreError) -> ShareRevoked {
-        try write { tx in
+        let revoked = try write { tx in
             guard try Rows.counters(tx.db, projectID: projectID) != nil else {
                 throw StoreError.notFound(.project, id: projectID)
             }
@@ -87,6 +90,8 @@ extension Store {
                     members: try Rows.members(tx.db, projectID: projectID), revision: revision)
             }
         }
+        access.bump(.memberships)
+        return revoked
     }
 
     /// The project's members: owner first, then shares in grant order. Empty when the
@@ -103,6 +108,10 @@ extension Store {
             ) { MemberRole.stored($0.string(0)) }
         }
     }
+
+    /// Changes after every committed share, role change, revocation or project deletion, in
+    /// any process using this database.
+    package var membershipGeneration: UInt64 { access.current(.memberships) }
 
     /// Every (project, user, role), for building the EventHub's in-memory access index at
     /// start; keep it current from the event log afterwards.

@@ -74,10 +74,10 @@ extension Store {
             }
         }
         // After the commit: a cache that reloads now must find the revocation.
-        if revoked.revision != nil { credentials.bump() }
+        if revoked.revision != nil { access.bump(.credentials) }
         return revoked
     }
 
     /// Changes after every committed revocation, in any process using this database.
-    package var credentialsGeneration: UInt64 { credentials.current }
+    package var credentialsGeneration: UInt64 { access.current(.credentials) }
 }

@@ -62,8 +62,9 @@ package final class Store: Sendable {
     let checkpointer: Checkpointer
     /// Called after every commit (`CommitSignal`): the EventHub's wake-up.
     private let commitListeners: CommitListeners
-    /// Changed after every revocation, by any process (`UserRepository.credentialsGeneration`).
-    let credentials: CredentialsGeneration
+    /// Changed after every revocation and membership change, by any process
+    /// (`UserRepository.credentialsGeneration`, `ProjectRepository.membershipGeneration`).
+    let access: AccessGenerations
 
     /// Opens (creating if needed) the database at `path`, applies pending migrations and
     /// creates the epoch on first open.
@@ -76,7 +77,7 @@ package final class Store: Sendable {
         }
         self.path = path
         self.options = options
-        credentials = CredentialsGeneration(databasePath: path)
+        access = AccessGenerations(databasePath: path)
         self.epoch = opened.epoch
         self.appliedMigrations = opened.applied
         let writer = LockedConnection(opened.writer)

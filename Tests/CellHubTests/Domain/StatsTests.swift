@@ -273,3 +273,43 @@ import CellHubStore
         }
     }
 }
+
+@Suite struct CachedProjectStatsTests {
+    @Test("stats from memory need the caller's role read once, follow every write, and stop at any access change by any process")
+    func cachedStatsFollowAccess() throws {
+        let test = try TestDomain()
+        let (owner, viewer) = (try test.user("owner").caller, try test.user("viewer").caller)
+        let d = test.domain
+        let project = try d.projects.create(name: "P", description: "", caller: owner).project
+        _ = try d.sharing.share(projectID: project.id, grantee: .userID(viewer.userID), role: .viewer, caller: owner)
+        #expect(d.stats.cachedProjectStats(projectID: project.id, caller: viewer) == nil, "role never read")
+        #expect(try d.stats.projectStats(projectID: project.id, caller: viewer).imageCount == 0)
+        #expect(d.stats.cachedProjectStats(projectID: project.id, caller: viewer)?.imageCount == 0)
+        #expect(d.stats.cachedProjectStats(projectID: project.id, caller: owner) == nil, "roles are per user")
+
+        // Writes move the cached counters at once.
+        _ = try d.images.upload(projectID: project.id, images: [Sample.upload(seed: 1)], caller: owner)
+        #expect(d.stats.cachedProjectStats(projectID: project.id, caller: viewer)?.imageCount == 1)
+
+        // A revocation through the domain: the next read needs the store, which refuses.
+        _ = try d.sharing.revoke(projectID: project.id, target: .userID(viewer.userID), caller: owner)
+        #expect(d.stats.cachedProjectStats(projectID: project.id, caller: viewer) == nil)
+        #expect(code { try d.stats.projectStats(projectID: project.id, caller: viewer) } == .notFound)
+
+        // Another process (its own store on the same file) changing a share: same.
+        _ = try d.sharing.share(projectID: project.id, grantee: .userID(viewer.userID), role: .viewer, caller: owner)
+        _ = try d.stats.projectStats(projectID: project.id, caller: viewer)
+        #expect(d.stats.cachedProjectStats(projectID: project.id, caller: viewer) != nil)
+        let other = try Store(path: test.store.path)
+        _ = try other.revokeShare(projectID: project.id, userID: viewer.userID, actor: owner.userID, payload: { _ in [] })
+        #expect(d.stats.cachedProjectStats(projectID: project.id, caller: viewer) == nil)
+        #expect(code { try d.stats.projectStats(projectID: project.id, caller: viewer) } == .notFound)
+
+        // A deleted project is gone for its owner too.
+        _ = try d.stats.projectStats(projectID: project.id, caller: owner)
+        #expect(d.stats.cachedProjectStats(projectID: project.id, caller: owner) != nil)
+        _ = try d.projects.delete(projectID: project.id, caller: owner)
+        #expect(d.stats.cachedProjectStats(projectID: project.id, caller: owner) == nil)
+        #expect(code { try d.stats.projectStats(projectID: project.id, caller: owner) } == .notFound)
+    }
+}
