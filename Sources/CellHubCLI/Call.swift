@@ -116,8 +116,10 @@ struct Describe: AsyncParsableCommand {
                 service = method.descriptor.service
                 out.line(out.bold(service))
             }
-            let stream = method.descriptor.kind == .serverStreaming ? "stream " : ""
-            out.line("  \(method.descriptor.method)(\(method.requestName)) returns (\(stream)\(method.responseName))")
+            let kind = method.descriptor.kind
+            let requests = kind == .clientStreaming || kind == .bidirectionalStreaming ? "stream " : ""
+            let responses = kind == .serverStreaming || kind == .bidirectionalStreaming ? "stream " : ""
+            out.line("  \(method.descriptor.method)(\(requests)\(method.requestName)) returns (\(responses)\(method.responseName))")
             if detailed {
                 out.line("")
                 for line in method.comment.split(separator: "\n", omittingEmptySubsequences: false) { out.line("    // \(line)") }

@@ -1,9 +1,9 @@
 public import CellHubProto
 public import RPC
 
-/// The standard interop `grpc.testing.TestService` (EmptyCall, UnaryCall,
-/// StreamingOutputCall), served behind `cellhubd serve --interop` so stock interop
-/// clients can test the transport.
+/// The standard interop `grpc.testing.TestService` with the upstream interop semantics,
+/// served behind `cellhubd serve --interop` so stock interop clients can test the transport
+/// in every call shape. UnimplementedCall stays unimplemented, as upstream servers leave it.
 public struct InteropTestService: Grpc_Testing_TestServiceHandler {
     /// The largest payload a request may ask for (the server's default send limit). Checked
     /// before anything is allocated: the payload and its encoding are built in memory, so
@@ -35,6 +35,69 @@ public struct InteropTestService: Grpc_Testing_TestServiceHandler {
         writer: ServerStreamWriter<Grpc_Testing_StreamingOutputCallResponse>
     ) async throws {
         echoMetadata(context)
+        try await respond(to: request, writer: writer)
+        if let status = request.responseStatus, status.code != 0 {
+            throw RPCError(code: StatusCode(rawValue: Int(status.code)), message: status.message)
+        }
+    }
+
+    /// Answers with the sum of the request payload sizes; a request with `expect_compressed`
+    /// that arrived uncompressed fails the call INVALID_ARGUMENT.
+    public func streamingInputCall(
+        _ requests: RequestStream<Grpc_Testing_StreamingInputCallRequest>, context: ServerContext
+    ) async throws -> Grpc_Testing_StreamingInputCallResponse {
+        var total = 0
+        for try await request in requests {
+            if request.expectCompressed?.value == true && !context.requestWasCompressed {
+                throw RPCError(code: .invalidArgument, message: "expected a compressed request")
+            }
+            total += request.payload?.body.count ?? 0
+        }
+        var response = Grpc_Testing_StreamingInputCallResponse()
+        response.aggregatedPayloadSize = Int32(clamping: total)
+        return response
+    }
+
+    /// Answers each request as it arrives; a request carrying a non-OK `response_status`
+    /// ends the call with it.
+    public func fullDuplexCall(
+        _ requests: RequestStream<Grpc_Testing_StreamingOutputCallRequest>, context: ServerContext,
+        writer: ServerStreamWriter<Grpc_Testing_StreamingOutputCallResponse>
+    ) async throws {
+        echoMetadata(context)
+        for try await request in requests {
+            if let status = request.responseStatus, status.code != 0 {
+                throw RPCError(code: StatusCode(rawValue: Int(status.code)), message: status.message)
+            }
+            try await respond(to: request, writer: writer)
+        }
+    }
+
+    /// Reads every request until the client half-closes, then answers them in order.
+    public func halfDuplexCall(
+        _ requests: RequestStream<Grpc_Testing_StreamingOutputCallRequest>, context: ServerContext,
+        writer: ServerStreamWriter<Grpc_Testing_StreamingOutputCallResponse>
+    ) async throws {
+        echoMetadata(context)
+        var received: [Grpc_Testing_StreamingOutputCallRequest] = []
+        for try await request in requests { received.append(request) }
+        for request in received {
+            if let status = request.responseStatus, status.code != 0 {
+                throw RPCError(code: StatusCode(rawValue: Int(status.code)), message: status.message)
+            }
+            try await respond(to: request, writer: writer)
+        }
+    }
+
+    /// Not implemented on purpose: clients test how they see an unimplemented method.
+    public func unimplementedCall(_ request: Grpc_Testing_Empty, context: ServerContext) async throws -> Grpc_Testing_Empty {
+        throw RPCError(code: .unimplemented, message: "\(context.method.path) is not implemented")
+    }
+
+    /// One response per `response_parameters` entry, each after its interval.
+    private func respond(
+        to request: Grpc_Testing_StreamingOutputCallRequest, writer: ServerStreamWriter<Grpc_Testing_StreamingOutputCallResponse>
+    ) async throws {
         // Encode once per size: a stream of identical messages is the transport's business.
         var encoded: [Int32: EncodedMessage] = [:]
         for parameters in request.responseParameters {
@@ -51,9 +114,6 @@ public struct InteropTestService: Grpc_Testing_TestServiceHandler {
                 encoded[parameters.size] = message
             }
             try await writer.write(encoded: message, compressed: parameters.compressed?.value ?? false)
-        }
-        if let status = request.responseStatus, status.code != 0 {
-            throw RPCError(code: StatusCode(rawValue: Int(status.code)), message: status.message)
         }
     }
 

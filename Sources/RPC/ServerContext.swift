@@ -9,8 +9,9 @@ public final class ServerContext: @unchecked Sendable {
     public let deadline: UInt64?
     /// The peer's address, for logs.
     public let peer: String
-    /// Whether the request message arrived compressed.
-    public let requestWasCompressed: Bool
+    /// Whether the request message arrived compressed; for a stream of requests, whether the
+    /// one taken last did.
+    public package(set) var requestWasCompressed: Bool
 
     /// Sent with the response headers (before the first message); set it before writing.
     public var initialMetadata = Metadata()

@@ -16,8 +16,10 @@ protocol ClientStreamObserver: AnyObject {
 /// One call in flight on a client connection. Confined to the connection's loop.
 final class ClientStream {
     let observer: any ClientStreamObserver
+    /// The one request message; empty when `outbox` streams the requests.
     var request: [UInt8]
     var requestOffset = 0
+    let outbox: RequestOutbox?
     var deframer: MessageDeframer
     var httpStatus: Int?
     var grpcStatus: StatusCode?
@@ -30,9 +32,10 @@ final class ClientStream {
     /// slow reader slows the server, not our memory); returned as the queue drains.
     var withheldCredit = 0
 
-    init(observer: any ClientStreamObserver, request: [UInt8], maxMessageBytes: Int) {
+    init(observer: any ClientStreamObserver, request: [UInt8], outbox: RequestOutbox?, maxMessageBytes: Int) {
         self.observer = observer
         self.request = request
+        self.outbox = outbox
         self.deframer = MessageDeframer(maxMessageBytes: maxMessageBytes)
     }
 }
@@ -70,7 +73,9 @@ final class ClientConnection: ConnectionHandler {
     }
 
     /// Starts a call; returns false when the connection cannot take it (the caller retries elsewhere).
-    func start(path: String, headers extra: HeaderList, request: [UInt8], maxReceiveBytes: Int, observer: any ClientStreamObserver) -> Int32? {
+    func start(
+        path: String, headers extra: HeaderList, request: [UInt8], outbox: RequestOutbox?, maxReceiveBytes: Int, observer: any ClientStreamObserver
+    ) -> Int32? {
         guard isUsable, let connection, !connection.isClosed else { return nil }
         var headers = HeaderList()
         headers.add(":method", "POST")
@@ -81,7 +86,7 @@ final class ClientConnection: ConnectionHandler {
         headers.add("te", "trailers")
         headers.add("user-agent", "cellhub-swift/1")
         headers.append(extra)
-        let stream = ClientStream(observer: observer, request: request, maxMessageBytes: maxReceiveBytes)
+        let stream = ClientStream(observer: observer, request: request, outbox: outbox, maxMessageBytes: maxReceiveBytes)
         var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: nil), read_callback: ClientCallbacks.readRequestData)
         let id = headers.withNV { nghttp2_submit_request(session, nil, $0, $1, &provider, nil) }
         guard id > 0 else { return nil }
@@ -95,6 +100,13 @@ final class ClientConnection: ConnectionHandler {
         guard let stream = streams[id], stream.withheldCredit > 0 else { return }
         _ = nghttp2_session_consume(session, id, stream.withheldCredit)
         stream.withheldCredit = 0
+        connection?.scheduleFlush()
+    }
+
+    /// The outbox of `id` has bytes (or its end) to send: its DATA was deferred.
+    func resumeRequest(_ id: Int32) {
+        guard streams[id] != nil else { return }
+        _ = nghttp2_session_resume_data(session, id)
         connection?.scheduleFlush()
     }
 
@@ -175,6 +187,11 @@ final class ClientConnection: ConnectionHandler {
 
     func headersComplete(_ id: Int32, endStream: Bool) {
         guard let stream = streams[id] else { return }
+        if endStream, let outbox = stream.outbox, !outbox.finished || outbox.pendingCount > 0 {
+            // The server ended the call while we were still sending: stop (the status stands).
+            _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), id, UInt32(NGHTTP2_NO_ERROR.rawValue))
+            connection?.scheduleFlush()
+        }
         if !stream.headersDelivered && !endStream {
             stream.headersDelivered = true
             let metadata = stream.metadata
@@ -258,6 +275,14 @@ final class ClientConnection: ConnectionHandler {
 
     func readRequestData(_ id: Int32, into buffer: UnsafeMutablePointer<UInt8>, length: Int, flags: UnsafeMutablePointer<UInt32>) -> Int {
         guard let stream = streams[id] else { return Int(NGHTTP2_ERR_TEMPORAL_CALLBACK_FAILURE.rawValue) }
+        if let outbox = stream.outbox {
+            let count = outbox.take(into: buffer, length: length)
+            if outbox.finished && outbox.pendingCount == 0 {
+                flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+                return count
+            }
+            return count > 0 ? count : Int(NGHTTP2_ERR_DEFERRED.rawValue)
+        }
         let count = min(length, stream.request.count - stream.requestOffset)
         if count > 0 {
             stream.request.withUnsafeBytes { UnsafeMutableRawPointer(buffer).copyMemory(from: $0.baseAddress! + stream.requestOffset, byteCount: count) }

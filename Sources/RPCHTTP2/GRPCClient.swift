@@ -80,7 +80,9 @@ public final class GRPCClient: Sendable {
         if ownsGroup { group.shutdown() }
     }
 
-    private func slot() -> ConnectionSlot {
+    var isClosed: Bool { closed.load(ordering: .acquiring) }
+
+    func slot() -> ConnectionSlot {
         slots[next.wrappingAdd(1, ordering: .relaxed).oldValue % slots.count]
     }
 
@@ -90,7 +92,7 @@ public final class GRPCClient: Sendable {
         _ method: TypedMethodDescriptor<Request, Response>, _ request: Request, options: CallOptions = CallOptions()
     ) async throws -> ClientResponse<Response> {
         guard !closed.load(ordering: .acquiring) else { throw Self.closedError }
-        let frame = try Self.frame(request, options: options)
+        let frame = try Self.validatedFrame(request, options: options)
         let call = UnaryCall<Response>(options: options)
         let slot = slot()
         return try await withTaskCancellationHandler {
@@ -116,7 +118,7 @@ public final class GRPCClient: Sendable {
             return stream
         }
         do {
-            let frame = try Self.frame(request, options: options)
+            let frame = try Self.validatedFrame(request, options: options)
             let slot = slot()
             stream.buffer.loop = slot.loop
             slot.loop.execute {
@@ -130,10 +132,15 @@ public final class GRPCClient: Sendable {
         return stream
     }
 
-    private static let closedError = RPCError(code: .unavailable, message: "the client is closed")
+    static let closedError = RPCError(code: .unavailable, message: "the client is closed")
 
-    private static func frame(_ request: some RPCMessage, options: CallOptions) throws -> [UInt8] {
+    private static func validatedFrame(_ request: some RPCMessage, options: CallOptions) throws -> [UInt8] {
         try validate(options.metadata)
+        return try frame(request, options: options)
+    }
+
+    /// One request message as a gRPC frame: within the send limit, compressed if asked.
+    static func frame(_ request: some RPCMessage, options: CallOptions) throws(RPCError) -> [UInt8] {
         var frame = request.serializedFrame()
         guard frame.count - 5 <= options.maxSendMessageBytes else {
             throw RPCError(code: .resourceExhausted, message: "request message of \(frame.count - 5) bytes exceeds the send limit of \(options.maxSendMessageBytes) bytes")
@@ -171,6 +178,8 @@ class CallHandle {
     var streamID: Int32 = 0
     var deadlineTimer: LoopTimer?
     var cancelledBeforeStart = false
+    /// Client-streaming and bidirectional calls: their request messages on the way out.
+    var outbox: RequestOutbox?
 
     func cancel() {
         if let connection, streamID > 0 {
@@ -213,6 +222,8 @@ final class SlotState {
         self.backoff = configuration.initialBackoff
     }
 
+    /// Starts a call on a usable connection: `frame` is the one request message, or, for a
+    /// call with an `outbox`, empty (the outbox feeds the request stream).
     func start(path: String, frame: [UInt8], options: CallOptions, observer: some ClientStreamObserver & CallHandle) {
         guard !observer.cancelledBeforeStart else {
             observer.finished(Status(code: .cancelled, message: "cancelled before it started"), trailers: Metadata())
@@ -247,7 +258,9 @@ final class SlotState {
                 observer.finished(failure ?? Status(code: .unavailable, message: "no connection"), trailers: Metadata())
                 return
             }
-            guard let id = connection.start(path: path, headers: headers, request: frame, maxReceiveBytes: options.maxReceiveMessageBytes, observer: observer) else {
+            guard let id = connection.start(
+                path: path, headers: headers, request: frame, outbox: observer.outbox, maxReceiveBytes: options.maxReceiveMessageBytes, observer: observer
+            ) else {
                 observer.finished(Status(code: .unavailable, message: "the connection cannot take new calls"), trailers: Metadata())
                 return
             }
@@ -312,7 +325,8 @@ final class SlotState {
     }
 }
 
-/// A unary call's observer: collects the one response, resumes the caller.
+/// The observer of a call with one response (unary, client streaming): collects it and
+/// hands the outcome to the caller, waiting already (unary) or later (`response(on:)`).
 final class UnaryCall<Response: RPCMessage>: CallHandle, ClientStreamObserver, @unchecked Sendable {
     // Loop-confined after start; `continuation` is set before the call is handed to the loop.
     var continuation: CheckedContinuation<ClientResponse<Response>, any Error>?
@@ -320,6 +334,8 @@ final class UnaryCall<Response: RPCMessage>: CallHandle, ClientStreamObserver, @
     private var initialMetadata = Metadata()
     private var payload: (bytes: [UInt8], compressed: Bool)?
     private var extraMessage = false
+    /// How the call ended, kept until someone asks (client streaming asks after writing).
+    private var outcome: Result<ClientResponse<Response>, any Error>?
 
     init(options: CallOptions) { self.options = options }
 
@@ -339,28 +355,54 @@ final class UnaryCall<Response: RPCMessage>: CallHandle, ClientStreamObserver, @
 
     func finished(_ status: Status, trailers: Metadata) {
         deadlineTimer?.cancel()
-        guard let continuation else { return }
-        self.continuation = nil
+        outbox?.callEnded(status, trailers: trailers)
+        guard outcome == nil else { return }
+        let outcome = makeOutcome(status, trailers: trailers)
+        self.outcome = outcome
+        if let continuation {
+            self.continuation = nil
+            continuation.resume(with: outcome)
+        }
+    }
+
+    /// The response, once the call ended (waits for it).
+    func response(on loop: EventLoop) async throws -> ClientResponse<Response> {
+        try await withCheckedThrowingContinuation { continuation in
+            loop.execute {
+                if let outcome = self.outcome {
+                    continuation.resume(with: outcome)
+                } else {
+                    self.continuation = continuation
+                }
+            }
+        }
+    }
+
+    /// Whether the call ended already.
+    func hasEnded(on loop: EventLoop) async -> Bool {
+        await withCheckedContinuation { continuation in
+            loop.execute { continuation.resume(returning: self.outcome != nil) }
+        }
+    }
+
+    private func makeOutcome(_ status: Status, trailers: Metadata) -> Result<ClientResponse<Response>, any Error> {
         if extraMessage {
-            continuation.resume(throwing: RPCError(code: .internal, message: "the server sent more than one response message to a unary call"))
-            return
+            return .failure(RPCError(code: .internal, message: "the server sent more than one response message to a call with one response"))
         }
         guard status.code == .ok else {
-            continuation.resume(throwing: RPCError(code: status.code, message: status.message, metadata: trailers))
-            return
+            return .failure(RPCError(code: status.code, message: status.message, metadata: trailers))
         }
         guard let payload else {
-            continuation.resume(throwing: RPCError(code: .internal, message: "the server sent no response message"))
-            return
+            return .failure(RPCError(code: .internal, message: "the server sent no response message"))
         }
         do {
             let bytes = payload.compressed ? try Gzip.decompressResponse(payload.bytes, limit: options.maxReceiveMessageBytes) : payload.bytes
             let message = try Response(serializedBytes: bytes)
-            continuation.resume(returning: ClientResponse(message: message, initialMetadata: initialMetadata, trailingMetadata: trailers))
+            return .success(ClientResponse(message: message, initialMetadata: initialMetadata, trailingMetadata: trailers))
         } catch let error as RPCError {
-            continuation.resume(throwing: error)
+            return .failure(error)
         } catch {
-            continuation.resume(throwing: RPCError(code: .internal, message: "cannot decode the \(Response.protoName) response", cause: error))
+            return .failure(RPCError(code: .internal, message: "cannot decode the \(Response.protoName) response", cause: error))
         }
     }
 }

@@ -124,6 +124,7 @@ final class StreamBuffer: CallHandle, ClientStreamObserver, @unchecked Sendable 
 
     func finished(_ status: Status, trailers: Metadata) {
         deadlineTimer?.cancel()
+        outbox?.callEnded(status, trailers: trailers)
         let waiter = state.withLock { state -> CheckedContinuation<([UInt8], Bool)?, any Error>? in
             guard state.end == nil else { return nil }
             state.end = (status, trailers)

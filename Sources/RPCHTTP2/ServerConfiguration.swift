@@ -13,6 +13,10 @@ public struct ServerConfiguration: Sendable {
     /// A streaming writer suspends above this many unsent bytes and resumes below the low mark.
     public var streamHighWaterBytes = 256 << 10
     public var streamLowWaterBytes = 64 << 10
+    /// Client-streaming and bidirectional calls: request bytes a stream queues for a handler
+    /// that has not read them yet. Past it the client's window is refilled only as the handler
+    /// reads, so the client pauses (one message always fits, whatever its size).
+    public var maxQueuedRequestBytesPerStream = 256 << 10
     /// Request bytes one connection may hold before its peer's window stops being
     /// refilled (at least one maximal message must fit).
     public var maxBufferedRequestBytesPerConnection = 128 << 20

@@ -13,15 +13,18 @@ final class ServerConnection: ConnectionHandler {
     let loop: EventLoop
     private(set) weak var connection: (any ByteStream)?
     /// The nghttp2 session; created in init, deleted in deinit; used only on `loop`.
-    private var session: OpaquePointer!
+    private(set) var session: OpaquePointer!
     var streams: [Int32: ServerStream] = [:]
     /// The stream the last callback was about: header callbacks come in runs per stream.
     private var lastStream: ServerStream?
     private var draining = false
     /// Request bytes held by all streams (deframers and complete messages not yet handed over).
-    private var bufferedRequestBytes = 0
+    var bufferedRequestBytes = 0
     /// Credit withheld from this connection's streams, in all (0: nothing to return).
-    private var withheldBytes = 0
+    var withheldBytes = 0
+    /// Of `withheldBytes`, connection-window credit only: bytes whose stream credit a
+    /// streaming call's queue holds (`RequestQueue.heldCredit`).
+    var withheldConnectionCredit = 0
     /// The peer half-closed its side of the TCP connection.
     private var peerFinishedSending = false
     private var closed = false
@@ -102,6 +105,9 @@ final class ServerConnection: ConnectionHandler {
             case .receivingMessage:
                 finish(stream, status: Status(code: .cancelled, message: "the client closed the connection before its request was complete"), trailers: Metadata())
                 resetAfterResponse(stream)
+            case .running where stream.requests?.clientFinished == false:
+                // A streaming request that can never end: its handler would wait for nothing.
+                refuse(stream, Status(code: .cancelled, message: "the client closed the connection before its request was complete"))
             case .running, .finishing, .closed:
                 break
             }
@@ -240,7 +246,7 @@ final class ServerConnection: ConnectionHandler {
     func forceClose(_ status: Status = Status(code: .unavailable, message: "the server is shutting down; retry elsewhere")) {
         guard !closed else { return }
         for stream in streams.values where stream.phase != .closed {
-            cancelHandler(of: stream, reason: status.message)
+            cancelHandler(of: stream, reason: status.message, code: status.code)
             finish(stream, status: status, trailers: Metadata())
         }
         connection?.scheduleFlush()
@@ -249,7 +255,7 @@ final class ServerConnection: ConnectionHandler {
 
     var hasActiveStreams: Bool { !streams.isEmpty }
 
-    private static let gzip = Array("gzip".utf8)
+    static let gzip = Array("gzip".utf8)
     private static let identity = Array("identity".utf8)
 }
 
@@ -359,7 +365,7 @@ extension ServerConnection {
             finish(stream, status: Status(code: .unimplemented, message: "unsupported grpc-encoding '\(String(decoding: encoding, as: UTF8.self))' (supported: gzip, identity)"), trailers: trailers)
             return
         }
-        guard stream.route != nil else {
+        guard let route = stream.route else {
             let path = stream.unknownPath ?? ""
             let service = path.split(separator: "/").first.map(String.init) ?? ""
             let known = core.services.contains(service)
@@ -372,7 +378,13 @@ extension ServerConnection {
                 self.deadlineExpired(stream)
             }
         }
-        if endStream {
+        if case .requestStream = route.method.body {
+            // Client-streaming and bidirectional handlers read the messages as they come.
+            let requests = RequestQueue()
+            requests.clientFinished = endStream
+            stream.requests = requests
+            startHandler(stream, method: route.method, payload: [], requestWasCompressed: false)
+        } else if endStream {
             requestComplete(stream)
         } else {
             stream.lastRequestBytesAt = monotonicNanoseconds()
@@ -382,7 +394,7 @@ extension ServerConnection {
 
     /// One timer per connection finds the calls whose request stopped arriving: a peer that
     /// announces a message and stalls must not hold its bytes (and a stream) forever.
-    private func armStallTimer(at deadline: UInt64) {
+    func armStallTimer(at deadline: UInt64) {
         guard stallTimer == nil, !closed else { return }
         stallTimer = loop.schedule(at: deadline) { [weak self] in
             guard let self else { return }
@@ -395,12 +407,11 @@ extension ServerConnection {
         let timeout = core.configuration.requestStallTimeoutNanoseconds
         let now = monotonicNanoseconds()
         var next: UInt64?
-        for stream in Array(streams.values) where stream.phase == .receivingMessage {
+        for stream in Array(streams.values) where stream.awaitsRequestBytes {
             let due = stream.lastRequestBytesAt + timeout
             if due <= now {
                 core.logger.info("request stalled", metadata: ["path": "\(stream.path)", "peer": "\(connection?.peer ?? "?")"])
-                finish(stream, status: Status(code: .cancelled, message: "the request stopped arriving (no bytes for \(timeout / 1_000_000_000) s)"), trailers: Metadata())
-                resetAfterResponse(stream)
+                refuse(stream, Status(code: .cancelled, message: "the request stopped arriving (no bytes for \(timeout / 1_000_000_000) s)"))
             } else {
                 next = min(next ?? due, due)
             }
@@ -409,7 +420,7 @@ extension ServerConnection {
     }
 
     func requestData(_ stream: ServerStream, _ bytes: UnsafeRawBufferPointer) {
-        guard stream.phase == .receivingMessage else {
+        guard stream.phase == .receivingMessage || (stream.phase == .running && stream.requests != nil) else {
             discardData(stream.id, bytes.count)  // already answered: drop, but keep the window open
             return
         }
@@ -422,13 +433,24 @@ extension ServerConnection {
             discardData(stream.id, bytes.count)
             core.logger.notice("request refused: server-wide request byte budget exhausted", metadata: [
                 "path": "\(stream.path)", "peer": "\(connection?.peer ?? "?")", "budget": "\(core.requestBytes.hardLimit)"])
-            finish(stream, status: Status(code: .resourceExhausted, message: "the server holds too many unfinished request bytes right now; retry later"), trailers: Metadata())
-            resetAfterResponse(stream)
+            refuse(stream, Status(code: .resourceExhausted, message: "the server holds too many unfinished request bytes right now; retry later"))
             return
         }
         stream.bufferedBytes += bytes.count
         bufferedRequestBytes += bytes.count
-        if bufferedRequestBytes <= requestBudget && !core.requestBytes.overSoftLimit {
+        let withinBudgets = bufferedRequestBytes <= requestBudget && !core.requestBytes.overSoftLimit
+        if let requests = stream.requests, requests.queuedBytes > core.configuration.maxQueuedRequestBytesPerStream {
+            // The handler is behind: the stream's credit returns as it reads (`nextRequest`);
+            // the connection's now, so other calls never wait behind a slow handler.
+            requests.heldCredit += bytes.count
+            if withinBudgets {
+                _ = nghttp2_session_consume_connection(session, bytes.count)
+            } else {
+                withheldConnectionCredit += bytes.count
+                withheldBytes += bytes.count
+                if core.requestBytes.overSoftLimit { awaitRelief() }
+            }
+        } else if withinBudgets {
             _ = nghttp2_session_consume(session, stream.id, bytes.count)
         } else {
             stream.withheldCredit += bytes.count
@@ -440,11 +462,14 @@ extension ServerConnection {
         } catch {
             switch error {
             case .tooLarge(let announced):
-                finish(stream, status: Status(code: .resourceExhausted, message: "request message of \(announced) bytes exceeds the limit of \(core.configuration.maxReceiveMessageBytes) bytes"), trailers: Metadata())
+                refuse(stream, Status(code: .resourceExhausted, message: "request message of \(announced) bytes exceeds the limit of \(core.configuration.maxReceiveMessageBytes) bytes"))
             case .badFlag(let flag):
-                finish(stream, status: Status(code: .internal, message: "invalid message flag byte \(flag)"), trailers: Metadata())
+                refuse(stream, Status(code: .internal, message: "invalid message flag byte \(flag)"))
             }
-            resetAfterResponse(stream)
+            return
+        }
+        if let requests = stream.requests {
+            queueRequests(stream, requests)
             return
         }
         for message in stream.deframer.takeMessages() {
@@ -465,7 +490,7 @@ extension ServerConnection {
 
     /// `stream` no longer holds request bytes: take them off the budgets and return credit
     /// withheld from it and, while under budget again, from the others.
-    private func releaseRequestBytes(_ stream: ServerStream) {
+    func releaseRequestBytes(_ stream: ServerStream) {
         bufferedRequestBytes -= stream.bufferedBytes
         core.requestBytes.release(stream.bufferedBytes)
         stream.bufferedBytes = 0
@@ -474,11 +499,16 @@ extension ServerConnection {
             withheldBytes -= stream.withheldCredit
             stream.withheldCredit = 0
         }
+        if let requests = stream.requests, requests.heldCredit > 0 {
+            // Stream credit only (the connection's went back or waits in the budget).
+            _ = nghttp2_session_consume_stream(session, stream.id, requests.heldCredit)
+            requests.heldCredit = 0
+        }
         returnWithheldCredit()
     }
 
     /// Registers with the server-wide budget (once) to hear when it has room again.
-    private func awaitRelief() {
+    func awaitRelief() {
         guard !waitingForRelief else { return }
         waitingForRelief = true
         core.requestBytes.waitForRelief(LoopBound(value: self, loop: loop))
@@ -499,16 +529,24 @@ extension ServerConnection {
             _ = nghttp2_session_consume(session, other.id, other.withheldCredit)
             other.withheldCredit = 0
         }
+        if withheldConnectionCredit > 0 {
+            _ = nghttp2_session_consume_connection(session, withheldConnectionCredit)
+            withheldConnectionCredit = 0
+        }
         withheldBytes = 0
         connection?.scheduleFlush()
     }
 
-    private var requestBudget: Int {
+    var requestBudget: Int {
         max(core.configuration.maxBufferedRequestBytesPerConnection, core.configuration.maxReceiveMessageBytes + 5)
     }
 
     /// The client half-closed: the request is complete. Start the handler.
     func requestComplete(_ stream: ServerStream) {
+        if let requests = stream.requests {
+            clientFinished(stream, requests)
+            return
+        }
         guard stream.phase == .receivingMessage, let method = stream.route?.method else { return }
         if stream.deframer.hasPartialMessage {
             finish(stream, status: Status(code: .internal, message: "the request ended inside a message (its length prefix promised more bytes)"), trailers: Metadata())
@@ -536,9 +574,15 @@ extension ServerConnection {
                 return
             }
         }
+        startHandler(stream, method: method, payload: payload, requestWasCompressed: message.compressed)
+    }
+
+    /// Runs the handler of `stream` as a task on this loop; its outcome becomes the status.
+    /// `payload` is the request of a one-request method (empty for streaming ones).
+    private func startHandler(_ stream: ServerStream, method: ServerMethod, payload: [UInt8], requestWasCompressed: Bool) {
         let callContext = ServerContext(
             method: method.descriptor, requestMetadata: stream.metadata, deadline: stream.deadline,
-            peer: connection?.peer ?? "unknown", requestWasCompressed: message.compressed)
+            peer: connection?.peer ?? "unknown", requestWasCompressed: requestWasCompressed)
         stream.context = callContext
         stream.phase = .running
         let sink = StreamSink(connection: self, stream: stream)
@@ -547,7 +591,12 @@ extension ServerConnection {
             let status: Status
             let trailers: Metadata
             do {
-                try await method.handler(payload, callContext, sink)
+                switch method.body {
+                case .oneRequest(let handler):
+                    try await handler(payload, callContext, sink)
+                case .requestStream(let handler):
+                    try await handler(StreamRequests(connection: sink.connection, stream: sink.stream), callContext, sink)
+                }
                 if sink.handOverIfDetached() { return }
                 status = .ok
                 trailers = callContext.trailingMetadata
@@ -572,7 +621,7 @@ extension ServerConnection {
 
     private func deadlineExpired(_ stream: ServerStream) {
         guard stream.phase != .closed, stream.phase != .finishing else { return }
-        cancelHandler(of: stream, reason: nil)
+        cancelHandler(of: stream, reason: "deadline exceeded", code: .deadlineExceeded)
         finish(stream, status: Status(code: .deadlineExceeded, message: "deadline exceeded"), trailers: Metadata())
     }
 
@@ -588,25 +637,40 @@ extension ServerConnection {
         if wasRunning && (stream.task != nil || stream.onClose != nil) {
             core.logger.info("rpc cancelled by the client", metadata: ["path": "\(stream.path)", "peer": "\(connection?.peer ?? "?")", "http2_error": "\(errorCode)"])
         }
-        cancelHandler(of: stream, reason: "stream closed")
+        cancelHandler(of: stream, reason: wasRunning ? "the client cancelled the call (stream closed, HTTP/2 error \(errorCode))" : "stream closed")
         if (draining || peerFinishedSending) && streams.isEmpty { connection?.scheduleFlush() }
     }
 
-    private func cancelHandler(of stream: ServerStream, reason: String?) {
+    /// The call ended under its handler: cancel its task; a write or request read it waits
+    /// in throws `code` (the request stream of a streaming call throws it from now on).
+    func cancelHandler(of stream: ServerStream, reason: String, code: StatusCode = .cancelled) {
         stream.drainWaiter = nil
         stream.task?.cancel()
         stream.task = nil
         stream.takeOnClose()?()
+        stream.requests?.fail(RPCError(code: code, message: reason))
         if let writer = stream.writerWaiting {
             stream.writerWaiting = nil
-            writer.resume(throwing: RPCError(code: .cancelled, message: reason ?? "the call ended"))
+            writer.resume(throwing: RPCError(code: .cancelled, message: reason))
+        }
+    }
+
+    /// Ends a call early with `status` (its request broke a rule, stalled, or can never
+    /// finish): the status goes out, the client is told to stop sending, and a streaming
+    /// handler already running is cancelled (its request stream throws `status`).
+    func refuse(_ stream: ServerStream, _ status: Status) {
+        finish(stream, status: status, trailers: Metadata())
+        if stream.requests == nil {
+            resetAfterResponse(stream)
+        } else {
+            cancelHandler(of: stream, reason: status.message, code: status.code)
         }
     }
 
     /// After answering early, tell the client to stop sending the rest of its request —
     /// once the status has left: a reset queued now could overtake it (nghttp2 sends
     /// RST_STREAM ahead of HEADERS), and the client would never see the status.
-    private func resetAfterResponse(_ stream: ServerStream) {
+    func resetAfterResponse(_ stream: ServerStream) {
         stream.resetAfterResponse = true
     }
 
@@ -666,6 +730,11 @@ extension ServerConnection {
     func finish(_ stream: ServerStream, status: Status, trailers: Metadata) {
         guard stream.phase != .finishing, stream.phase != .closed else { return }
         stream.phase = .finishing
+        if let requests = stream.requests {
+            // The handler may still read: from now on its request stream throws.
+            requests.fail(RPCError(code: status.code == .ok ? .cancelled : status.code, message: status.code == .ok ? "the call is over" : status.message))
+            if !requests.clientFinished { resetAfterResponse(stream) }
+        }
         releaseRequestBytes(stream)
         stream.deadlineTimer?.cancel()
         stream.pendingStatus = (status, trailers)

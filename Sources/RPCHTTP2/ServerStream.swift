@@ -28,7 +28,8 @@ final class ServerStream {
 
     var deadline: UInt64?
 
-    // Request body: exactly one message for unary and server-streaming methods.
+    // Request body: exactly one message for unary and server-streaming methods; for
+    // client-streaming and bidirectional ones, `requests` takes the messages.
     var deframer: MessageDeframer
     /// Request bytes this stream holds against the connection's budget.
     var bufferedBytes = 0
@@ -38,6 +39,8 @@ final class ServerStream {
     var lastRequestBytesAt: UInt64 = 0
     var requestMessage: MessageDeframer.Message?
     var extraRequestMessage = false
+    /// Client-streaming and bidirectional calls only: the messages on their way to the handler.
+    var requests: RequestQueue?
 
     // The call.
     enum Phase {
@@ -76,6 +79,15 @@ final class ServerStream {
     var resetAfterResponse = false
 
     var outboundCount: Int { outbound.count - outboundOffset }
+
+    /// Whether the call waits for request bytes the client owes: a message not yet complete
+    /// (stalls are timed from `lastRequestBytesAt`). A streaming call whose credit we hold
+    /// back owes nothing: its handler is not reading.
+    var awaitsRequestBytes: Bool {
+        if phase == .receivingMessage { return true }
+        guard phase == .running, let requests else { return false }
+        return !requests.clientFinished && requests.heldCredit == 0 && deframer.hasPartialMessage
+    }
 
     /// The request path, for logs and messages.
     var path: String { route?.method.descriptor.path ?? unknownPath ?? "" }

@@ -1,8 +1,9 @@
 """A stock grpcio server for the Swift client's tests (Tests/RPCHTTP2Tests/InteropCases, peer grpcio).
 
-Serves grpc.testing.TestService (EmptyCall, UnaryCall, StreamingOutputCall) with the
-interop semantics CellHub's own InteropTestService has, plus grpc.health.v1.Health from
-grpcio-health-checking. Binds 127.0.0.1 on an ephemeral port and prints
+Serves grpc.testing.TestService (EmptyCall, UnaryCall, StreamingOutputCall,
+StreamingInputCall, FullDuplexCall, HalfDuplexCall; UnimplementedCall stays unimplemented)
+with the interop semantics CellHub's own InteropTestService has, plus grpc.health.v1.Health
+from grpcio-health-checking. Binds 127.0.0.1 on an ephemeral port and prints
 `listening on 127.0.0.1:PORT` as its first stdout line (flushed), so the caller needs
 no fixed port. Exits on SIGTERM, or when its stdin closes (the caller died).
 
@@ -77,16 +78,42 @@ class TestService(test_pb2_grpc.TestServiceServicer):
     def StreamingOutputCall(self, request, context):
         echo_metadata(context)
         context.set_compression(grpc.Compression.Gzip)
-        for parameters in request.response_parameters:
-            if parameters.interval_us > 0:
-                time.sleep(parameters.interval_us / 1_000_000)
-            if not context.is_active():
-                return
-            if not parameters.compressed.value:
-                context.disable_next_message_compression()
-            yield messages_pb2.StreamingOutputCallResponse(
-                payload=payload(request.response_type, parameters.size, context))
+        yield from respond(request, context)
         apply_response_status(request, context)
+
+    def StreamingInputCall(self, request_iterator, context):
+        # expect_compressed is not checked, for the reason given in UnaryCall.
+        total = sum(len(request.payload.body) for request in request_iterator)
+        return messages_pb2.StreamingInputCallResponse(aggregated_payload_size=total)
+
+    def FullDuplexCall(self, request_iterator, context):
+        echo_metadata(context)
+        context.set_compression(grpc.Compression.Gzip)
+        for request in request_iterator:
+            if apply_response_status(request, context):
+                return
+            yield from respond(request, context)
+
+    def HalfDuplexCall(self, request_iterator, context):
+        echo_metadata(context)
+        context.set_compression(grpc.Compression.Gzip)
+        for request in list(request_iterator):
+            if apply_response_status(request, context):
+                return
+            yield from respond(request, context)
+
+
+def respond(request, context: grpc.ServicerContext):
+    """One response per response_parameters entry, each after its interval."""
+    for parameters in request.response_parameters:
+        if parameters.interval_us > 0:
+            time.sleep(parameters.interval_us / 1_000_000)
+        if not context.is_active():
+            return
+        if not parameters.compressed.value:
+            context.disable_next_message_compression()
+        yield messages_pb2.StreamingOutputCallResponse(
+            payload=payload(request.response_type, parameters.size, context))
 
 
 def main() -> int:

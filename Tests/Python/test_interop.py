@@ -1,7 +1,8 @@
 """Standard gRPC interop cases (unary and server-streaming forms) against grpc.testing.TestService.
 
 Follows the interop client's definitions (grpc/doc/interop-test-descriptions.md), with
-StreamingOutputCall standing in where the standard case uses a bidi/full-duplex call.
+StreamingOutputCall standing in where the standard case uses a bidi/full-duplex call (the
+streamed-request forms themselves are in test_interop_streaming.py).
 Compression on the wire is checked with a raw HTTP/2 peer: grpcio cannot show whether a
 received message was compressed.
 """

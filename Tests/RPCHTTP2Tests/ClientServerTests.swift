@@ -8,7 +8,8 @@ import Testing
 /// our server can show: what a transport must survive — big messages, many calls, long
 /// streams, cancellation, deadlines, a server restart, and a client that stops reading —
 /// our limits, `expect_compressed`, and health statuses the server sets. The interop cases,
-/// run against grpcio too, are in the nested suite InteropCases (InteropCases.swift).
+/// run against grpcio too, are in the nested suite InteropCases (InteropCases.swift;
+/// the streamed-request ones in RequestStreamingCases.swift).
 ///
 /// Serialized, the nested suite too: the backpressure case reads this process's memory, the
 /// reconnect case re-binds a port it just released, and the timing checks need a quiet machine.

@@ -210,5 +210,29 @@ public enum CellHubMethods {
             requestName: "grpc.testing.StreamingOutputCallRequest", responseName: "grpc.testing.StreamingOutputCallResponse",
             comment: "One request followed by a sequence of responses (streamed download).\nThe server returns the payload with client desired type and sizes.",
             requestFields: ["grpc.testing.PayloadType response_type = 1;", "repeated grpc.testing.ResponseParameters response_parameters = 2;", "grpc.testing.Payload payload = 3;", "grpc.testing.EchoStatus response_status = 7;"]),
+        AnyMethod(
+            service: "grpc.testing.TestService", method: "StreamingInputCall", kind: .clientStreaming,
+            request: Grpc_Testing_StreamingInputCallRequest.self, response: Grpc_Testing_StreamingInputCallResponse.self,
+            requestName: "grpc.testing.StreamingInputCallRequest", responseName: "grpc.testing.StreamingInputCallResponse",
+            comment: "A sequence of requests followed by one response (streamed upload).\nThe server returns the aggregated size of client payload as the result.",
+            requestFields: ["grpc.testing.Payload payload = 1;", "grpc.testing.BoolValue expect_compressed = 2;"]),
+        AnyMethod(
+            service: "grpc.testing.TestService", method: "FullDuplexCall", kind: .bidirectionalStreaming,
+            request: Grpc_Testing_StreamingOutputCallRequest.self, response: Grpc_Testing_StreamingOutputCallResponse.self,
+            requestName: "grpc.testing.StreamingOutputCallRequest", responseName: "grpc.testing.StreamingOutputCallResponse",
+            comment: "A sequence of requests with each request served by the server immediately.\nAs one request could lead to multiple responses, this interface\ndemonstrates the idea of full duplexing.",
+            requestFields: ["grpc.testing.PayloadType response_type = 1;", "repeated grpc.testing.ResponseParameters response_parameters = 2;", "grpc.testing.Payload payload = 3;", "grpc.testing.EchoStatus response_status = 7;"]),
+        AnyMethod(
+            service: "grpc.testing.TestService", method: "HalfDuplexCall", kind: .bidirectionalStreaming,
+            request: Grpc_Testing_StreamingOutputCallRequest.self, response: Grpc_Testing_StreamingOutputCallResponse.self,
+            requestName: "grpc.testing.StreamingOutputCallRequest", responseName: "grpc.testing.StreamingOutputCallResponse",
+            comment: "A sequence of requests followed by a sequence of responses.\nThe server buffers all the client requests and then serves them in order. A\nstream of responses are returned to the client when the server starts with\nfirst request.",
+            requestFields: ["grpc.testing.PayloadType response_type = 1;", "repeated grpc.testing.ResponseParameters response_parameters = 2;", "grpc.testing.Payload payload = 3;", "grpc.testing.EchoStatus response_status = 7;"]),
+        AnyMethod(
+            service: "grpc.testing.TestService", method: "UnimplementedCall", kind: .unary,
+            request: Grpc_Testing_Empty.self, response: Grpc_Testing_Empty.self,
+            requestName: "grpc.testing.Empty", responseName: "grpc.testing.Empty",
+            comment: "The test server will not implement this method. It will be used\nto test the behavior when clients call unimplemented methods.",
+            requestFields: []),
     ]
 }

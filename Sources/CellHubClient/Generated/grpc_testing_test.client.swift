@@ -30,4 +30,37 @@ public struct Grpc_Testing_TestServiceClient: Sendable {
     public func streamingOutputCall(_ request: Grpc_Testing_StreamingOutputCallRequest, options: CallOptions? = nil) -> ResponseStream<Grpc_Testing_StreamingOutputCallResponse> {
         client.serverStreaming(Grpc_Testing_TestService.streamingOutputCall, request, options: options ?? self.options)
     }
+
+    /// A sequence of requests followed by one response (streamed upload).
+    /// The server returns the aggregated size of client payload as the result.
+    public func streamingInputCall(
+        options: CallOptions? = nil, requests: (RequestWriter<Grpc_Testing_StreamingInputCallRequest>) async throws -> Void
+    ) async throws -> Grpc_Testing_StreamingInputCallResponse {
+        try await client.clientStreaming(Grpc_Testing_TestService.streamingInputCall, options: options ?? self.options, requests: requests).message
+    }
+
+    /// A sequence of requests with each request served by the server immediately.
+    /// As one request could lead to multiple responses, this interface
+    /// demonstrates the idea of full duplexing.
+    public func fullDuplexCall<Output>(
+        options: CallOptions? = nil, _ body: (RequestWriter<Grpc_Testing_StreamingOutputCallRequest>, ResponseStream<Grpc_Testing_StreamingOutputCallResponse>) async throws -> Output
+    ) async throws -> Output {
+        try await client.bidirectionalStreaming(Grpc_Testing_TestService.fullDuplexCall, options: options ?? self.options, body)
+    }
+
+    /// A sequence of requests followed by a sequence of responses.
+    /// The server buffers all the client requests and then serves them in order. A
+    /// stream of responses are returned to the client when the server starts with
+    /// first request.
+    public func halfDuplexCall<Output>(
+        options: CallOptions? = nil, _ body: (RequestWriter<Grpc_Testing_StreamingOutputCallRequest>, ResponseStream<Grpc_Testing_StreamingOutputCallResponse>) async throws -> Output
+    ) async throws -> Output {
+        try await client.bidirectionalStreaming(Grpc_Testing_TestService.halfDuplexCall, options: options ?? self.options, body)
+    }
+
+    /// The test server will not implement this method. It will be used
+    /// to test the behavior when clients call unimplemented methods.
+    public func unimplementedCall(_ request: Grpc_Testing_Empty, options: CallOptions? = nil) async throws -> Grpc_Testing_Empty {
+        try await client.unary(Grpc_Testing_TestService.unimplementedCall, request, options: options ?? self.options).message
+    }
 }

@@ -114,6 +114,8 @@ package enum ProtoRegistry {
         "grpc.testing.EchoStatus": Grpc_Testing_EchoStatus.self,
         "grpc.testing.SimpleRequest": Grpc_Testing_SimpleRequest.self,
         "grpc.testing.SimpleResponse": Grpc_Testing_SimpleResponse.self,
+        "grpc.testing.StreamingInputCallRequest": Grpc_Testing_StreamingInputCallRequest.self,
+        "grpc.testing.StreamingInputCallResponse": Grpc_Testing_StreamingInputCallResponse.self,
         "grpc.testing.ResponseParameters": Grpc_Testing_ResponseParameters.self,
         "grpc.testing.StreamingOutputCallRequest": Grpc_Testing_StreamingOutputCallRequest.self,
         "grpc.testing.StreamingOutputCallResponse": Grpc_Testing_StreamingOutputCallResponse.self,

@@ -137,6 +137,50 @@ extension Grpc_Testing_SimpleResponse: ProtoJSONCodable {
     }
 }
 
+extension Grpc_Testing_StreamingInputCallRequest: ProtoJSONCodable {
+    static let protoJSONFields = ProtoJSONFields("grpc.testing.StreamingInputCallRequest", [("payload", "payload"), ("expectCompressed", "expect_compressed")])
+
+    public func jsonValue() -> JSONValue {
+        var json = ProtoJSONWriter(Self.protoJSONFields)
+        json.message(0, self.payload)
+        json.message(1, self.expectCompressed)
+        return json.value
+    }
+
+    public init(jsonValue: JSONValue, options: JSONDecodingOptions) throws(ProtoJSONDecodingError) {
+        self.init()
+        var json = try ProtoJSONReader(jsonValue, Self.protoJSONFields, options)
+        while let field = try json.next() {
+            switch field {
+            case 0: self.payload = try json.message(Grpc_Testing_Payload.self)
+            case 1: self.expectCompressed = try json.message(Grpc_Testing_BoolValue.self)
+            default: break
+            }
+        }
+    }
+}
+
+extension Grpc_Testing_StreamingInputCallResponse: ProtoJSONCodable {
+    static let protoJSONFields = ProtoJSONFields("grpc.testing.StreamingInputCallResponse", [("aggregatedPayloadSize", "aggregated_payload_size")])
+
+    public func jsonValue() -> JSONValue {
+        var json = ProtoJSONWriter(Self.protoJSONFields)
+        json.int32(0, self.aggregatedPayloadSize)
+        return json.value
+    }
+
+    public init(jsonValue: JSONValue, options: JSONDecodingOptions) throws(ProtoJSONDecodingError) {
+        self.init()
+        var json = try ProtoJSONReader(jsonValue, Self.protoJSONFields, options)
+        while let field = try json.next() {
+            switch field {
+            case 0: self.aggregatedPayloadSize = try json.integer()
+            default: break
+            }
+        }
+    }
+}
+
 extension Grpc_Testing_ResponseParameters: ProtoJSONCodable {
     static let protoJSONFields = ProtoJSONFields("grpc.testing.ResponseParameters", [("size", "size"), ("intervalUs", "interval_us"), ("compressed", "compressed")])
 

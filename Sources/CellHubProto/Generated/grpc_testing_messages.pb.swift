@@ -98,6 +98,27 @@ public struct Grpc_Testing_SimpleResponse: Sendable, Hashable {
     public init() {}
 }
 
+/// Client-streaming request.
+public struct Grpc_Testing_StreamingInputCallRequest: Sendable, Hashable {
+    /// Optional input payload sent along with the request.
+    public var payload: Grpc_Testing_Payload? = nil
+    /// Whether the server should expect this request to be compressed. This field
+    /// is "nullable" in order to interoperate seamlessly with servers not able to
+    /// implement the full compression tests by introspecting the call to verify
+    /// the request's compression status.
+    public var expectCompressed: Grpc_Testing_BoolValue? = nil
+
+    public init() {}
+}
+
+/// Client-streaming response.
+public struct Grpc_Testing_StreamingInputCallResponse: Sendable, Hashable {
+    /// Aggregated size of payloads received from the client.
+    public var aggregatedPayloadSize: Int32 = 0
+
+    public init() {}
+}
+
 /// Configuration for a particular response.
 public struct Grpc_Testing_ResponseParameters: Sendable, Hashable {
     /// Desired payload sizes in responses from the server.
@@ -288,6 +309,60 @@ extension Grpc_Testing_SimpleResponse: RPCMessage, ProtoCBridged {
         self.oauthScope = try ProtoLift.string(c.pointee.oauth_scope, field: "oauth_scope")
         self.serverId = try ProtoLift.string(c.pointee.server_id, field: "server_id")
         self.hostname = try ProtoLift.string(c.pointee.hostname, field: "hostname")
+    }
+}
+
+extension Grpc_Testing_StreamingInputCallRequest: RPCMessage, ProtoCBridged {
+    public static let protoName = "grpc.testing.StreamingInputCallRequest"
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    public func serializedBytes() -> [UInt8] { ProtoCodec.encode(self) }
+
+    public func serializedFrame() -> [UInt8] { ProtoCodec.encodeFrame(self) }
+
+    static func cInitialize(_ message: UnsafeMutablePointer<Grpc__Testing__StreamingInputCallRequest>) { grpc__testing__streaming_input_call_request__init(message) }
+
+    static func cUnpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ length: Int, _ data: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Grpc__Testing__StreamingInputCallRequest>? {
+        grpc__testing__streaming_input_call_request__unpack(allocator, length, data)
+    }
+
+    func lower(into c: UnsafeMutablePointer<Grpc__Testing__StreamingInputCallRequest>, arena: borrowing ProtoArena) {
+        if let value = self.payload { c.pointee.payload = arena.lowered(value) }
+        if let value = self.expectCompressed { c.pointee.expect_compressed = arena.lowered(value) }
+    }
+
+    init(lifting c: UnsafePointer<Grpc__Testing__StreamingInputCallRequest>) throws(ProtoDecodingError) {
+        if let value = c.pointee.payload { self.payload = try Grpc_Testing_Payload(lifting: value) }
+        if let value = c.pointee.expect_compressed { self.expectCompressed = try Grpc_Testing_BoolValue(lifting: value) }
+    }
+}
+
+extension Grpc_Testing_StreamingInputCallResponse: RPCMessage, ProtoCBridged {
+    public static let protoName = "grpc.testing.StreamingInputCallResponse"
+
+    public init(serializedBytes bytes: UnsafeRawBufferPointer) throws {
+        self = try ProtoCodec.decode(Self.self, from: bytes)
+    }
+
+    public func serializedBytes() -> [UInt8] { ProtoCodec.encode(self) }
+
+    public func serializedFrame() -> [UInt8] { ProtoCodec.encodeFrame(self) }
+
+    static func cInitialize(_ message: UnsafeMutablePointer<Grpc__Testing__StreamingInputCallResponse>) { grpc__testing__streaming_input_call_response__init(message) }
+
+    static func cUnpack(_ allocator: UnsafeMutablePointer<ProtobufCAllocator>, _ length: Int, _ data: UnsafePointer<UInt8>) -> UnsafeMutablePointer<Grpc__Testing__StreamingInputCallResponse>? {
+        grpc__testing__streaming_input_call_response__unpack(allocator, length, data)
+    }
+
+    func lower(into c: UnsafeMutablePointer<Grpc__Testing__StreamingInputCallResponse>, arena: borrowing ProtoArena) {
+        c.pointee.aggregated_payload_size = self.aggregatedPayloadSize
+    }
+
+    init(lifting c: UnsafePointer<Grpc__Testing__StreamingInputCallResponse>) throws(ProtoDecodingError) {
+        self.aggregatedPayloadSize = c.pointee.aggregated_payload_size
     }
 }
 

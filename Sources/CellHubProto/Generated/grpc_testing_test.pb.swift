@@ -22,8 +22,31 @@ public enum Grpc_Testing_TestService {
     public static let streamingOutputCall = TypedMethodDescriptor<Grpc_Testing_StreamingOutputCallRequest, Grpc_Testing_StreamingOutputCallResponse>(
         service: name, method: "StreamingOutputCall", kind: .serverStreaming)
 
+    /// A sequence of requests followed by one response (streamed upload).
+    /// The server returns the aggregated size of client payload as the result.
+    public static let streamingInputCall = TypedMethodDescriptor<Grpc_Testing_StreamingInputCallRequest, Grpc_Testing_StreamingInputCallResponse>(
+        service: name, method: "StreamingInputCall", kind: .clientStreaming)
+
+    /// A sequence of requests with each request served by the server immediately.
+    /// As one request could lead to multiple responses, this interface
+    /// demonstrates the idea of full duplexing.
+    public static let fullDuplexCall = TypedMethodDescriptor<Grpc_Testing_StreamingOutputCallRequest, Grpc_Testing_StreamingOutputCallResponse>(
+        service: name, method: "FullDuplexCall", kind: .bidirectionalStreaming)
+
+    /// A sequence of requests followed by a sequence of responses.
+    /// The server buffers all the client requests and then serves them in order. A
+    /// stream of responses are returned to the client when the server starts with
+    /// first request.
+    public static let halfDuplexCall = TypedMethodDescriptor<Grpc_Testing_StreamingOutputCallRequest, Grpc_Testing_StreamingOutputCallResponse>(
+        service: name, method: "HalfDuplexCall", kind: .bidirectionalStreaming)
+
+    /// The test server will not implement this method. It will be used
+    /// to test the behavior when clients call unimplemented methods.
+    public static let unimplementedCall = TypedMethodDescriptor<Grpc_Testing_Empty, Grpc_Testing_Empty>(
+        service: name, method: "UnimplementedCall", kind: .unary)
+
     /// The service with all of its methods.
-    public static let descriptor = ServiceDescriptor(name: name, methods: [emptyCall.descriptor, unaryCall.descriptor, streamingOutputCall.descriptor])
+    public static let descriptor = ServiceDescriptor(name: name, methods: [emptyCall.descriptor, unaryCall.descriptor, streamingOutputCall.descriptor, streamingInputCall.descriptor, fullDuplexCall.descriptor, halfDuplexCall.descriptor, unimplementedCall.descriptor])
 }
 
 /// Implement this to serve `grpc.testing.TestService`; register the value with a server.
@@ -31,6 +54,10 @@ public protocol Grpc_Testing_TestServiceHandler: RPCService {
     func emptyCall(_ request: Grpc_Testing_Empty, context: ServerContext) async throws -> Grpc_Testing_Empty
     func unaryCall(_ request: Grpc_Testing_SimpleRequest, context: ServerContext) async throws -> Grpc_Testing_SimpleResponse
     func streamingOutputCall(_ request: Grpc_Testing_StreamingOutputCallRequest, context: ServerContext, writer: ServerStreamWriter<Grpc_Testing_StreamingOutputCallResponse>) async throws
+    func streamingInputCall(_ requests: RequestStream<Grpc_Testing_StreamingInputCallRequest>, context: ServerContext) async throws -> Grpc_Testing_StreamingInputCallResponse
+    func fullDuplexCall(_ requests: RequestStream<Grpc_Testing_StreamingOutputCallRequest>, context: ServerContext, writer: ServerStreamWriter<Grpc_Testing_StreamingOutputCallResponse>) async throws
+    func halfDuplexCall(_ requests: RequestStream<Grpc_Testing_StreamingOutputCallRequest>, context: ServerContext, writer: ServerStreamWriter<Grpc_Testing_StreamingOutputCallResponse>) async throws
+    func unimplementedCall(_ request: Grpc_Testing_Empty, context: ServerContext) async throws -> Grpc_Testing_Empty
 }
 
 extension Grpc_Testing_TestServiceHandler {
@@ -39,6 +66,10 @@ extension Grpc_Testing_TestServiceHandler {
             .unary(Grpc_Testing_TestService.emptyCall) { try await self.emptyCall($0, context: $1) },
             .unary(Grpc_Testing_TestService.unaryCall) { try await self.unaryCall($0, context: $1) },
             .serverStreaming(Grpc_Testing_TestService.streamingOutputCall) { try await self.streamingOutputCall($0, context: $1, writer: $2) },
+            .clientStreaming(Grpc_Testing_TestService.streamingInputCall) { try await self.streamingInputCall($0, context: $1) },
+            .bidirectionalStreaming(Grpc_Testing_TestService.fullDuplexCall) { try await self.fullDuplexCall($0, context: $1, writer: $2) },
+            .bidirectionalStreaming(Grpc_Testing_TestService.halfDuplexCall) { try await self.halfDuplexCall($0, context: $1, writer: $2) },
+            .unary(Grpc_Testing_TestService.unimplementedCall) { try await self.unimplementedCall($0, context: $1) },
         ]
     }
 }

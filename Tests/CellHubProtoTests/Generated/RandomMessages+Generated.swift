@@ -1224,6 +1224,23 @@ extension Grpc_Testing_SimpleResponse: RandomMessage {
     }
 }
 
+extension Grpc_Testing_StreamingInputCallRequest: RandomMessage {
+    static func random(using source: inout RandomSource, depth: Int) -> Self {
+        var m = Self()
+        if source.present(depth: depth) { m.payload = Grpc_Testing_Payload.random(using: &source, depth: depth + 1) }
+        if source.present(depth: depth) { m.expectCompressed = Grpc_Testing_BoolValue.random(using: &source, depth: depth + 1) }
+        return m
+    }
+}
+
+extension Grpc_Testing_StreamingInputCallResponse: RandomMessage {
+    static func random(using source: inout RandomSource, depth: Int) -> Self {
+        var m = Self()
+        m.aggregatedPayloadSize = source.number(Int32.self)
+        return m
+    }
+}
+
 extension Grpc_Testing_ResponseParameters: RandomMessage {
     static func random(using source: inout RandomSource, depth: Int) -> Self {
         var m = Self()

@@ -51,10 +51,12 @@ enum Interop {
     }
 
     static func streaming(
-        sizes: [Int], intervalMicroseconds: Int = 0, compressed: [Bool]? = nil, status: Grpc_Testing_EchoStatus? = nil
+        sizes: [Int], intervalMicroseconds: Int = 0, compressed: [Bool]? = nil, status: Grpc_Testing_EchoStatus? = nil,
+        payloadSize: Int = 0
     ) -> Grpc_Testing_StreamingOutputCallRequest {
         var request = Grpc_Testing_StreamingOutputCallRequest()
         request.responseType = .compressable
+        if payloadSize > 0 { request.payload = payload(payloadSize) }
         request.responseParameters = sizes.enumerated().map { index, size in
             var parameters = Grpc_Testing_ResponseParameters()
             parameters.size = Int32(size)
@@ -63,6 +65,14 @@ enum Interop {
             return parameters
         }
         request.responseStatus = status
+        return request
+    }
+
+    /// A client-streaming request carrying `size` payload bytes.
+    static func input(_ size: Int, expectCompressed: Bool? = nil) -> Grpc_Testing_StreamingInputCallRequest {
+        var request = Grpc_Testing_StreamingInputCallRequest()
+        request.payload = payload(size)
+        request.expectCompressed = expectCompressed.map(bool)
         return request
     }
 

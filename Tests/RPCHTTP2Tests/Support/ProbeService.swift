@@ -28,6 +28,12 @@ final class ProbeService: RPCService, Sendable {
     static let detached = TypedMethodDescriptor<Grpc_Testing_StreamingOutputCallRequest, Grpc_Testing_StreamingOutputCallResponse>(
         service: "cellhub.test.Probe", method: "Detached", kind: .serverStreaming)
 
+    /// Answers each request with one message of its first response size, until the request
+    /// stream ends: `.returned` at the client's half-close, `.cancelled(code)` when the
+    /// sequence throws because the call ended under the handler.
+    static let reader = TypedMethodDescriptor<Grpc_Testing_StreamingOutputCallRequest, Grpc_Testing_StreamingOutputCallResponse>(
+        service: "cellhub.test.Probe", method: "Reader", kind: .bidirectionalStreaming)
+
     /// What happened, oldest first (a queue: `nextEvent` takes from its front).
     private let log = EventLog()
 
@@ -65,6 +71,20 @@ final class ProbeService: RPCService, Sendable {
                     let status = Status(code: StatusCode(rawValue: Int(echo.code)), message: echo.message)
                     if echo.message == "throw" { throw RPCError(code: status.code, message: status.message) }
                     push.executor.execute { push.finish(status: status, trailers: Metadata([("x-probe", "detached")])) }
+                }
+                log.yield(.returned)
+            },
+            .bidirectionalStreaming(Self.reader) { requests, _, writer in
+                log.yield(.started)
+                do {
+                    for try await request in requests {
+                        var response = Grpc_Testing_StreamingOutputCallResponse()
+                        response.payload = Interop.payload(Int(request.responseParameters.first?.size ?? 0))
+                        try await writer.write(response)
+                    }
+                } catch let error as RPCError {
+                    log.yield(.cancelled("\(error.code)"))
+                    throw error
                 }
                 log.yield(.returned)
             },

@@ -232,6 +232,96 @@ void   grpc__testing__simple_response__free_unpacked
   assert(message->base.descriptor == &grpc__testing__simple_response__descriptor);
   protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
 }
+void   grpc__testing__streaming_input_call_request__init
+                     (Grpc__Testing__StreamingInputCallRequest         *message)
+{
+  static const Grpc__Testing__StreamingInputCallRequest init_value = GRPC__TESTING__STREAMING_INPUT_CALL_REQUEST__INIT;
+  *message = init_value;
+}
+size_t grpc__testing__streaming_input_call_request__get_packed_size
+                     (const Grpc__Testing__StreamingInputCallRequest *message)
+{
+  assert(message->base.descriptor == &grpc__testing__streaming_input_call_request__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t grpc__testing__streaming_input_call_request__pack
+                     (const Grpc__Testing__StreamingInputCallRequest *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &grpc__testing__streaming_input_call_request__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t grpc__testing__streaming_input_call_request__pack_to_buffer
+                     (const Grpc__Testing__StreamingInputCallRequest *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &grpc__testing__streaming_input_call_request__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Grpc__Testing__StreamingInputCallRequest *
+       grpc__testing__streaming_input_call_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Grpc__Testing__StreamingInputCallRequest *)
+     protobuf_c_message_unpack (&grpc__testing__streaming_input_call_request__descriptor,
+                                allocator, len, data);
+}
+void   grpc__testing__streaming_input_call_request__free_unpacked
+                     (Grpc__Testing__StreamingInputCallRequest *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &grpc__testing__streaming_input_call_request__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
+void   grpc__testing__streaming_input_call_response__init
+                     (Grpc__Testing__StreamingInputCallResponse         *message)
+{
+  static const Grpc__Testing__StreamingInputCallResponse init_value = GRPC__TESTING__STREAMING_INPUT_CALL_RESPONSE__INIT;
+  *message = init_value;
+}
+size_t grpc__testing__streaming_input_call_response__get_packed_size
+                     (const Grpc__Testing__StreamingInputCallResponse *message)
+{
+  assert(message->base.descriptor == &grpc__testing__streaming_input_call_response__descriptor);
+  return protobuf_c_message_get_packed_size ((const ProtobufCMessage*)(message));
+}
+size_t grpc__testing__streaming_input_call_response__pack
+                     (const Grpc__Testing__StreamingInputCallResponse *message,
+                      uint8_t       *out)
+{
+  assert(message->base.descriptor == &grpc__testing__streaming_input_call_response__descriptor);
+  return protobuf_c_message_pack ((const ProtobufCMessage*)message, out);
+}
+size_t grpc__testing__streaming_input_call_response__pack_to_buffer
+                     (const Grpc__Testing__StreamingInputCallResponse *message,
+                      ProtobufCBuffer *buffer)
+{
+  assert(message->base.descriptor == &grpc__testing__streaming_input_call_response__descriptor);
+  return protobuf_c_message_pack_to_buffer ((const ProtobufCMessage*)message, buffer);
+}
+Grpc__Testing__StreamingInputCallResponse *
+       grpc__testing__streaming_input_call_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data)
+{
+  return (Grpc__Testing__StreamingInputCallResponse *)
+     protobuf_c_message_unpack (&grpc__testing__streaming_input_call_response__descriptor,
+                                allocator, len, data);
+}
+void   grpc__testing__streaming_input_call_response__free_unpacked
+                     (Grpc__Testing__StreamingInputCallResponse *message,
+                      ProtobufCAllocator *allocator)
+{
+  if(!message)
+    return;
+  assert(message->base.descriptor == &grpc__testing__streaming_input_call_response__descriptor);
+  protobuf_c_message_free_unpacked ((ProtobufCMessage*)message, allocator);
+}
 void   grpc__testing__response_parameters__init
                      (Grpc__Testing__ResponseParameters         *message)
 {
@@ -738,6 +828,95 @@ const ProtobufCMessageDescriptor grpc__testing__simple_response__descriptor =
   grpc__testing__simple_response__field_indices_by_name,
   2,  grpc__testing__simple_response__number_ranges,
   (ProtobufCMessageInit) grpc__testing__simple_response__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor grpc__testing__streaming_input_call_request__field_descriptors[2] =
+{
+  {
+    "payload",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Grpc__Testing__StreamingInputCallRequest, payload),
+    &grpc__testing__payload__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+  {
+    "expect_compressed",
+    2,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_MESSAGE,
+    0,   /* quantifier_offset */
+    offsetof(Grpc__Testing__StreamingInputCallRequest, expect_compressed),
+    &grpc__testing__bool_value__descriptor,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned grpc__testing__streaming_input_call_request__field_indices_by_name[] = {
+  1,   /* field[1] = expect_compressed */
+  0,   /* field[0] = payload */
+};
+static const ProtobufCIntRange grpc__testing__streaming_input_call_request__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 2 }
+};
+const ProtobufCMessageDescriptor grpc__testing__streaming_input_call_request__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "grpc.testing.StreamingInputCallRequest",
+  "StreamingInputCallRequest",
+  "Grpc__Testing__StreamingInputCallRequest",
+  "grpc.testing",
+  sizeof(Grpc__Testing__StreamingInputCallRequest),
+  2,
+  grpc__testing__streaming_input_call_request__field_descriptors,
+  grpc__testing__streaming_input_call_request__field_indices_by_name,
+  1,  grpc__testing__streaming_input_call_request__number_ranges,
+  (ProtobufCMessageInit) grpc__testing__streaming_input_call_request__init,
+  NULL,NULL,NULL    /* reserved[123] */
+};
+static const ProtobufCFieldDescriptor grpc__testing__streaming_input_call_response__field_descriptors[1] =
+{
+  {
+    "aggregated_payload_size",
+    1,
+    PROTOBUF_C_LABEL_NONE,
+    PROTOBUF_C_TYPE_INT32,
+    0,   /* quantifier_offset */
+    offsetof(Grpc__Testing__StreamingInputCallResponse, aggregated_payload_size),
+    NULL,
+    NULL,
+    0,             /* flags */
+    0,NULL,NULL    /* reserved1,reserved2, etc */
+  },
+};
+static const unsigned grpc__testing__streaming_input_call_response__field_indices_by_name[] = {
+  0,   /* field[0] = aggregated_payload_size */
+};
+static const ProtobufCIntRange grpc__testing__streaming_input_call_response__number_ranges[1 + 1] =
+{
+  { 1, 0 },
+  { 0, 1 }
+};
+const ProtobufCMessageDescriptor grpc__testing__streaming_input_call_response__descriptor =
+{
+  PROTOBUF_C__MESSAGE_DESCRIPTOR_MAGIC,
+  "grpc.testing.StreamingInputCallResponse",
+  "StreamingInputCallResponse",
+  "Grpc__Testing__StreamingInputCallResponse",
+  "grpc.testing",
+  sizeof(Grpc__Testing__StreamingInputCallResponse),
+  1,
+  grpc__testing__streaming_input_call_response__field_descriptors,
+  grpc__testing__streaming_input_call_response__field_indices_by_name,
+  1,  grpc__testing__streaming_input_call_response__number_ranges,
+  (ProtobufCMessageInit) grpc__testing__streaming_input_call_response__init,
   NULL,NULL,NULL    /* reserved[123] */
 };
 static const ProtobufCFieldDescriptor grpc__testing__response_parameters__field_descriptors[3] =

@@ -7,16 +7,24 @@
 #endif
 
 #include "grpc/testing/test.pb-c.h"
-static const ProtobufCMethodDescriptor grpc__testing__test_service__method_descriptors[3] =
+static const ProtobufCMethodDescriptor grpc__testing__test_service__method_descriptors[7] =
 {
   { "EmptyCall", &grpc__testing__empty__descriptor, &grpc__testing__empty__descriptor },
   { "UnaryCall", &grpc__testing__simple_request__descriptor, &grpc__testing__simple_response__descriptor },
   { "StreamingOutputCall", &grpc__testing__streaming_output_call_request__descriptor, &grpc__testing__streaming_output_call_response__descriptor },
+  { "StreamingInputCall", &grpc__testing__streaming_input_call_request__descriptor, &grpc__testing__streaming_input_call_response__descriptor },
+  { "FullDuplexCall", &grpc__testing__streaming_output_call_request__descriptor, &grpc__testing__streaming_output_call_response__descriptor },
+  { "HalfDuplexCall", &grpc__testing__streaming_output_call_request__descriptor, &grpc__testing__streaming_output_call_response__descriptor },
+  { "UnimplementedCall", &grpc__testing__empty__descriptor, &grpc__testing__empty__descriptor },
 };
 const unsigned grpc__testing__test_service__method_indices_by_name[] = {
   0,        /* EmptyCall */
+  4,        /* FullDuplexCall */
+  5,        /* HalfDuplexCall */
+  3,        /* StreamingInputCall */
   2,        /* StreamingOutputCall */
-  1         /* UnaryCall */
+  1,        /* UnaryCall */
+  6         /* UnimplementedCall */
 };
 const ProtobufCServiceDescriptor grpc__testing__test_service__descriptor =
 {
@@ -25,7 +33,7 @@ const ProtobufCServiceDescriptor grpc__testing__test_service__descriptor =
   "TestService",
   "Grpc__Testing__TestService",
   "grpc.testing",
-  3,
+  7,
   grpc__testing__test_service__method_descriptors,
   grpc__testing__test_service__method_indices_by_name
 };
@@ -52,6 +60,38 @@ void grpc__testing__test_service__streaming_output_call(ProtobufCService *servic
 {
   assert(service->descriptor == &grpc__testing__test_service__descriptor);
   service->invoke(service, 2, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void grpc__testing__test_service__streaming_input_call(ProtobufCService *service,
+                                                       const Grpc__Testing__StreamingInputCallRequest *input,
+                                                       Grpc__Testing__StreamingInputCallResponse_Closure closure,
+                                                       void *closure_data)
+{
+  assert(service->descriptor == &grpc__testing__test_service__descriptor);
+  service->invoke(service, 3, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void grpc__testing__test_service__full_duplex_call(ProtobufCService *service,
+                                                   const Grpc__Testing__StreamingOutputCallRequest *input,
+                                                   Grpc__Testing__StreamingOutputCallResponse_Closure closure,
+                                                   void *closure_data)
+{
+  assert(service->descriptor == &grpc__testing__test_service__descriptor);
+  service->invoke(service, 4, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void grpc__testing__test_service__half_duplex_call(ProtobufCService *service,
+                                                   const Grpc__Testing__StreamingOutputCallRequest *input,
+                                                   Grpc__Testing__StreamingOutputCallResponse_Closure closure,
+                                                   void *closure_data)
+{
+  assert(service->descriptor == &grpc__testing__test_service__descriptor);
+  service->invoke(service, 5, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
+}
+void grpc__testing__test_service__unimplemented_call(ProtobufCService *service,
+                                                     const Grpc__Testing__Empty *input,
+                                                     Grpc__Testing__Empty_Closure closure,
+                                                     void *closure_data)
+{
+  assert(service->descriptor == &grpc__testing__test_service__descriptor);
+  service->invoke(service, 6, (const ProtobufCMessage *) input, (ProtobufCClosure) closure, closure_data);
 }
 void grpc__testing__test_service__init (Grpc__Testing__TestService_Service *service,
                                         Grpc__Testing__TestService_ServiceDestroy destroy)

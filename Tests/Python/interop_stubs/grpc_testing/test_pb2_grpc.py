@@ -52,6 +52,26 @@ class TestServiceStub(object):
                 request_serializer=grpc__testing_dot_messages__pb2.StreamingOutputCallRequest.SerializeToString,
                 response_deserializer=grpc__testing_dot_messages__pb2.StreamingOutputCallResponse.FromString,
                 _registered_method=True)
+        self.StreamingInputCall = channel.stream_unary(
+                '/grpc.testing.TestService/StreamingInputCall',
+                request_serializer=grpc__testing_dot_messages__pb2.StreamingInputCallRequest.SerializeToString,
+                response_deserializer=grpc__testing_dot_messages__pb2.StreamingInputCallResponse.FromString,
+                _registered_method=True)
+        self.FullDuplexCall = channel.stream_stream(
+                '/grpc.testing.TestService/FullDuplexCall',
+                request_serializer=grpc__testing_dot_messages__pb2.StreamingOutputCallRequest.SerializeToString,
+                response_deserializer=grpc__testing_dot_messages__pb2.StreamingOutputCallResponse.FromString,
+                _registered_method=True)
+        self.HalfDuplexCall = channel.stream_stream(
+                '/grpc.testing.TestService/HalfDuplexCall',
+                request_serializer=grpc__testing_dot_messages__pb2.StreamingOutputCallRequest.SerializeToString,
+                response_deserializer=grpc__testing_dot_messages__pb2.StreamingOutputCallResponse.FromString,
+                _registered_method=True)
+        self.UnimplementedCall = channel.unary_unary(
+                '/grpc.testing.TestService/UnimplementedCall',
+                request_serializer=grpc__testing_dot_empty__pb2.Empty.SerializeToString,
+                response_deserializer=grpc__testing_dot_empty__pb2.Empty.FromString,
+                _registered_method=True)
 
 
 class TestServiceServicer(object):
@@ -81,6 +101,41 @@ class TestServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def StreamingInputCall(self, request_iterator, context):
+        """A sequence of requests followed by one response (streamed upload).
+        The server returns the aggregated size of client payload as the result.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def FullDuplexCall(self, request_iterator, context):
+        """A sequence of requests with each request served by the server immediately.
+        As one request could lead to multiple responses, this interface
+        demonstrates the idea of full duplexing.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def HalfDuplexCall(self, request_iterator, context):
+        """A sequence of requests followed by a sequence of responses.
+        The server buffers all the client requests and then serves them in order. A
+        stream of responses are returned to the client when the server starts with
+        first request.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def UnimplementedCall(self, request, context):
+        """The test server will not implement this method. It will be used
+        to test the behavior when clients call unimplemented methods.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_TestServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -98,6 +153,26 @@ def add_TestServiceServicer_to_server(servicer, server):
                     servicer.StreamingOutputCall,
                     request_deserializer=grpc__testing_dot_messages__pb2.StreamingOutputCallRequest.FromString,
                     response_serializer=grpc__testing_dot_messages__pb2.StreamingOutputCallResponse.SerializeToString,
+            ),
+            'StreamingInputCall': grpc.stream_unary_rpc_method_handler(
+                    servicer.StreamingInputCall,
+                    request_deserializer=grpc__testing_dot_messages__pb2.StreamingInputCallRequest.FromString,
+                    response_serializer=grpc__testing_dot_messages__pb2.StreamingInputCallResponse.SerializeToString,
+            ),
+            'FullDuplexCall': grpc.stream_stream_rpc_method_handler(
+                    servicer.FullDuplexCall,
+                    request_deserializer=grpc__testing_dot_messages__pb2.StreamingOutputCallRequest.FromString,
+                    response_serializer=grpc__testing_dot_messages__pb2.StreamingOutputCallResponse.SerializeToString,
+            ),
+            'HalfDuplexCall': grpc.stream_stream_rpc_method_handler(
+                    servicer.HalfDuplexCall,
+                    request_deserializer=grpc__testing_dot_messages__pb2.StreamingOutputCallRequest.FromString,
+                    response_serializer=grpc__testing_dot_messages__pb2.StreamingOutputCallResponse.SerializeToString,
+            ),
+            'UnimplementedCall': grpc.unary_unary_rpc_method_handler(
+                    servicer.UnimplementedCall,
+                    request_deserializer=grpc__testing_dot_empty__pb2.Empty.FromString,
+                    response_serializer=grpc__testing_dot_empty__pb2.Empty.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -183,6 +258,114 @@ class TestService(object):
             '/grpc.testing.TestService/StreamingOutputCall',
             grpc__testing_dot_messages__pb2.StreamingOutputCallRequest.SerializeToString,
             grpc__testing_dot_messages__pb2.StreamingOutputCallResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def StreamingInputCall(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/grpc.testing.TestService/StreamingInputCall',
+            grpc__testing_dot_messages__pb2.StreamingInputCallRequest.SerializeToString,
+            grpc__testing_dot_messages__pb2.StreamingInputCallResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def FullDuplexCall(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/grpc.testing.TestService/FullDuplexCall',
+            grpc__testing_dot_messages__pb2.StreamingOutputCallRequest.SerializeToString,
+            grpc__testing_dot_messages__pb2.StreamingOutputCallResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def HalfDuplexCall(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_stream(
+            request_iterator,
+            target,
+            '/grpc.testing.TestService/HalfDuplexCall',
+            grpc__testing_dot_messages__pb2.StreamingOutputCallRequest.SerializeToString,
+            grpc__testing_dot_messages__pb2.StreamingOutputCallResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UnimplementedCall(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/grpc.testing.TestService/UnimplementedCall',
+            grpc__testing_dot_empty__pb2.Empty.SerializeToString,
+            grpc__testing_dot_empty__pb2.Empty.FromString,
             options,
             channel_credentials,
             insecure,

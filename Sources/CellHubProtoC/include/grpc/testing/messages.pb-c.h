@@ -20,6 +20,8 @@ typedef struct Grpc__Testing__Payload Grpc__Testing__Payload;
 typedef struct Grpc__Testing__EchoStatus Grpc__Testing__EchoStatus;
 typedef struct Grpc__Testing__SimpleRequest Grpc__Testing__SimpleRequest;
 typedef struct Grpc__Testing__SimpleResponse Grpc__Testing__SimpleResponse;
+typedef struct Grpc__Testing__StreamingInputCallRequest Grpc__Testing__StreamingInputCallRequest;
+typedef struct Grpc__Testing__StreamingInputCallResponse Grpc__Testing__StreamingInputCallResponse;
 typedef struct Grpc__Testing__ResponseParameters Grpc__Testing__ResponseParameters;
 typedef struct Grpc__Testing__StreamingOutputCallRequest Grpc__Testing__StreamingOutputCallRequest;
 typedef struct Grpc__Testing__StreamingOutputCallResponse Grpc__Testing__StreamingOutputCallResponse;
@@ -168,6 +170,45 @@ struct  Grpc__Testing__SimpleResponse
 #define GRPC__TESTING__SIMPLE_RESPONSE__INIT \
  { PROTOBUF_C_MESSAGE_INIT (&grpc__testing__simple_response__descriptor) \
     , NULL, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string, (char *)protobuf_c_empty_string }
+
+
+/*
+ * Client-streaming request.
+ */
+struct  Grpc__Testing__StreamingInputCallRequest
+{
+  ProtobufCMessage base;
+  /*
+   * Optional input payload sent along with the request.
+   */
+  Grpc__Testing__Payload *payload;
+  /*
+   * Whether the server should expect this request to be compressed. This field
+   * is "nullable" in order to interoperate seamlessly with servers not able to
+   * implement the full compression tests by introspecting the call to verify
+   * the request's compression status.
+   */
+  Grpc__Testing__BoolValue *expect_compressed;
+};
+#define GRPC__TESTING__STREAMING_INPUT_CALL_REQUEST__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&grpc__testing__streaming_input_call_request__descriptor) \
+    , NULL, NULL }
+
+
+/*
+ * Client-streaming response.
+ */
+struct  Grpc__Testing__StreamingInputCallResponse
+{
+  ProtobufCMessage base;
+  /*
+   * Aggregated size of payloads received from the client.
+   */
+  int32_t aggregated_payload_size;
+};
+#define GRPC__TESTING__STREAMING_INPUT_CALL_RESPONSE__INIT \
+ { PROTOBUF_C_MESSAGE_INIT (&grpc__testing__streaming_input_call_response__descriptor) \
+    , 0 }
 
 
 /*
@@ -335,6 +376,44 @@ Grpc__Testing__SimpleResponse *
 void   grpc__testing__simple_response__free_unpacked
                      (Grpc__Testing__SimpleResponse *message,
                       ProtobufCAllocator *allocator);
+/* Grpc__Testing__StreamingInputCallRequest methods */
+void   grpc__testing__streaming_input_call_request__init
+                     (Grpc__Testing__StreamingInputCallRequest         *message);
+size_t grpc__testing__streaming_input_call_request__get_packed_size
+                     (const Grpc__Testing__StreamingInputCallRequest   *message);
+size_t grpc__testing__streaming_input_call_request__pack
+                     (const Grpc__Testing__StreamingInputCallRequest   *message,
+                      uint8_t             *out);
+size_t grpc__testing__streaming_input_call_request__pack_to_buffer
+                     (const Grpc__Testing__StreamingInputCallRequest   *message,
+                      ProtobufCBuffer     *buffer);
+Grpc__Testing__StreamingInputCallRequest *
+       grpc__testing__streaming_input_call_request__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   grpc__testing__streaming_input_call_request__free_unpacked
+                     (Grpc__Testing__StreamingInputCallRequest *message,
+                      ProtobufCAllocator *allocator);
+/* Grpc__Testing__StreamingInputCallResponse methods */
+void   grpc__testing__streaming_input_call_response__init
+                     (Grpc__Testing__StreamingInputCallResponse         *message);
+size_t grpc__testing__streaming_input_call_response__get_packed_size
+                     (const Grpc__Testing__StreamingInputCallResponse   *message);
+size_t grpc__testing__streaming_input_call_response__pack
+                     (const Grpc__Testing__StreamingInputCallResponse   *message,
+                      uint8_t             *out);
+size_t grpc__testing__streaming_input_call_response__pack_to_buffer
+                     (const Grpc__Testing__StreamingInputCallResponse   *message,
+                      ProtobufCBuffer     *buffer);
+Grpc__Testing__StreamingInputCallResponse *
+       grpc__testing__streaming_input_call_response__unpack
+                     (ProtobufCAllocator  *allocator,
+                      size_t               len,
+                      const uint8_t       *data);
+void   grpc__testing__streaming_input_call_response__free_unpacked
+                     (Grpc__Testing__StreamingInputCallResponse *message,
+                      ProtobufCAllocator *allocator);
 /* Grpc__Testing__ResponseParameters methods */
 void   grpc__testing__response_parameters__init
                      (Grpc__Testing__ResponseParameters         *message);
@@ -409,6 +488,12 @@ typedef void (*Grpc__Testing__SimpleRequest_Closure)
 typedef void (*Grpc__Testing__SimpleResponse_Closure)
                  (const Grpc__Testing__SimpleResponse *message,
                   void *closure_data);
+typedef void (*Grpc__Testing__StreamingInputCallRequest_Closure)
+                 (const Grpc__Testing__StreamingInputCallRequest *message,
+                  void *closure_data);
+typedef void (*Grpc__Testing__StreamingInputCallResponse_Closure)
+                 (const Grpc__Testing__StreamingInputCallResponse *message,
+                  void *closure_data);
 typedef void (*Grpc__Testing__ResponseParameters_Closure)
                  (const Grpc__Testing__ResponseParameters *message,
                   void *closure_data);
@@ -430,6 +515,8 @@ extern const ProtobufCMessageDescriptor grpc__testing__payload__descriptor;
 extern const ProtobufCMessageDescriptor grpc__testing__echo_status__descriptor;
 extern const ProtobufCMessageDescriptor grpc__testing__simple_request__descriptor;
 extern const ProtobufCMessageDescriptor grpc__testing__simple_response__descriptor;
+extern const ProtobufCMessageDescriptor grpc__testing__streaming_input_call_request__descriptor;
+extern const ProtobufCMessageDescriptor grpc__testing__streaming_input_call_response__descriptor;
 extern const ProtobufCMessageDescriptor grpc__testing__response_parameters__descriptor;
 extern const ProtobufCMessageDescriptor grpc__testing__streaming_output_call_request__descriptor;
 extern const ProtobufCMessageDescriptor grpc__testing__streaming_output_call_response__descriptor;

@@ -45,6 +45,22 @@ struct Grpc__Testing__TestService_Service
                                 const Grpc__Testing__StreamingOutputCallRequest *input,
                                 Grpc__Testing__StreamingOutputCallResponse_Closure closure,
                                 void *closure_data);
+  void (*streaming_input_call)(Grpc__Testing__TestService_Service *service,
+                               const Grpc__Testing__StreamingInputCallRequest *input,
+                               Grpc__Testing__StreamingInputCallResponse_Closure closure,
+                               void *closure_data);
+  void (*full_duplex_call)(Grpc__Testing__TestService_Service *service,
+                           const Grpc__Testing__StreamingOutputCallRequest *input,
+                           Grpc__Testing__StreamingOutputCallResponse_Closure closure,
+                           void *closure_data);
+  void (*half_duplex_call)(Grpc__Testing__TestService_Service *service,
+                           const Grpc__Testing__StreamingOutputCallRequest *input,
+                           Grpc__Testing__StreamingOutputCallResponse_Closure closure,
+                           void *closure_data);
+  void (*unimplemented_call)(Grpc__Testing__TestService_Service *service,
+                             const Grpc__Testing__Empty *input,
+                             Grpc__Testing__Empty_Closure closure,
+                             void *closure_data);
 };
 typedef void (*Grpc__Testing__TestService_ServiceDestroy)(Grpc__Testing__TestService_Service *);
 void grpc__testing__test_service__init (Grpc__Testing__TestService_Service *service,
@@ -55,7 +71,11 @@ void grpc__testing__test_service__init (Grpc__Testing__TestService_Service *serv
     { GRPC__TESTING__TEST_SERVICE__BASE_INIT,\
       function_prefix__ ## empty_call,\
       function_prefix__ ## unary_call,\
-      function_prefix__ ## streaming_output_call  }
+      function_prefix__ ## streaming_output_call,\
+      function_prefix__ ## streaming_input_call,\
+      function_prefix__ ## full_duplex_call,\
+      function_prefix__ ## half_duplex_call,\
+      function_prefix__ ## unimplemented_call  }
 void grpc__testing__test_service__empty_call(ProtobufCService *service,
                                              const Grpc__Testing__Empty *input,
                                              Grpc__Testing__Empty_Closure closure,
@@ -68,6 +88,22 @@ void grpc__testing__test_service__streaming_output_call(ProtobufCService *servic
                                                         const Grpc__Testing__StreamingOutputCallRequest *input,
                                                         Grpc__Testing__StreamingOutputCallResponse_Closure closure,
                                                         void *closure_data);
+void grpc__testing__test_service__streaming_input_call(ProtobufCService *service,
+                                                       const Grpc__Testing__StreamingInputCallRequest *input,
+                                                       Grpc__Testing__StreamingInputCallResponse_Closure closure,
+                                                       void *closure_data);
+void grpc__testing__test_service__full_duplex_call(ProtobufCService *service,
+                                                   const Grpc__Testing__StreamingOutputCallRequest *input,
+                                                   Grpc__Testing__StreamingOutputCallResponse_Closure closure,
+                                                   void *closure_data);
+void grpc__testing__test_service__half_duplex_call(ProtobufCService *service,
+                                                   const Grpc__Testing__StreamingOutputCallRequest *input,
+                                                   Grpc__Testing__StreamingOutputCallResponse_Closure closure,
+                                                   void *closure_data);
+void grpc__testing__test_service__unimplemented_call(ProtobufCService *service,
+                                                     const Grpc__Testing__Empty *input,
+                                                     Grpc__Testing__Empty_Closure closure,
+                                                     void *closure_data);
 
 /* --- descriptors --- */
 
