@@ -128,7 +128,7 @@ let package = Package(
 
         // SQLite storage (the only importer of CSQLite): implements the domain's ports —
         // migrations, repositories, counters, the event log. Knows nothing about protos or RPC.
-        .target(name: "CellHubStore", dependencies: ["CSQLite", "CellHub"], swiftSettings: strictSwift),
+        .target(name: "CellHubStore", dependencies: ["CSQLite", "CellHub", "CLinuxShim"], swiftSettings: strictSwift),
 
         // Raw protobuf-c pack/unpack timed in C: the baseline the Swift layer is measured against.
         .target(name: "CProtoBaseline", dependencies: ["CellHubProtoC"]),

@@ -25,6 +25,40 @@ public struct SHA256: ~Copyable {
 
     public static func hexHash(_ bytes: some Sequence<UInt8>) -> String { hex(hash(bytes)) }
 
+    /// A digest as four words: a cheap dictionary key (an array of bytes hashes byte by byte
+    /// and costs an allocation).
+    public struct Digest: Hashable, Sendable {
+        let words: (UInt64, UInt64, UInt64, UInt64)
+
+        /// The 32 bytes, in order.
+        public var bytes: [UInt8] {
+            withUnsafeBytes(of: words) { Array($0) }
+        }
+
+        public static func == (lhs: Digest, rhs: Digest) -> Bool { lhs.words == rhs.words }
+
+        public func hash(into hasher: inout Hasher) {
+            hasher.combine(words.0)
+            hasher.combine(words.1)
+            hasher.combine(words.2)
+            hasher.combine(words.3)
+        }
+    }
+
+    public static func digest(_ bytes: [UInt8]) -> Digest {
+        bytes.withUnsafeBytes { digest($0) }
+    }
+
+    public static func digest(_ bytes: UnsafeRawBufferPointer) -> Digest {
+        var hasher = SHA256()
+        hasher.update(bytes)
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
+        var length: UInt32 = 0
+        let ok = withUnsafeMutableBytes(of: &words) { EVP_DigestFinal_ex(hasher.context, $0.baseAddress, &length) }
+        precondition(ok == 1 && length == 32, "EVP_DigestFinal_ex failed")
+        return Digest(words: words)
+    }
+
     public mutating func update(_ bytes: some Sequence<UInt8>) {
         let handled: Void? = bytes.withContiguousStorageIfAvailable { update(UnsafeRawBufferPointer($0)) }
         if handled == nil { Array(bytes).withUnsafeBytes { update($0) } }

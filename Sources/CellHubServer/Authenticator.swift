@@ -62,31 +62,31 @@ package struct Authenticator: Sendable {
     }
 
     /// The token of an `authorization` value `Bearer <token>` (scheme case-insensitive, as
-    /// RFC 7235 says; surrounding spaces ignored).
+    /// RFC 7235 says; surrounding spaces and tabs ignored). Parsed over the value's bytes in
+    /// place: it runs on every authenticated call.
     static func bearerToken(_ authorization: String?) throws(RPCError) -> String {
-        guard let authorization else {
+        guard var authorization else {
             throw RPCError(code: .unauthenticated, message: "missing authorization: Bearer <token> metadata")
         }
-        let value = trimmed(authorization[...])
-        let scheme = "bearer "
-        guard value.utf8.count > scheme.utf8.count, value.prefix(scheme.count).lowercased() == scheme else {
-            throw RPCError(code: .unauthenticated, message: "malformed authorization metadata: expected Bearer <token>")
+        let token = authorization.withUTF8 { value -> Result<String, RPCError> in
+            let isBlank = { (byte: UInt8) in byte == 0x20 || byte == 0x09 }
+            var start = 0, end = value.count
+            while start < end, isBlank(value[start]) { start += 1 }
+            while end > start, isBlank(value[end - 1]) { end -= 1 }
+            // "bearer" in any case (bit 5 is the case of an ASCII letter), then a space.
+            guard end - start > 7, zip(value[start..<start + 6], "bearer".utf8).allSatisfy({ $0 | 0x20 == $1 }),
+                  value[start + 6] == 0x20
+            else {
+                return .failure(RPCError(code: .unauthenticated, message: "malformed authorization metadata: expected Bearer <token>"))
+            }
+            start += 7
+            while start < end, isBlank(value[start]) { start += 1 }
+            let token = UnsafeBufferPointer(rebasing: value[start..<end])
+            guard APIToken.isWellFormed(utf8: token) else {
+                return .failure(RPCError(code: .unauthenticated, message: "malformed token: expected a CellHub API token (\(APIToken.prefix)…)"))
+            }
+            return .success(String(decoding: token, as: UTF8.self))
         }
-        let token = trimmed(value.dropFirst(scheme.count))
-        guard !token.isEmpty else {
-            throw RPCError(code: .unauthenticated, message: "malformed authorization metadata: expected Bearer <token>")
-        }
-        guard APIToken.isWellFormed(String(token)) else {
-            throw RPCError(code: .unauthenticated, message: "malformed token: expected a CellHub API token (\(APIToken.prefix)…)")
-        }
-        return String(token)
+        return try token.get()
     }
-}
-
-/// `text` without leading and trailing spaces and tabs.
-private func trimmed(_ text: Substring) -> Substring {
-    var text = text
-    while text.first == " " || text.first == "\t" { text = text.dropFirst() }
-    while text.last == " " || text.last == "\t" { text = text.dropLast() }
-    return text
 }

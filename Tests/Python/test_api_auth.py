@@ -70,6 +70,35 @@ def test_wrong_token_is_unauthenticated(api, metadata):
         expect_error(Code.UNAUTHENTICATED, method, request, f"{what} with {metadata[0][1][:20]!r}...")
 
 
+AUTHORIZATION_VARIANTS = {
+    "lower": (lambda t: f"bearer {t}", True),
+    "upper": (lambda t: f"BEARER {t}", True),
+    "mixed": (lambda t: f"bEaReR {t}", True),
+    "spaces": (lambda t: f"Bearer   {t}", True),
+    "longer-scheme": (lambda t: f"Bearerx {t}", False),
+    "no-space": (lambda t: f"Bearer{t}", False),
+    "token-too-long": (lambda t: f"Bearer {t}0", False),
+    "trailing-word": (lambda t: f"Bearer {t} x", False),
+    "token-upper-hex": (lambda t: f"Bearer chub_{t[5:].upper()}", False),
+}
+
+
+@pytest.mark.parametrize("variant", AUTHORIZATION_VARIANTS)
+def test_bearer_scheme_any_case_token_exact(api, variant):
+    """RFC 7235: the scheme is case-insensitive and followed by a space; the token is exact.
+    Every variant twice: the second call is answered from the caller cache (GetProjectStats
+    on the event loop), which must agree with the first."""
+    make, accepted = AUTHORIZATION_VARIANTS[variant]
+    project = api.alice.create_project(unique("scheme"))
+    client = api.client("alice-variant", metadata=(("authorization", make(api.alice.token)),))
+    for attempt in range(2):
+        request = stats_service_pb2.GetProjectStatsRequest(project_id=project.id)
+        if accepted:
+            assert ok(client.stats.GetProjectStats, request).stats.project_id == project.id
+        else:
+            expect_error(Code.UNAUTHENTICATED, client.stats.GetProjectStats, request, f"{variant}, call {attempt + 1}")
+
+
 def test_message_does_not_echo_the_token(api):
     token = "chub_" + secrets.token_hex(32)
     client = api.client("stranger", token=token)

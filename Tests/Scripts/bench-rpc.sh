@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# gRPC server benchmark: cellhubd vs the grpc-go reference peer, side by side in the same run.
+# gRPC server benchmark: cellhubd vs the grpc-go reference peer and the machine's ceiling (the bare
+# C server on libnghttp2 in ../shared/peers/ceiling, canned replies: what any nghttp2-based server
+# can reach here), side by side in the same run.
 #
-# Measures, for each server (pinned to core 1; h2load pinned to core 0), alternating A B A B:
+# Measures, for each server (pinned to core 1; h2load pinned to core 0), alternating A B C A B C:
 #   1. unary throughput      h2load -c 16 -m 32 -D SECS   UnaryCall (response_size 10)
 #   2. unary latency          h2load -c 1 -m 1 -D SECS --log-file   -> p50 / p99 from the log
 #   3. server streaming       StreamingOutputCall, 1,000 messages of 90 B (95 B framed) per call,
@@ -9,17 +11,19 @@
 #   4. server CPU per call    /proc/PID/stat utime+stime before and after each run
 # Before measuring, each server gets one call of each kind with grpcio and with nghttp (the very
 # request bodies h2load sends), asserting grpc-status 0 and the exact response bytes: h2load counts
-# any HTTP 200 as a success. Prints medians and the ratio cellhubd/grpc-go, and the commands used.
+# any HTTP 200 as a success. The ceiling answers any unary path with its own canned 94-byte reply
+# and streams its canned messages on .../Stream (nghttp-checked for grpc-status 0 only). Prints medians and the ratio cellhubd/grpc-go, and the commands used.
 # Warns (and repeats the warnings under the table) about failed requests, wrong DATA byte counts,
 # cellhubd log errors, a non-zero exit after SIGTERM, and runs during which other processes used
 # more than 25% of a core (the machine is shared). A server that exits or hangs (h2load bounded
 # by a timeout) stops the benchmark with the evidence. Servers it started are stopped on exit.
 #
-# Usage: Tests/Scripts/bench-rpc.sh [--seconds N] [--rounds N] [--only cellhubd|grpc-go] [--quick]
+# Usage: Tests/Scripts/bench-rpc.sh [--seconds N] [--rounds N] [--only cellhubd|grpc-go|ceiling] [--quick]
 #          [--stream-shapes 10x10,1x100,4x25] [--no-build] [--grpc-go PATH] [--workdir DIR]
 #   --seconds N        duration of each run (default 5)
-#   --rounds N         rounds per server, alternating A B A B (default 2)
+#   --rounds N         rounds per server, alternating A B C A B C (default 2)
 #   --only NAME        measure one server only (no ratio)
+#   --no-ceiling       leave the C ceiling out
 #   --quick            smoke run: --seconds 1 --rounds 1, first stream shape only
 #   --stream-shapes L  comma-separated CxM h2load shapes for streaming, each C*M streams in flight
 #   --no-build         use the existing .build/release/cellhubd instead of `swift build -c release`
@@ -29,7 +33,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 here=$root/Tests/Scripts
 
-seconds=5 rounds=2 only= quick=0 build=1 grpcgo_bin=${GRPC_GO_BIN:-}
+seconds=5 rounds=2 only= quick=0 build=1 grpcgo_bin=${GRPC_GO_BIN:-} ceiling=1
 shapes=10x10,1x100,4x25
 workdir=${TMPDIR:-/tmp}/cellhub-bench-rpc
 unary_size=10            # SimpleRequest.response_size: 14-byte SimpleResponse, 19 DATA bytes per call
@@ -44,6 +48,7 @@ while (($#)); do
     --seconds) seconds=${2:?}; shift 2 ;;
     --rounds) rounds=${2:?}; shift 2 ;;
     --only) only=${2:?}; shift 2 ;;
+    --no-ceiling) ceiling=0; shift ;;
     --quick) quick=1; shift ;;
     --stream-shapes) shapes=${2:?}; shift 2 ;;
     --no-build) build=0; shift ;;
@@ -56,7 +61,7 @@ done
 if ((quick)); then seconds=1 rounds=1 shapes=${shapes%%,*}; fi
 [[ $seconds =~ ^[0-9]+$ && $seconds -ge 1 ]] || die "--seconds wants a whole number >= 1"
 [[ $rounds =~ ^[0-9]+$ && $rounds -ge 1 ]] || die "--rounds wants a whole number >= 1"
-case $only in ''|cellhubd|grpc-go) ;; *) die "--only wants cellhubd or grpc-go" ;; esac
+case $only in ''|cellhubd|grpc-go|ceiling) ;; *) die "--only wants cellhubd, grpc-go or ceiling" ;; esac
 IFS=, read -r -a shape_list <<<"$shapes"
 for s in "${shape_list[@]}"; do [[ $s =~ ^[0-9]+x[0-9]+$ ]] || die "bad stream shape '$s' (want CxM, e.g. 10x10)"; done
 
@@ -81,8 +86,17 @@ tool() { "$py" "$here/bench/benchtool.py" "$@"; }
 hz=$(getconf CLK_TCK)
 
 servers=()
-[[ $only == grpc-go ]] || servers+=(cellhubd)
-[[ $only == cellhubd ]] || servers+=(grpc-go)
+[[ -z $only || $only == cellhubd ]] && servers+=(cellhubd)
+[[ -z $only || $only == grpc-go ]] && servers+=(grpc-go)
+ceiling_src=$root/../shared/peers/ceiling/h2canned.c
+if [[ $only == ceiling ]] || [[ -z $only ]] && ((ceiling)); then
+  if [[ -f $ceiling_src ]] && command -v gcc >/dev/null; then
+    servers+=(ceiling)
+  else
+    warn "no C ceiling: needs gcc and $ceiling_src"
+  fi
+fi
+((${#servers[@]})) || die "no server to measure"
 
 if [[ " ${servers[*]} " == *" cellhubd "* ]]; then
   if ((build)); then
@@ -106,10 +120,15 @@ fi
 mkdir -p "$workdir"
 rm -rf "${workdir:?}"/{logs,cellhubd-data} "$workdir/results.tsv"
 mkdir -p "$workdir/logs"
+if [[ " ${servers[*]} " == *" ceiling "* ]]; then
+  ceiling_bin=$workdir/h2canned
+  gcc -O2 -o "$ceiling_bin" "$ceiling_src" -lnghttp2 || die "cannot build the ceiling ($ceiling_src)"
+fi
 sizes=$(tool bodies "$workdir" --unary-size $unary_size --stream-count $stream_count --stream-size $stream_size) ||
   die "could not write the request bodies"
 eval "$sizes"
 unary_body=$workdir/unary-request.bin stream_body=$workdir/stream-request.bin
+ceiling_stream_body=$workdir/ceiling-stream-request.bin
 results=$workdir/results.tsv
 : >"$results"
 hdrs=(-H 'content-type: application/grpc' -H 'te: trailers')
@@ -130,30 +149,39 @@ stop_server() {
     fi
   fi
   local rc=0; wait "$pid" 2>/dev/null || rc=$?
-  # 143 = died of the SIGTERM itself (grpc-go has no handler); cellhubd drains and exits 0.
-  if [[ $rc != 0 && ! ($rc == 143 && $srv_name == grpc-go) ]]; then warn "$srv_name exited with status $rc after SIGTERM"; fi
+  # 143 = died of the SIGTERM itself (grpc-go and the ceiling have no handler); cellhubd drains and exits 0.
+  if [[ $rc != 0 && ! ($rc == 143 && $srv_name != cellhubd) ]]; then warn "$srv_name exited with status $rc after SIGTERM"; fi
 }
 trap 'stop_server' EXIT
 trap 'echo "bench-rpc: interrupted; stopping the server" >&2; exit 130' INT TERM
 
+# What each server is asked (the ceiling has its own stream path and body) and answers per call.
+s_stream_path= s_stream_body= s_unary_bytes= s_stream_msg_bytes=
 start_server() { # name round
   srv_name=$1; srv_log=$workdir/logs/$1-r$2
-  local cmd
+  s_stream_path=$stream_path s_stream_body=$stream_body
+  s_unary_bytes=$unary_data_bytes s_stream_msg_bytes=$((stream_msg_bytes + 5))
+  local cmd banner=$srv_log.out
   if [[ $1 == cellhubd ]]; then
     cmd=("$cellhubd_bin" serve --host 127.0.0.1 --port 0 --interop --loops 1 --data-dir "$workdir/cellhubd-data")
-  else
+  elif [[ $1 == grpc-go ]]; then
     cmd=("$grpcgo_bin" -port 0)
+  else
+    # It takes a port (no port 0): one the kernel just handed out, then freed.
+    local port; port=$("$py" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+    cmd=("$ceiling_bin" "$port") banner=$srv_log.err
+    s_stream_path=/bench.v1.Bench/Stream s_stream_body=$ceiling_stream_body
   fi
   taskset -c 1 "${cmd[@]}" >"$srv_log.out" 2>"$srv_log.err" &
   srv_pid=$!
   srv_cmd="taskset -c 1 ${cmd[*]}"
   for _ in $(seq 100); do
-    if [[ -s $srv_log.out ]] && grep -q '^listening on ' "$srv_log.out"; then break; fi
+    if [[ -s $banner ]] && grep -q 'listening on ' "$banner"; then break; fi
     kill -0 "$srv_pid" 2>/dev/null || { cat "$srv_log.err" >&2; die "$1 exited at startup"; }
     sleep 0.1
   done
-  local first; first=$(head -1 "$srv_log.out")
-  [[ $first =~ ^listening\ on\ 127\.0\.0\.1:([0-9]+)$ ]] || die "$1 did not print 'listening on 127.0.0.1:PORT' (got '$first')"
+  local first; first=$(grep -m1 'listening on ' "$banner" || true)
+  [[ $first =~ listening\ on\ 127\.0\.0\.1:([0-9]+)$ ]] || die "$1 did not print 'listening on 127.0.0.1:PORT' (got '$first')"
   srv_port=${BASH_REMATCH[1]}
 }
 
@@ -210,17 +238,26 @@ h2run() { # label outfile h2load-args...
 }
 
 check_server() {
-  echo "  check: one UnaryCall and one StreamingOutputCall ($stream_count x $stream_size B)" >&2
-  tool check "127.0.0.1:$srv_port" --unary-size $unary_size --stream-count $stream_count --stream-size $stream_size \
-    | sed 's/^/    /' >&2 || die "$srv_name failed the grpcio check"
-  local f=$srv_log.nghttp-unary.txt
+  local expect_unary=$unary_data_bytes expect_stream=$stream_data_bytes
+  if [[ $srv_name == ceiling ]]; then
+    expect_unary=-1 expect_stream=-1  # canned replies: whatever it sends, learned here
+  else
+    echo "  check: one UnaryCall and one StreamingOutputCall ($stream_count x $stream_size B)" >&2
+    tool check "127.0.0.1:$srv_port" --unary-size $unary_size --stream-count $stream_count --stream-size $stream_size \
+      | sed 's/^/    /' >&2 || die "$srv_name failed the grpcio check"
+  fi
+  local f=$srv_log.nghttp-unary.txt line
   timeout --foreground 30 nghttp -v -n "${hdrs[@]}" -d "$unary_body" "$(url $unary_path)" >"$f" 2>&1 || true
-  tool nghttp-check "$f" --expect-data-bytes "$unary_data_bytes" | sed 's/^/    unary: /' >&2 ||
-    die "$srv_name: UnaryCall with h2load's request body is wrong"
+  line=$(tool nghttp-check "$f" --expect-data-bytes "$expect_unary") || die "$srv_name: UnaryCall with h2load's request body is wrong"
+  echo "    unary: $line" >&2
+  [[ $srv_name == ceiling ]] && s_unary_bytes=$(awk '{ print $(NF - 2) }' <<<"$line")
   f=$srv_log.nghttp-stream.txt
-  timeout --foreground 60 nghttp -v -n "${hdrs[@]}" -d "$stream_body" "$(url $stream_path)" >"$f" 2>&1 || true
-  tool nghttp-check "$f" --expect-data-bytes "$stream_data_bytes" | sed 's/^/    stream: /' >&2 ||
-    die "$srv_name: StreamingOutputCall with h2load's request body is wrong"
+  timeout --foreground 60 nghttp -v -n "${hdrs[@]}" -d "$s_stream_body" "$(url $s_stream_path)" >"$f" 2>&1 || true
+  line=$(tool nghttp-check "$f" --expect-data-bytes "$expect_stream") || die "$srv_name: streaming with h2load's request body is wrong"
+  echo "    stream: $line" >&2
+  # The ceiling's messages carry varint timestamps: their size varies, so it is not checked.
+  [[ $srv_name == ceiling ]] && s_stream_msg_bytes=""
+  return 0
 }
 
 declare -A stream_n=()  # per server and shape: -n giving ~$seconds per run, calibrated in round 1
@@ -235,7 +272,7 @@ measure() {
   record cpu_unary_us "$(ratio "$cpu_s" "$ok" 1e6)" "server CPU µs/unary call (c$unary_c m$unary_m)"
   record busy_unary "$busy" "server core busy % (unary c$unary_c m$unary_m)"
   local bpc; bpc=$(ratio "$databytes" "$ok")
-  [[ $bpc == "$unary_data_bytes" ]] || warn "$s round $r unary: $bpc DATA bytes per call, expected $unary_data_bytes"
+  [[ $bpc == "$s_unary_bytes" ]] || warn "$s round $r unary: $bpc DATA bytes per call, expected $s_unary_bytes"
   printf '  %-28s %12.0f req/s   %7.2f µs CPU/call   %s B/call   server core %s%% busy\n' \
     "unary c$unary_c m$unary_m" "$rps" "$(ratio "$cpu_s" "$ok" 1e6)" "$bpc" "$busy" >&2
 
@@ -257,13 +294,13 @@ measure() {
     if [[ -z ${stream_n[$key]:-} ]]; then
       # calibrate: a short run (also a warm-up), then -n for ~$seconds
       h2run "stream $shape calibration" "$pre.stream-$shape.calib.txt" -c "$c" -m "$m" -t 1 -n $((c * m * 4)) "${hdrs[@]}" \
-        -d "$stream_body" "$(url $stream_path)"
+        -d "$s_stream_body" "$(url $s_stream_path)"
       nreq=$(awk -v r="$rps" -v s="$seconds" -v q=$((c * m)) 'BEGIN { n = int(r * s / q + 0.5) * q; if (n < q) n = q; print n }')
       stream_n[$key]=$nreq
     fi
     nreq=${stream_n[$key]}
     h2run "stream $shape" "$pre.stream-$shape.txt" -c "$c" -m "$m" -t 1 -n "$nreq" "${hdrs[@]}" \
-      -d "$stream_body" "$(url $stream_path)"
+      -d "$s_stream_body" "$(url $s_stream_path)"
     local msgs bpm ns
     msgs=$(ratio "$rps" 1 $stream_count)
     bpm=$(ratio "$databytes" "$ok" "$(ratio 1 $stream_count)")
@@ -272,8 +309,8 @@ measure() {
     record "cpu_stream_ns_$shape" "$ns" "server CPU ns/streamed msg (c$c m$m)"
     record "stream_bpm_$shape" "$bpm" "stream DATA bytes/msg (c$c m$m)"
     record "busy_stream_$shape" "$busy" "server core busy % (stream c$c m$m)"
-    awk -v b="$bpm" -v e=$((stream_msg_bytes + 5)) 'BEGIN { exit !(b == e) }' ||
-      warn "$s round $r stream $shape: $bpm DATA bytes per message, expected $((stream_msg_bytes + 5))"
+    [[ -z $s_stream_msg_bytes ]] || awk -v b="$bpm" -v e="$s_stream_msg_bytes" 'BEGIN { exit !(b == e) }' ||
+      warn "$s round $r stream $shape: $bpm DATA bytes per message, expected $s_stream_msg_bytes"
     printf '  %-28s %12.0f msgs/s  %7.1f ns CPU/msg   %s B/msg   server core %s%% busy   (-n %s, %s calls/s)\n' \
       "stream c$c m$m" "$msgs" "$ns" "$bpm" "$busy" "$nreq" "$rps" >&2
   done
@@ -302,7 +339,7 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 # --- report ---------------------------------------------------------------------------------
 echo
 echo "gRPC server benchmark ($(date -u +%Y-%m-%dT%H:%MZ), $(nproc) cores, load average before $load, after $load_after)"
-echo "  server pinned to core 1 (cellhubd --loops 1), h2load to core 0; $rounds round(s) x ${seconds}s per run, A B A B"
+echo "  server pinned to core 1 (cellhubd --loops 1), h2load to core 0; $rounds round(s) x ${seconds}s per run, servers in turn"
 echo "  unary: SimpleRequest response_size=$unary_size ($unary_data_bytes DATA bytes per reply)"
 echo "  stream: $stream_count x ResponseParameters size=$stream_size per call ($((stream_msg_bytes + 5)) bytes per framed message)"
 echo
@@ -312,6 +349,7 @@ echo
 echo "Commands (PORT = the port printed by the server on 'listening on 127.0.0.1:PORT'):"
 [[ -n ${cellhubd_bin:-} ]] && echo "  taskset -c 1 $cellhubd_bin serve --host 127.0.0.1 --port 0 --interop --loops 1 --data-dir $workdir/cellhubd-data"
 [[ -n ${grpcgo_bin:-} ]] && echo "  taskset -c 1 $grpcgo_bin -port 0"
+[[ -n ${ceiling_bin:-} ]] && echo "  gcc -O2 -o $ceiling_bin $ceiling_src -lnghttp2; taskset -c 1 $ceiling_bin PORT   # streams: -d $ceiling_stream_body .../bench.v1.Bench/Stream"
 H="-H 'content-type: application/grpc' -H 'te: trailers'"
 echo "  taskset -c 0 h2load -c $unary_c -m $unary_m -t 1 -D $seconds $H -d $unary_body http://127.0.0.1:PORT$unary_path"
 echo "  taskset -c 0 h2load -c 1 -m 1 -t 1 -D $seconds --log-file latency.log $H -d $unary_body http://127.0.0.1:PORT$unary_path"

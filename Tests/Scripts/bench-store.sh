@@ -13,17 +13,18 @@
 # DATA bytes): h2load counts any HTTP 200 as a success, and a bad token answers 200 too.
 #
 # Usage: Tests/Scripts/bench-store.sh [--seconds N] [--quick] [--no-build] [--workdir DIR]
-#          [--projects N] [--images N] [--heavy N]
+#          [--projects N] [--images N] [--heavy N] [--cellhubd PATH]
 #   --seconds N   duration of each h2load run (default 5)
 #   --quick       smoke run: 500 projects, a user with 100, 1-second runs, fewer in-process calls
 #   --no-build    use the existing release binaries
 #   --workdir DIR seeded data (kept and reused: seeding 1,000,000 images takes minutes), logs
 #                 (default: $TMPDIR/cellhub-bench-store)
+#   --cellhubd P  the server binary measured over gRPC (default: the release build; for A/B runs)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 here=$root/Tests/Scripts
 
-seconds=5 quick=0 build=1 projects=10000 images=100 heavy=1000
+seconds=5 quick=0 build=1 projects=10000 images=100 heavy=1000 cellhubd_override=
 workdir=${TMPDIR:-/tmp}/cellhub-bench-store
 zone=Europe/Berlin
 die() { echo "bench-store: $*" >&2; exit 1; }
@@ -36,6 +37,7 @@ while (($#)); do
     --projects) projects=${2:?}; shift 2 ;;
     --images) images=${2:?}; shift 2 ;;
     --heavy) heavy=${2:?}; shift 2 ;;
+    --cellhubd) cellhubd_override=${2:?}; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
@@ -63,7 +65,7 @@ if ((build)); then
   (cd "$root" && swift build -c release --product cellhubd >&2 && swift build -c release --product cellhub-store-bench >&2) ||
     die "release build failed"
 fi
-cellhubd=$root/.build/release/cellhubd bench=$root/.build/release/cellhub-store-bench
+cellhubd=${cellhubd_override:-$root/.build/release/cellhubd} bench=$root/.build/release/cellhub-store-bench
 [[ -x $cellhubd && -x $bench ]] || die "release binaries missing (run without --no-build)"
 
 # --- seed (once per shape) and measure in process --------------------------------------------
@@ -78,7 +80,10 @@ token=$(cat "$data/heavy.token") project=$(cat "$data/heavy.project")
 
 # --- over gRPC ------------------------------------------------------------------------------
 "$py" "$here/bench/storebench.py" bodies "$workdir" --project "$project" --time-zone "$zone" || die "cannot write request bodies"
-taskset -c 1 "$cellhubd" serve --host 127.0.0.1 --port 0 --loops 1 --data-dir "$data" >"$logs/cellhubd.out" 2>"$logs/cellhubd.err" &
+# No built-in worker: the seeded queue holds 100,000+ jobs, and segmenting them (fsyncs
+# included) on the server's core would be measured along with every call.
+taskset -c 1 "$cellhubd" serve --host 127.0.0.1 --port 0 --loops 1 --workers 0 --data-dir "$data" \
+  >"$logs/cellhubd.out" 2>"$logs/cellhubd.err" &
 pid=$!
 trap 'kill -TERM $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
 for _ in $(seq 300); do

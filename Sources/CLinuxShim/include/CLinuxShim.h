@@ -53,4 +53,15 @@ int cellhub_cgroup_cpu_limit(void);
 /// mounted at `root` (tests).
 int cellhub_cgroup_cpu_limit_at(const char *membership, const char *root);
 
+/// Atomic access to a counter in memory shared between processes (a MAP_SHARED file
+/// mapping): Swift's own atomics cannot be placed on memory it did not allocate.
+static inline uint64_t cellhub_shared_load(const uint64_t *counter) {
+    return __atomic_load_n(counter, __ATOMIC_ACQUIRE);
+}
+
+/// Adds one to a shared counter (see `cellhub_shared_load`).
+static inline void cellhub_shared_increment(uint64_t *counter) {
+    __atomic_add_fetch(counter, 1, __ATOMIC_ACQ_REL);
+}
+
 #endif

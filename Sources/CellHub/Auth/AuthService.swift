@@ -1,3 +1,5 @@
+import CellHubCrypto
+
 /// Turns a bearer token into the `Caller` it belongs to.
 ///
 /// The shape is checked before any lookup (a malformed token never reaches SQLite); only the
@@ -7,7 +9,7 @@
 /// process, empties the cache before the next call is checked.
 package final class AuthService: Sendable {
     private let store: any UserRepository
-    private let callers = GenerationCache<[UInt8], Caller>(limit: AuthService.cacheLimit)
+    private let callers = GenerationCache<SHA256.Digest, Caller>(limit: AuthService.cacheLimit)
     /// Callers cached at most (then the cache starts over).
     static let cacheLimit = 10_000
 
@@ -17,20 +19,20 @@ package final class AuthService: Sendable {
     /// `unauthenticated`, with the same message.
     package func authenticate(token: String) throws(AuthError) -> Caller {
         guard APIToken.isWellFormed(token) else { throw .unauthenticated }
-        let hash = APIToken.hash(token)
+        let digest = APIToken.digest(token)
         // Read before the lookup: a revocation committed after it changes the generation,
         // so what this lookup finds is not kept past it.
         let generation = store.credentialsGeneration
-        if let caller = callers.value(hash, generation: generation) { return caller }
+        if let caller = callers.value(digest, generation: generation) { return caller }
         let user: UserRecord?
         do {
-            user = try store.user(tokenHash: hash)
+            user = try store.user(tokenHash: digest.bytes)
         } catch {
             throw .internal(underlying: InternalFault(error))
         }
         guard let user else { throw .unauthenticated }
         let caller = Caller(userID: user.id, name: user.name, isWorker: user.isWorker)
-        callers.insert(caller, for: hash, generation: generation)
+        callers.insert(caller, for: digest, generation: generation)
         return caller
     }
 
@@ -38,7 +40,7 @@ package final class AuthService: Sendable {
     /// it needs a lookup (`authenticate`). Never blocks for long: fit for an event loop.
     package func cachedCaller(token: String) -> Caller? {
         guard APIToken.isWellFormed(token) else { return nil }
-        return callers.value(APIToken.hash(token), generation: store.credentialsGeneration)
+        return callers.value(APIToken.digest(token), generation: store.credentialsGeneration)
     }
 
     /// The caller named by an `authorization` metadata value, `Bearer <token>` (scheme

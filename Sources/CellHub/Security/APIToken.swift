@@ -1,4 +1,4 @@
-import CellHubCrypto
+package import CellHubCrypto
 /// API tokens: 32 random bytes shown to the user once as text; only their SHA-256 is stored.
 public enum APIToken {
     /// Prefix that makes a CellHub token recognisable (in logs, secret scanners).
@@ -14,10 +14,25 @@ public enum APIToken {
     /// What the store keeps and looks tokens up by.
     public static func hash(_ token: String) -> [UInt8] { SHA256.hash(token.utf8) }
 
+    /// The same hash as a key for in-memory caches.
+    package static func digest(_ token: String) -> SHA256.Digest {
+        token.utf8.withContiguousStorageIfAvailable { SHA256.digest(UnsafeRawBufferPointer($0)) }
+            ?? SHA256.digest(Array(token.utf8))
+    }
+
     /// Whether `token` has the shape of a CellHub token (checked before any lookup).
     public static func isWellFormed(_ token: String) -> Bool {
-        let utf8 = Array(token.utf8)
-        guard utf8.count == prefix.utf8.count + 64, token.hasPrefix(prefix) else { return false }
-        return utf8.dropFirst(prefix.utf8.count).allSatisfy { (0x30...0x39).contains($0) || (0x61...0x66).contains($0) }
+        token.utf8.withContiguousStorageIfAvailable { isWellFormed(utf8: $0) } ?? isWellFormed(utf8: Array(token.utf8))
     }
+
+    /// The same over the token's UTF-8 bytes (in place: this runs on every call).
+    public static func isWellFormed(utf8: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard utf8.count == prefix.utf8.count + 64, utf8.starts(with: prefix.utf8) else { return false }
+        for byte in utf8[prefix.utf8.count...] where !((0x30...0x39).contains(byte) || (0x61...0x66).contains(byte)) {
+            return false
+        }
+        return true
+    }
+
+    private static func isWellFormed(utf8: [UInt8]) -> Bool { utf8.withUnsafeBufferPointer { isWellFormed(utf8: $0) } }
 }

@@ -1,3 +1,4 @@
+import CLinuxShim
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -9,10 +10,13 @@ import Glibc
 /// users revoke` (another process) thus reaches a running server's cache before that command
 /// returns — the next call is refused, not one after a log read.
 ///
-/// Eight bytes per counter, each read with one `pread` per check (no lock, no SQLite
-/// transaction); a file written before the memberships counter existed reads 0 there. A file
-/// that cannot be opened or read makes every check answer a new value: nothing is cached then.
-final class AccessGenerations: Sendable {
+/// The file is mapped shared into every process using the database, so a check is one
+/// memory load (it runs on every authenticated call: a `pread` per check cost more than the
+/// rest of a cached read) and a bump one atomic add that no other process's bump can undo.
+/// Eight bytes per counter; a file written before the memberships counter existed is
+/// extended with zeros. A file that cannot be opened or mapped makes every check answer a
+/// new value: nothing is cached then.
+final class AccessGenerations: @unchecked Sendable {
     enum Counter: Int {
         /// Users and tokens revoked.
         case credentials = 0
@@ -20,33 +24,44 @@ final class AccessGenerations: Sendable {
         case memberships = 1
     }
 
-    private let descriptor: Int32
-    /// Answered when the file cannot be read: never equal to a value seen before.
-    private let unreadable = Atomic<UInt64>(1 << 63)
+    static let size = 16
+    /// The mapped counters; nil when the file could not be mapped. Only touched atomically.
+    private let counters: UnsafeMutablePointer<UInt64>?
+    /// Answered when there is no mapping: never equal to a value seen before.
+    private let unmapped = Atomic<UInt64>(1 << 63)
 
     init(databasePath: String) {
-        // The database's own mode (SQLite's default): any account that may write the
-        // database — and so revoke — may bump it. It holds no secret.
-        descriptor = open(databasePath + "-auth", O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        counters = Self.map(databasePath + "-auth")
     }
 
     deinit {
-        if descriptor >= 0 { close(descriptor) }
+        if let counters { munmap(counters, Self.size) }
+    }
+
+    private static func map(_ path: String) -> UnsafeMutablePointer<UInt64>? {
+        // The database's own mode (SQLite's default): any account that may write the
+        // database — and so revoke — may bump it. It holds no secret.
+        let descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }  // the mapping outlives the descriptor
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { return nil }
+        // Growing only (zeros): a racing process does the same, and nothing ever shrinks it.
+        if status.st_size < size, ftruncate(descriptor, off_t(size)) != 0 { return nil }
+        let mapping = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, 0)
+        guard let mapping, mapping != MAP_FAILED else { return nil }
+        return mapping.bindMemory(to: UInt64.self, capacity: size / 8)
     }
 
     /// The counter's value now (0 for one never bumped).
     func current(_ counter: Counter) -> UInt64 {
-        var value: UInt64 = 0
-        guard descriptor >= 0, pread(descriptor, &value, 8, off_t(counter.rawValue * 8)) >= 0 else {
-            return unreadable.wrappingAdd(1, ordering: .relaxed).newValue
-        }
-        return value
+        guard let counters else { return unmapped.wrappingAdd(1, ordering: .relaxed).newValue }
+        return cellhub_shared_load(counters + counter.rawValue)
     }
 
     /// Changes the counter: call after the transaction that changed access committed.
     func bump(_ counter: Counter) {
-        guard descriptor >= 0 else { return }
-        var next = current(counter) &+ 1
-        _ = pwrite(descriptor, &next, 8, off_t(counter.rawValue * 8))
+        guard let counters else { return }
+        cellhub_shared_increment(counters + counter.rawValue)
     }
 }
