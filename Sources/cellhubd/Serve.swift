@@ -22,6 +22,8 @@ struct Serve: ParsableCommand {
     @Option(help: "Event loops (threads); default one per CPU the process may use (affinity mask, cgroup quota).") var loops = 0
     @Option(help: "Directory for the database and image files (created 0700 if missing).") var dataDir = DataDirectory.defaultPath
     @Flag(help: "Also serve the standard interop service grpc.testing.TestService.") var interop = false
+    @Flag(help: "Do not serve server reflection (grpc.reflection.v1 and v1alpha, which grpcurl and Postman use to list and call services).")
+    var noReflection = false
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @Option(help: "Seconds graceful shutdown waits for calls to finish.") var drainTimeout = 5.0
     @Option(help: "Seconds a connection may stay without calls before it is closed (GOAWAY); 0 = never.") var idleTimeout = 300.0
@@ -145,6 +147,7 @@ struct Serve: ParsableCommand {
         var services: [any RPCService] = [health]
         services += DomainServices.make(runner: runner, hub: hub, dispatcher: dispatcher, options: domainOptions)
         if interop { services.append(InteropTestService()) }
+        if !noReflection { services.append(ReflectionService(describing: services)) }
 
         let server = try GRPCServer(configuration: configuration, services: services, logger: logger)
         let boundPort = try blockingWait { try await server.start() }
@@ -152,7 +155,7 @@ struct Serve: ParsableCommand {
         builtinWorkers.start()
         // Tests and scripts read exactly this first line; flush it even into a pipe.
         announce("listening on \(host):\(boundPort)\n")
-        logger.info("serving", metadata: ["host": "\(host)", "port": "\(boundPort)", "loops": "\(configuration.loopCount) (\(loops > 0 ? "--loops" : cores.reason))", "interop": "\(interop)", "workers": "\(workers)"])
+        logger.info("serving", metadata: ["host": "\(host)", "port": "\(boundPort)", "loops": "\(configuration.loopCount) (\(loops > 0 ? "--loops" : cores.reason))", "interop": "\(interop)", "reflection": "\(!noReflection)", "workers": "\(workers)"])
 
         let maintenance = Maintenance(
             store: store, intervalSeconds: max(0.1, maintenanceInterval), idempotencyWindowMs: idempotencyWindowMs,

@@ -193,6 +193,18 @@ public enum CellHubMethods {
             comment: "Sends the service's current status at once, then a new message whenever\nit changes (e.g. NOT_SERVING while draining). An unknown service gets\nSERVICE_UNKNOWN (and an update should it become known) instead of an\nerror.",
             requestFields: ["string service = 1;"]),
         AnyMethod(
+            service: "grpc.reflection.v1.ServerReflection", method: "ServerReflectionInfo", kind: .bidirectionalStreaming,
+            request: Grpc_Reflection_V1_ServerReflectionRequest.self, response: Grpc_Reflection_V1_ServerReflectionResponse.self,
+            requestName: "grpc.reflection.v1.ServerReflectionRequest", responseName: "grpc.reflection.v1.ServerReflectionResponse",
+            comment: "The reflection service is structured as a bidirectional stream, ensuring\nall related requests go to a single server.",
+            requestFields: ["string host = 1;", "string file_by_filename = 3;  // oneof message_request", "string file_containing_symbol = 4;  // oneof message_request", "grpc.reflection.v1.ExtensionRequest file_containing_extension = 5;  // oneof message_request", "string all_extension_numbers_of_type = 6;  // oneof message_request", "string list_services = 7;  // oneof message_request"]),
+        AnyMethod(
+            service: "grpc.reflection.v1alpha.ServerReflection", method: "ServerReflectionInfo", kind: .bidirectionalStreaming,
+            request: Grpc_Reflection_V1alpha_ServerReflectionRequest.self, response: Grpc_Reflection_V1alpha_ServerReflectionResponse.self,
+            requestName: "grpc.reflection.v1alpha.ServerReflectionRequest", responseName: "grpc.reflection.v1alpha.ServerReflectionResponse",
+            comment: "The reflection service is structured as a bidirectional stream, ensuring\nall related requests go to a single server.",
+            requestFields: ["string host = 1;", "string file_by_filename = 3;  // oneof message_request", "string file_containing_symbol = 4;  // oneof message_request", "grpc.reflection.v1alpha.ExtensionRequest file_containing_extension = 5;  // oneof message_request", "string all_extension_numbers_of_type = 6;  // oneof message_request", "string list_services = 7;  // oneof message_request"]),
+        AnyMethod(
             service: "grpc.testing.TestService", method: "EmptyCall", kind: .unary,
             request: Grpc_Testing_Empty.self, response: Grpc_Testing_Empty.self,
             requestName: "grpc.testing.Empty", responseName: "grpc.testing.Empty",

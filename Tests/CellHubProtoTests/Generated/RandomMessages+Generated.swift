@@ -1164,6 +1164,172 @@ extension Grpc_Health_V1_HealthCheckResponse: RandomMessage {
     }
 }
 
+extension Grpc_Reflection_V1_ServerReflectionRequest: RandomMessage {
+    static func random(using source: inout RandomSource, depth: Int) -> Self {
+        var m = Self()
+        m.host = source.string()
+        switch source.choice(6) {
+        case 0: m.messageRequest = .fileByFilename(source.string())
+        case 1: m.messageRequest = .fileContainingSymbol(source.string())
+        case 2: m.messageRequest = .fileContainingExtension(Grpc_Reflection_V1_ExtensionRequest.random(using: &source, depth: depth + 1))
+        case 3: m.messageRequest = .allExtensionNumbersOfType(source.string())
+        case 4: m.messageRequest = .listServices(source.string())
+        default: break
+        }
+        return m
+    }
+}
+
+extension Grpc_Reflection_V1_ExtensionRequest: RandomMessage {
+    static func random(using source: inout RandomSource, depth: Int) -> Self {
+        var m = Self()
+        m.containingType = source.string()
+        m.extensionNumber = source.number(Int32.self)
+        return m
+    }
+}
+
+extension Grpc_Reflection_V1_ServerReflectionResponse: RandomMessage {
+    static func random(using source: inout RandomSource, depth: Int) -> Self {
+        var m = Self()
+        m.validHost = source.string()
+        if source.present(depth: depth) { m.originalRequest = Grpc_Reflection_V1_ServerReflectionRequest.random(using: &source, depth: depth + 1) }
+        switch source.choice(5) {
+        case 0: m.messageResponse = .fileDescriptorResponse(Grpc_Reflection_V1_FileDescriptorResponse.random(using: &source, depth: depth + 1))
+        case 1: m.messageResponse = .allExtensionNumbersResponse(Grpc_Reflection_V1_ExtensionNumberResponse.random(using: &source, depth: depth + 1))
+        case 2: m.messageResponse = .listServicesResponse(Grpc_Reflection_V1_ListServiceResponse.random(using: &source, depth: depth + 1))
+        case 3: m.messageResponse = .errorResponse(Grpc_Reflection_V1_ErrorResponse.random(using: &source, depth: depth + 1))
+        default: break
+        }
+        return m
+    }
+}
+
+extension Grpc_Reflection_V1_FileDescriptorResponse: RandomMessage {
+    static func random(using source: inout RandomSource, depth: Int) -> Self {
+        var m = Self()
+        m.fileDescriptorProto = source.array(depth: depth) { (source: inout RandomSource) in source.bytes() }
+        return m
+    }
+}
+
+extension Grpc_Reflection_V1_ExtensionNumberResponse: RandomMessage {
+    static func random(using source: inout RandomSource, depth: Int) -> Self {
+        var m = Self()
+        m.baseTypeName = source.string()
+        m.extensionNumber = source.array(depth: depth) { (source: inout RandomSource) in source.number(Int32.self) }
+        return m
+    }
+}
+
+extension Grpc_Reflection_V1_ListServiceResponse: RandomMessage {
+    static func random(using source: inout RandomSource, depth: Int) -> Self {
+        var m = Self()
+        m.service = source.array(depth: depth) { (source: inout RandomSource) in Grpc_Reflection_V1_ServiceResponse.random(using: &source, depth: depth + 1) }
+        return m
+    }
+}
+
+extension Grpc_Reflection_V1_ServiceResponse: RandomMessage {
+    static func random(using source: inout RandomSource, depth: Int) -> Self {
+        var m = Self()
+        m.name = source.string()
+        return m
+    }
+}
+
+extension Grpc_Reflection_V1_ErrorResponse: RandomMessage {
+    static func random(using source: inout RandomSource, depth: Int) -> Self {
+        var m = Self()
+        m.errorCode = source.number(Int32.self)
+        m.errorMessage = source.string()
+        return m
+    }
+}
+
+extension Grpc_Reflection_V1alpha_ServerReflectionRequest: RandomMessage {
+    static func random(using source: inout RandomSource, depth: Int) -> Self {
+        var m = Self()
+        m.host = source.string()
+        switch source.choice(6) {
+        case 0: m.messageRequest = .fileByFilename(source.string())
+        case 1: m.messageRequest = .fileContainingSymbol(source.string())
+        case 2: m.messageRequest = .fileContainingExtension(Grpc_Reflection_V1alpha_ExtensionRequest.random(using: &source, depth: depth + 1))
+        case 3: m.messageRequest = .allExtensionNumbersOfType(source.string())
+        case 4: m.messageRequest = .listServices(source.string())
+        default: break
+        }
+        return m
+    }
+}
+
+extension Grpc_Reflection_V1alpha_ExtensionRequest: RandomMessage {
+    static func random(using source: inout RandomSource, depth: Int) -> Self {
+        var m = Self()
+        m.containingType = source.string()
+        m.extensionNumber = source.number(Int32.self)
+        return m
+    }
+}
+
+extension Grpc_Reflection_V1alpha_ServerReflectionResponse: RandomMessage {
+    static func random(using source: inout RandomSource, depth: Int) -> Self {
+        var m = Self()
+        m.validHost = source.string()
+        if source.present(depth: depth) { m.originalRequest = Grpc_Reflection_V1alpha_ServerReflectionRequest.random(using: &source, depth: depth + 1) }
+        switch source.choice(5) {
+        case 0: m.messageResponse = .fileDescriptorResponse(Grpc_Reflection_V1alpha_FileDescriptorResponse.random(using: &source, depth: depth + 1))
+        case 1: m.messageResponse = .allExtensionNumbersResponse(Grpc_Reflection_V1alpha_ExtensionNumberResponse.random(using: &source, depth: depth + 1))
+        case 2: m.messageResponse = .listServicesResponse(Grpc_Reflection_V1alpha_ListServiceResponse.random(using: &source, depth: depth + 1))
+        case 3: m.messageResponse = .errorResponse(Grpc_Reflection_V1alpha_ErrorResponse.random(using: &source, depth: depth + 1))
+        default: break
+        }
+        return m
+    }
+}
+
+extension Grpc_Reflection_V1alpha_FileDescriptorResponse: RandomMessage {
+    static func random(using source: inout RandomSource, depth: Int) -> Self {
+        var m = Self()
+        m.fileDescriptorProto = source.array(depth: depth) { (source: inout RandomSource) in source.bytes() }
+        return m
+    }
+}
+
+extension Grpc_Reflection_V1alpha_ExtensionNumberResponse: RandomMessage {
+    static func random(using source: inout RandomSource, depth: Int) -> Self {
+        var m = Self()
+        m.baseTypeName = source.string()
+        m.extensionNumber = source.array(depth: depth) { (source: inout RandomSource) in source.number(Int32.self) }
+        return m
+    }
+}
+
+extension Grpc_Reflection_V1alpha_ListServiceResponse: RandomMessage {
+    static func random(using source: inout RandomSource, depth: Int) -> Self {
+        var m = Self()
+        m.service = source.array(depth: depth) { (source: inout RandomSource) in Grpc_Reflection_V1alpha_ServiceResponse.random(using: &source, depth: depth + 1) }
+        return m
+    }
+}
+
+extension Grpc_Reflection_V1alpha_ServiceResponse: RandomMessage {
+    static func random(using source: inout RandomSource, depth: Int) -> Self {
+        var m = Self()
+        m.name = source.string()
+        return m
+    }
+}
+
+extension Grpc_Reflection_V1alpha_ErrorResponse: RandomMessage {
+    static func random(using source: inout RandomSource, depth: Int) -> Self {
+        var m = Self()
+        m.errorCode = source.number(Int32.self)
+        m.errorMessage = source.string()
+        return m
+    }
+}
+
 extension Grpc_Testing_Empty: RandomMessage {
     static func random(using source: inout RandomSource, depth: Int) -> Self {
         Self()
