@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Runs the interop, health, image, activity and stream tests against cellhubd under valgrind (memcheck,
+# Runs the interop (unary and streaming requests), reflection, health, image, activity and stream tests
+# against cellhubd under valgrind (memcheck,
 # on a `strip --strip-debug` copy of the release binary: valgrind cannot read Swift 6.3's
 # debug info) and fails unless no byte is definitely lost once the server has drained.
 set -euo pipefail
@@ -16,7 +17,8 @@ export CELLHUB_SERVER_CMD="valgrind --leak-check=full --log-file=$work/valgrind.
 export CELLHUB_STARTUP_TIMEOUT=120
 # Admin commands (users add) run the stripped binary directly.
 export CELLHUB_CELLHUBD=$work/cellhubd
-.venv/bin/python -m pytest -q Tests/Python/test_interop.py Tests/Python/test_health.py \
+.venv/bin/python -m pytest -q Tests/Python/test_interop.py Tests/Python/test_interop_streaming.py \
+  Tests/Python/test_reflection.py Tests/Python/test_health.py \
   Tests/Python/test_api_images.py Tests/Python/test_api_activity.py Tests/Python/test_streams.py \
   -k "not progress and not revoked_token" "$@"
 status=0
