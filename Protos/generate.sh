@@ -71,6 +71,13 @@ done
 "$python" -m grpc_tools.protoc -I "$work/interop" --python_out=Tests/Python/interop_stubs \
   --grpc_python_out=Tests/Python/interop_stubs "$work"/interop/grpc_testing/*.proto
 
+# Python: grpc.reflection.v1 messages for the cross-language tests (grpcio-reflection ships
+# only v1alpha), under a package name of their own for the same reason.
+mkdir -p "$work/reflection/grpc_reflection_v1"
+cp Protos/grpc/reflection/v1/reflection.proto "$work/reflection/grpc_reflection_v1/reflection.proto"
+"$python" -m grpc_tools.protoc -I "$work/reflection" --python_out=Tests/Python/interop_stubs \
+  "$work/reflection/grpc_reflection_v1/reflection.proto"
+
 if [[ ${1:-} == --check ]]; then
   drift=$(git status --porcelain -- Sources/CellHubProtoC Sources/CellHubProto/Generated Sources/CellHubClient/Generated \
     Tests/CellHubProtoTests/Generated Clients/python/cellhub Clients/go/cellhubv1 Tests/Python/interop_stubs)

@@ -30,14 +30,16 @@ sys.path[:0] = [str(root / "Clients/python"), str(root / "Tests/Python/interop_s
 from google.protobuf import descriptor as d  # noqa: E402
 from google.protobuf import descriptor_pool, json_format, message_factory  # noqa: E402
 
-# Load every stub so the default pool knows every type: ours for cellhub.v1 and
-# grpc.testing, grpcio-health-checking's stock module for grpc.health.v1.
-for package in ("cellhub.v1", "grpc_testing"):
+# Load every stub so the default pool knows every type: ours for cellhub.v1, grpc.testing and
+# grpc.reflection.v1, grpcio-health-checking's and grpcio-reflection's stock modules for
+# grpc.health.v1 and grpc.reflection.v1alpha.
+for package in ("cellhub.v1", "grpc_testing", "grpc_reflection_v1"):
     path = root / ("Clients/python/" if package.startswith("cellhub") else "Tests/Python/interop_stubs/") / package.replace(".", "/")
     for info in pkgutil.iter_modules([str(path)]):
         if info.name.endswith("_pb2"):
             importlib.import_module(f"{package}.{info.name}")
 importlib.import_module("grpc_health.v1.health_pb2")
+importlib.import_module("grpc_reflection.v1alpha.reflection_pb2")
 pool = descriptor_pool.Default()
 
 
