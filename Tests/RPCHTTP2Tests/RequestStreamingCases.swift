@@ -243,7 +243,9 @@ extension ClientServerTests {
         }
     }
 
-    /// The server's own deadline timer ends a handler waiting for requests.
+    /// The deadline ends a handler waiting for requests. Which side's timer fires first is a
+    /// race (the client's started earlier; its RST_STREAM reads as CANCELLED on the server):
+    /// the server's own timer alone is pinned by test_interop_streaming.py over raw HTTP/2.
     @Test func theDeadlineEndsTheHandlersRequestStream() async throws {
         let probe = ProbeService()
         try await withLoopback(extraServices: [probe]) { _, client in
@@ -255,7 +257,8 @@ extension ClientServerTests {
             }
             #expect(error?.code == .deadlineExceeded)
             #expect(await probe.nextEvent() == .started)
-            #expect(await probe.nextEvent() == .cancelled("DEADLINE_EXCEEDED"))
+            let end = await probe.nextEvent()
+            #expect(end == .cancelled("DEADLINE_EXCEEDED") || end == .cancelled("CANCELLED"), "\(String(describing: end))")
         }
     }
 
