@@ -9,6 +9,8 @@ public struct InteropTestService: Grpc_Testing_TestServiceHandler {
     /// before anything is allocated: the payload and its encoding are built in memory, so
     /// one small request for 2 GiB would otherwise cost 4 GiB before the send limit refuses it.
     public static let maxPayloadBytes = 64 << 20
+    /// Requests HalfDuplexCall holds before answering.
+    public static let maxHalfDuplexRequests = 10_000
 
     public init() {}
 
@@ -80,7 +82,16 @@ public struct InteropTestService: Grpc_Testing_TestServiceHandler {
     ) async throws {
         echoMetadata(context)
         var received: [Grpc_Testing_StreamingOutputCallRequest] = []
-        for try await request in requests { received.append(request) }
+        var payloadBytes = 0
+        for try await request in requests {
+            // Everything is held until the half-close: bounded, unlike the request queue's
+            // bytes, which flow control bounds.
+            payloadBytes += request.payload?.body.count ?? 0
+            guard received.count < Self.maxHalfDuplexRequests, payloadBytes <= Self.maxPayloadBytes else {
+                throw RPCError(code: .resourceExhausted, message: "HalfDuplexCall holds at most \(Self.maxHalfDuplexRequests) requests and \(Self.maxPayloadBytes) payload bytes")
+            }
+            received.append(request)
+        }
         for request in received {
             if let status = request.responseStatus, status.code != 0 {
                 throw RPCError(code: StatusCode(rawValue: Int(status.code)), message: status.message)

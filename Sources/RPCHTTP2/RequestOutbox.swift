@@ -16,7 +16,8 @@ final class RequestOutbox: @unchecked Sendable {
     /// Why writing is over: the call ended (its status, or a note that it ended OK).
     private var endError: RPCError?
     /// A writer waiting for the bytes to drain.
-    private var writer: CheckedContinuation<Void, any Error>?
+    /// Writers waiting for the queued bytes to drain (a `RequestWriter` may be shared by tasks).
+    private var writers: [CheckedContinuation<Void, any Error>] = []
 
     static let highWaterBytes = 256 << 10
     static let lowWaterBytes = 64 << 10
@@ -48,7 +49,7 @@ final class RequestOutbox: @unchecked Sendable {
         }
         poke()
         if pendingCount > Self.highWaterBytes {
-            self.writer = writer
+            writers.append(writer)
         } else {
             writer.resume()
         }
@@ -76,9 +77,10 @@ final class RequestOutbox: @unchecked Sendable {
                 offset = 0
             }
         }
-        if pendingCount <= Self.lowWaterBytes, let writer {
-            self.writer = nil
-            writer.resume()
+        if pendingCount <= Self.lowWaterBytes, !writers.isEmpty {
+            let waiting = writers
+            writers = []
+            for writer in waiting { writer.resume() }
         }
         return count
     }
@@ -92,10 +94,9 @@ final class RequestOutbox: @unchecked Sendable {
         endError = error
         bytes = []
         offset = 0
-        if let writer {
-            self.writer = nil
-            writer.resume(throwing: error)
-        }
+        let waiting = writers
+        writers = []
+        for writer in waiting { writer.resume(throwing: error) }
     }
 
     /// Cancels the call (a writer's task was cancelled).

@@ -8,6 +8,11 @@ final class RequestQueue {
     private var head = 0
     /// Wire bytes (prefix and payload) of the messages waiting for the handler.
     private(set) var queuedBytes = 0
+    /// What one queued message costs beyond its bytes (its array and slot), charged against
+    /// the stream's bound so a flood of tiny messages is paused like a few large ones.
+    static let overheadPerMessage = 64
+    /// Messages waiting for the handler.
+    var count: Int { messages.count - head }
     /// Flow-control credit of bytes that arrived while the queue was over its bound. It goes
     /// back to the client only as the handler takes messages: a client that sends faster than
     /// the handler reads is paused by HTTP/2 flow control instead of filling memory.

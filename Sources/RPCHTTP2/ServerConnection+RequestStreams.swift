@@ -4,10 +4,17 @@ import RPC
 
 /// Client-streaming and bidirectional calls: request messages queue per stream and reach
 /// the handler as it reads. Their request-budget bytes, and their stream credit once the
-/// queue is past its bound, are given back as the handler takes them: a client is never
-/// further ahead than the bound plus one stream window. Connection credit goes back on
-/// receipt (budgets permitting), so a slow handler never stalls the other calls beside it.
+/// stream holds more than its bound (whole messages with a per-message charge, plus the one
+/// arriving) while its handler is not waiting, are given back as the handler takes them: a
+/// client is never further ahead than the bound plus one stream window. Connection credit
+/// goes back on receipt (budgets permitting), so a slow handler never stalls the other calls
+/// beside it.
 extension ServerConnection {
+    /// Whether the stream holds more request bytes than its bound for a handler not reading.
+    func isBehind(_ stream: ServerStream, _ requests: RequestQueue) -> Bool {
+        stream.bufferedBytes + requests.count * RequestQueue.overheadPerMessage > core.configuration.maxQueuedRequestBytesPerStream
+    }
+
     /// What the deframer completed goes to the handler's queue.
     func queueRequests(_ stream: ServerStream, _ requests: RequestQueue) {
         for message in stream.deframer.takeMessages() { requests.append(message) }
@@ -39,12 +46,17 @@ extension ServerConnection {
     /// to the request budgets, and as flow-control credit once the queue is under its bound.
     func nextRequest(of stream: ServerStream, _ requests: RequestQueue) throws(RPCError) -> NextRequest {
         if let failure = requests.failure { throw failure }
-        guard let message = requests.takeFirst() else { return requests.clientFinished ? .end : .notYet }
+        guard let message = requests.takeFirst() else {
+            if requests.clientFinished { return .end }
+            // The handler waits for a message larger than the bound: let the rest of it in.
+            if requests.heldCredit > 0 { returnHeldCredit(stream, requests) }
+            return .notYet
+        }
         let wireBytes = message.payload.count + 5
         stream.bufferedBytes -= wireBytes
         bufferedRequestBytes -= wireBytes
         core.requestBytes.release(wireBytes)
-        if requests.heldCredit > 0 && requests.queuedBytes <= core.configuration.maxQueuedRequestBytesPerStream {
+        if requests.heldCredit > 0 && !isBehind(stream, requests) {
             returnHeldCredit(stream, requests)
         }
         returnWithheldCredit()
@@ -100,7 +112,9 @@ struct StreamRequests: ServerRequestSource, @unchecked Sendable {
             case .notYet: break
             }
             if Task.isCancelled { throw RPCError(code: .cancelled, message: "the handler's task was cancelled") }
-            precondition(requests.reader == nil, "a RequestStream is read by one task at a time")
+            guard requests.reader == nil else {
+                throw RPCError(code: .internal, message: "a RequestStream was read by two tasks at once (a bug in the handler)")
+            }
             await withTaskCancellationHandler {
                 await withCheckedContinuation { requests.reader = $0 }
             } onCancel: {

@@ -439,7 +439,7 @@ extension ServerConnection {
         stream.bufferedBytes += bytes.count
         bufferedRequestBytes += bytes.count
         let withinBudgets = bufferedRequestBytes <= requestBudget && !core.requestBytes.overSoftLimit
-        if let requests = stream.requests, requests.queuedBytes > core.configuration.maxQueuedRequestBytesPerStream {
+        if let requests = stream.requests, requests.reader == nil, isBehind(stream, requests) {
             // The handler is behind: the stream's credit returns as it reads (`nextRequest`);
             // the connection's now, so other calls never wait behind a slow handler.
             requests.heldCredit += bytes.count

@@ -30,6 +30,8 @@ from grpc_health.v1 import health_pb2  # noqa: E402
 from grpc_testing import empty_pb2, messages_pb2, test_pb2  # noqa: E402
 
 from cellhub.v1 import images_pb2, projects_pb2, segmentation_pb2, stats_service_pb2  # noqa: E402
+from grpc_reflection.v1alpha import reflection_pb2 as reflection_v1alpha_pb2  # noqa: E402
+from grpc_reflection_v1 import reflection_pb2 as reflection_v1_pb2  # noqa: E402
 
 CORPUS = ROOT / "Tests/Fuzz/Corpus"
 
@@ -42,6 +44,9 @@ END_STREAM, ACK, END_HEADERS, PADDED, PRIORITY_FLAG = 0x1, 0x1, 0x4, 0x8, 0x20
 UNARY = "/grpc.testing.TestService/UnaryCall"
 EMPTY = "/grpc.testing.TestService/EmptyCall"
 STREAMING = "/grpc.testing.TestService/StreamingOutputCall"
+STREAMING_INPUT = "/grpc.testing.TestService/StreamingInputCall"
+FULL_DUPLEX = "/grpc.testing.TestService/FullDuplexCall"
+HALF_DUPLEX = "/grpc.testing.TestService/HalfDuplexCall"
 CHECK = "/grpc.health.v1.Health/Check"
 WATCH = "/grpc.health.v1.Health/Watch"
 
@@ -172,6 +177,23 @@ def server_ingress_seeds() -> dict[str, bytes]:
     p = Peer()
     request = grpc_message(streaming_request([5, 5], response_status=messages_pb2.EchoStatus(code=9, message="after")))
     seeds["streaming-error-after-messages"] = ingress([opening(), *p.call(1, STREAMING, request)])
+
+    # Request streams: messages in several DATA frames, one compressed, then the half-close;
+    # a ping-pong cancelled midway; a half-duplex call cut by EOF.
+    p = Peer()
+    inputs = [grpc_message(messages_pb2.StreamingInputCallRequest(payload=messages_pb2.Payload(body=b"i" * n)).SerializeToString(),
+                           compressed=(n == 50)) for n in (5, 50, 500)]
+    seeds["client-streaming"] = ingress([opening(), p.headers(1, STREAMING_INPUT, [("grpc-encoding", "gzip")]),
+                                         frame(DATA, 0, 1, inputs[0]), frame(DATA, 0, 1, inputs[1]),
+                                         frame(DATA, END_STREAM, 1, inputs[2])])
+    p = Peer()
+    ping = grpc_message(streaming_request([20]))
+    seeds["bidi-ping-pong-cancel"] = ingress([opening(), p.headers(1, FULL_DUPLEX), frame(DATA, 0, 1, ping),
+                                              frame(DATA, 0, 1, ping), rst(1)])
+    p = Peer()
+    seeds["bidi-ping-pong"] = ingress([opening(), p.headers(1, FULL_DUPLEX), frame(DATA, 0, 1, ping),
+                                       frame(DATA, END_STREAM, 1, ping)])
+    seeds["half-duplex-eof"] = ingress([opening(), Peer().headers(1, HALF_DUPLEX), frame(DATA, 0, 1, ping)], eof=True)
 
     p = Peer()
     seeds["health-check"] = ingress([opening(), *p.call(1, CHECK, health()), *p.call(3, CHECK, health("unknown.Service"))])
@@ -335,7 +357,8 @@ def server_ingress_seeds() -> dict[str, bytes]:
 
 # -- request messages --------------------------------------------------------------------------
 
-SERVICE_FILES = [projects_pb2, images_pb2, segmentation_pb2, stats_service_pb2, health_pb2, test_pb2]
+SERVICE_FILES = [projects_pb2, images_pb2, segmentation_pb2, stats_service_pb2, health_pb2, test_pb2,
+                 reflection_v1_pb2, reflection_v1alpha_pb2]
 
 
 def request_types() -> list[pb_descriptor.Descriptor]:

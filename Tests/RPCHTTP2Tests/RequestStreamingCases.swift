@@ -183,6 +183,26 @@ extension ClientServerTests {
         }
     }
 
+    /// A `RequestWriter` shared by two tasks: both wait while the handler sleeps, and both
+    /// resume (a single waiting slot once lost the first writer for good).
+    @Test func twoTasksWritingWhilePausedBothResume() async throws {
+        try await withLoopback { _, client in
+            let responses = try await client.bidirectionalStreaming(TestService.fullDuplexCall) { requests, responses in
+                try await requests.write(Interop.streaming(sizes: [10], intervalMicroseconds: 500_000))
+                let big = Interop.streaming(sizes: [], payloadSize: (1 << 20) - 64)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    for _ in 0..<2 {
+                        group.addTask { for _ in 0..<8 { try await requests.write(big) } }
+                    }
+                    try await group.waitForAll()
+                }
+                requests.finish()
+                return try await collect(responses).count
+            }
+            #expect(responses == 1)
+        }
+    }
+
     @Test func anOversizedMessageMidStreamIsResourceExhausted() async throws {
         try await withLoopback(configure: { $0.maxReceiveMessageBytes = 64 << 10 }) { _, client in
             let error = await rpcError {

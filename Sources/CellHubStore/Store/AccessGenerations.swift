@@ -46,8 +46,10 @@ final class AccessGenerations: @unchecked Sendable {
         defer { close(descriptor) }  // the mapping outlives the descriptor
         var status = stat()
         guard fstat(descriptor, &status) == 0 else { return nil }
-        // Growing only (zeros): a racing process does the same, and nothing ever shrinks it.
-        if status.st_size < size, ftruncate(descriptor, off_t(size)) != 0 { return nil }
+        // Growing only, with its blocks allocated now (a store into a hole of a full disk would
+        // be SIGBUS, where pwrite failed politely); a racing process does the same, and
+        // existing counters are kept.
+        if status.st_size < size, posix_fallocate(descriptor, 0, off_t(size)) != 0 { return nil }
         let mapping = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, descriptor, 0)
         guard let mapping, mapping != MAP_FAILED else { return nil }
         return mapping.bindMemory(to: UInt64.self, capacity: size / 8)

@@ -3,7 +3,7 @@ import FuzzSupport
 import RPC
 
 /// Fuzzes the decoder of every request message a peer can send (all methods of the
-/// `cellhub.v1` services, `grpc.health.v1` and `grpc.testing`): the first input byte picks
+/// `cellhub.v1` services, `grpc.health.v1`, `grpc.testing` and both reflection versions): the first input byte picks
 /// the type, the rest is the protobuf encoding. What decodes must survive a round trip:
 /// encode, decode again, equal value and the same bytes when encoded once more.
 @main
@@ -34,11 +34,16 @@ enum RequestDecodersFuzzer {
             RequestDecoder(Grpc_Health_V1_Health.check), RequestDecoder(Grpc_Health_V1_Health.watch),
             RequestDecoder(Grpc_Testing_TestService.emptyCall), RequestDecoder(Grpc_Testing_TestService.unaryCall),
             RequestDecoder(Grpc_Testing_TestService.streamingOutputCall),
+            RequestDecoder(Grpc_Testing_TestService.streamingInputCall), RequestDecoder(Grpc_Testing_TestService.fullDuplexCall),
+            RequestDecoder(Grpc_Testing_TestService.halfDuplexCall), RequestDecoder(Grpc_Testing_TestService.unimplementedCall),
+            RequestDecoder(Grpc_Reflection_V1_ServerReflection.serverReflectionInfo),
+            RequestDecoder(Grpc_Reflection_V1alpha_ServerReflection.serverReflectionInfo),
         ]
         // A method added to a service and not listed above would go unfuzzed: refuse to run.
         let services = [
             ProjectService.descriptor, ImageService.descriptor, SegmentationService.descriptor, StatsService.descriptor,
             Grpc_Health_V1_Health.descriptor, Grpc_Testing_TestService.descriptor,
+            Grpc_Reflection_V1_ServerReflection.descriptor, Grpc_Reflection_V1alpha_ServerReflection.descriptor,
         ]
         let listed = Set(all.map(\.method))
         let missing = services.flatMap(\.methods).filter { !listed.contains($0) }
