@@ -27,6 +27,14 @@ public protocol ConnectionHandler: AnyObject {
     func connectionWillFlush(_ connection: any ByteStream)
     /// The stream is closed; release everything tied to it.
     func connectionClosed(_ connection: any ByteStream)
+    /// Everything written so far went to the kernel without waiting: a protocol that held
+    /// output back for the buffer's sake must ask for a flush now — no other event may come
+    /// (the peer may be waiting for exactly those bytes).
+    func connectionDrained(_ connection: any ByteStream)
+}
+
+extension ConnectionHandler {
+    public func connectionDrained(_ connection: any ByteStream) {}
 }
 
 /// A byte stream in memory: what a test or fuzzer feeds in with `receive`, and what the

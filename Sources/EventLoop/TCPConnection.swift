@@ -128,6 +128,7 @@ public final class TCPConnection: ByteStream, Selectable, Flushable {
         outbound.removeAll(keepingCapacity: outbound.capacity <= 1 << 20)
         outboundOffset = 0
         waitForWritable(false)
+        handler?.connectionDrained(self)
     }
 
     private func waitForWritable(_ wait: Bool) {

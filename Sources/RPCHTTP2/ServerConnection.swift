@@ -28,6 +28,8 @@ final class ServerConnection: ConnectionHandler {
     /// The peer half-closed its side of the TCP connection.
     private var peerFinishedSending = false
     private var closed = false
+    /// nghttp2 had more to send when the socket buffer reached its high-water mark.
+    private var heldBackOutput = false
     private var idleTimer: LoopTimer?
     private var pingTimer: LoopTimer?
     /// Ends the calls still running once the peer's EOF is older than the drain timeout.
@@ -139,7 +141,12 @@ final class ServerConnection: ConnectionHandler {
     /// Moves nghttp2's pending frames into the socket buffer, up to a bound: while the
     /// kernel is backed up we stop asking, and streams' data waits in their own buffers.
     private func pumpOutput(into connection: any ByteStream) {
-        while connection.outboundBytes < core.configuration.socketHighWaterBytes {
+        while true {
+            guard connection.outboundBytes < core.configuration.socketHighWaterBytes else {
+                // What stays in nghttp2 is asked for once the socket took this (`connectionDrained`).
+                heldBackOutput = nghttp2_session_want_write(session) != 0
+                return
+            }
             var data: UnsafePointer<UInt8>?
             let count = nghttp2_session_mem_send(session, &data)
             if count < 0 {
@@ -150,6 +157,13 @@ final class ServerConnection: ConnectionHandler {
             if count == 0 { return }
             connection.write(UnsafeRawBufferPointer(start: data, count: count))
         }
+    }
+
+    func connectionDrained(_ connection: any ByteStream) {
+        guard heldBackOutput else { return }
+        heldBackOutput = false
+        // Next iteration, not in this flush pass: a fast reader must not keep the loop here.
+        loop.executeAfterIteration { [weak self] in self?.connection?.scheduleFlush() }
     }
 
     func connectionClosed(_ connection: any ByteStream) {
