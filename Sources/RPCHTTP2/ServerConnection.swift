@@ -593,6 +593,11 @@ extension ServerConnection {
 
     /// Runs the handler of `stream` as a task on this loop; its outcome becomes the status.
     /// `payload` is the request of a one-request method (empty for streaming ones).
+    ///
+    /// The task starts at once, on this thread, inside the nghttp2 callback that completed
+    /// the request: a handler that never suspends (a health check, a cached read) has its
+    /// response submitted before this loop iteration's write, not one iteration later, and no
+    /// job is enqueued for it. Past its first suspension it resumes on this loop as before.
     private func startHandler(_ stream: ServerStream, method: ServerMethod, payload: [UInt8], requestWasCompressed: Bool) {
         let callContext = ServerContext(
             method: method.descriptor, requestMetadata: stream.metadata, deadline: stream.deadline,
@@ -601,7 +606,7 @@ extension ServerConnection {
         stream.phase = .running
         let sink = StreamSink(connection: self, stream: stream)
         let logger = core.logger
-        stream.task = Task(executorPreference: loop) {
+        let task = Task.immediate(executorPreference: loop) {
             let status: Status
             let trailers: Metadata
             do {
@@ -631,6 +636,9 @@ extension ServerConnection {
             }
             sink.complete(status: status, trailers: trailers)
         }
+        // Kept only while the handler still runs: one that finished or handed the call over
+        // before its first suspension is done with its task.
+        if stream.phase == .running && !stream.detached { stream.task = task }
     }
 
     private func deadlineExpired(_ stream: ServerStream) {
