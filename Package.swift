@@ -167,7 +167,7 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
-        // Helpers every test target shares (the seeded random source).
+        // Helpers every test target shares (the seeded random source, the TLS tests' PKI).
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictSwift),
         .testTarget(
             name: "CellHubProtoTests",
@@ -180,6 +180,7 @@ let package = Package(
             name: "CellHubServerTests", dependencies: ["CellHubServer", "CellHub", "CellHubStore", "CellHubProto", "RPC"],
             swiftSettings: strictSwift
         ),
+        .testTarget(name: "TLSTests", dependencies: ["TLS", "EventLoop", "TestSupport"], swiftSettings: strictSwift),
         .testTarget(
             name: "RPCHTTP2Tests", dependencies: ["RPCHTTP2", "RPC", "EventLoop", "TLS", "CLinuxShim", "CellHubServer", "CellHubProto", "TestSupport"],
             swiftSettings: strictSwift
