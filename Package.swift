@@ -110,7 +110,7 @@ let package = Package(
         .executableTarget(
             name: "CellHubCLI",
             dependencies: [
-                "CellHubClient", "CellHubProto", "RPC", "RPCHTTP2",
+                "CellHubClient", "CellHubProto", "RPC", "RPCHTTP2", "TLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
