@@ -25,7 +25,6 @@ static inline void cellhub_ssl_ctx_set_mode(SSL_CTX *ctx, long mode) { (void)SSL
 /// The SSL_OP_* bits are SSL_OP_BIT(n) expressions.
 static const uint64_t cellhub_ssl_op_no_renegotiation = SSL_OP_NO_RENEGOTIATION;
 static const uint64_t cellhub_ssl_op_ignore_unexpected_eof = SSL_OP_IGNORE_UNEXPECTED_EOF;
-static const uint64_t cellhub_ssl_op_cipher_server_preference = SSL_OP_CIPHER_SERVER_PREFERENCE;
 
 /// SSL_set_tlsext_host_name (SNI) is a macro.
 static inline int cellhub_ssl_set_server_name(SSL *ssl, const char *name) {

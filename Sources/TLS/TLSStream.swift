@@ -105,8 +105,17 @@ public final class TLSStream: ByteStream, ConnectionHandler {
     public func write(_ bytes: UnsafeRawBufferPointer) {
         guard !isClosed, !outputShutDown, bytes.count > 0 else { return }
         pending.append(contentsOf: bytes)
-        transport.scheduleFlush()
+        if established && pending.count >= Self.encryptionBatchBytes {
+            encryptPending()
+        } else {
+            transport.scheduleFlush()
+        }
     }
+
+    /// Plaintext encrypted as soon as this much waits: full records (16 KiB) all the same, and
+    /// a buffer that stays small and warm instead of growing to the protocol's high-water
+    /// mark (a megabyte allocated, faulted in and freed on every flush of a busy stream).
+    static let encryptionBatchBytes = 64 << 10
 
     public func scheduleFlush() { transport.scheduleFlush() }
 
@@ -264,7 +273,7 @@ public final class TLSStream: ByteStream, ConnectionHandler {
             fail(.openSSL(.connection, "TLS write failed"))
             return
         }
-        pending.removeAll(keepingCapacity: pending.capacity <= 1 << 20)
+        pending.removeAll(keepingCapacity: pending.capacity <= 4 * Self.encryptionBatchBytes)
     }
 
     /// Ends the connection for `error`: an alert OpenSSL queued leaves first.
