@@ -471,3 +471,39 @@ def test_half_close_after_request_still_gets_the_answer_over_tls(tls_server, pki
     raw_holder["raw"].close()
     assert response.grpc_status == 0, response.describe()
     assert len(response.messages) == 1
+
+
+# ---------------------------------------------------------------------------------------------
+# the worker process over TLS
+
+
+def test_cellhubd_worker_connects_over_tls(pki, tmp_path):
+    """`cellhubd worker --ca-file` reaches a TLS-only server and is counted as connected."""
+    from api_support import BINARY, Client, add_user
+    from cellhub.v1 import segmentation_pb2
+
+    data = tmp_path / "data"
+    alice = add_user(data, "alice")
+    token_file = tmp_path / "worker.token"
+    token_file.write_text(add_user(data, "segmenter", "--worker") + "\n")
+    srv = Server(data, tls_args(pki))
+    worker = subprocess.Popen(
+        [str(BINARY), "worker", "--server", srv.address, "--token-file", str(token_file), "--ca-file", str(pki.pem("root"))],
+        stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        with tls_channel(srv, pki) as channel:
+            client = Client(channel, "alice", alice)
+            deadline = time.monotonic() + PATIENCE
+            while client.seg.GetQueueStats(segmentation_pb2.GetQueueStatsRequest()).connected_workers != 1:
+                assert worker.poll() is None, f"the worker exited: {worker.communicate()[1][-2000:]}"
+                assert time.monotonic() < deadline, "the worker did not connect over TLS"
+                time.sleep(0.1)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        try:
+            worker.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            worker.communicate()
+        srv.stop()
+    assert worker.returncode == 0
