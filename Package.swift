@@ -48,7 +48,9 @@ let package = Package(
             providers: [.apt(["libnghttp2-dev"])]
         ),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
-        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // OpenSSL 3: two importers with one job each, CellHubCrypto (libcrypto's SHA-256) and
+        // TLS (libssl under HTTP/2); one module for both, since libssl is built on libcrypto.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
 
         // protoc-c output for every proto in Protos/ (generated, committed).
         .target(
@@ -72,11 +74,15 @@ let package = Package(
         // epoll loops (one thread each), sockets, timers, cross-thread wake-ups; a TaskExecutor.
         .target(name: "EventLoop", dependencies: ["CLinuxShim"], swiftSettings: hotPathSwift),
 
+        // TLS as a byte stream over a byte stream (OpenSSL's libssl, non-blocking, driven by the
+        // event loop): server and client contexts, ALPN h2, reloadable server certificates.
+        .target(name: "TLS", dependencies: ["EventLoop", "COpenSSL"], swiftSettings: hotPathSwift),
+
         // gRPC over HTTP/2 on nghttp2 (its only importer): server and client sessions,
-        // framing, flow control, limits. Sockets come from EventLoop.
+        // framing, flow control, limits. Sockets come from EventLoop, TLS from TLS.
         .target(
             name: "RPCHTTP2",
-            dependencies: ["RPC", "EventLoop", "CNGHTTP2", "CZlib", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["RPC", "EventLoop", "TLS", "CNGHTTP2", "CZlib", .product(name: "Logging", package: "swift-log")],
             swiftSettings: hotPathSwift
         ),
 
@@ -84,7 +90,7 @@ let package = Package(
         // EventHub; it owns its record types and the ports a store implements (Foundation only
         // for time zones).
         .target(name: "CellHub", dependencies: ["CellHubCrypto"], swiftSettings: strictSwift),
-        // SHA-256 and constant-time comparison on OpenSSL's libcrypto (its only importer).
+        // SHA-256 and constant-time comparison on OpenSSL's libcrypto.
         .target(name: "CellHubCrypto", dependencies: ["COpenSSL"], swiftSettings: strictSwift),
 
         // CellHub's services on the RPC core: health, the interop service, (next) the domain
@@ -104,7 +110,7 @@ let package = Package(
         .executableTarget(
             name: "CellHubCLI",
             dependencies: [
-                "CellHubClient", "CellHubProto", "RPC", "RPCHTTP2",
+                "CellHubClient", "CellHubProto", "RPC", "RPCHTTP2", "TLS",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strictSwift
@@ -119,7 +125,7 @@ let package = Package(
         .executableTarget(
             name: "cellhubd",
             dependencies: [
-                "CellHubServer", "CellHubProto", "RPC", "RPCHTTP2", "EventLoop", "CellHubStore", "CellHub", "SegmentationWorkers",
+                "CellHubServer", "CellHubProto", "RPC", "RPCHTTP2", "EventLoop", "TLS", "CellHubStore", "CellHub", "SegmentationWorkers",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -161,7 +167,7 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
-        // Helpers every test target shares (the seeded random source).
+        // Helpers every test target shares (the seeded random source, the TLS tests' PKI).
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictSwift),
         .testTarget(
             name: "CellHubProtoTests",
@@ -174,8 +180,9 @@ let package = Package(
             name: "CellHubServerTests", dependencies: ["CellHubServer", "CellHub", "CellHubStore", "CellHubProto", "RPC"],
             swiftSettings: strictSwift
         ),
+        .testTarget(name: "TLSTests", dependencies: ["TLS", "EventLoop", "TestSupport"], swiftSettings: strictSwift),
         .testTarget(
-            name: "RPCHTTP2Tests", dependencies: ["RPCHTTP2", "RPC", "EventLoop", "CLinuxShim", "CellHubServer", "CellHubProto", "TestSupport"],
+            name: "RPCHTTP2Tests", dependencies: ["RPCHTTP2", "RPC", "EventLoop", "TLS", "CLinuxShim", "CellHubServer", "CellHubProto", "TestSupport"],
             swiftSettings: strictSwift
         ),
 

@@ -3,6 +3,7 @@ import CellHubClient
 import CellHubProto
 import RPC
 import RPCHTTP2
+import TLS
 
 #if canImport(Glibc)
 import Glibc
@@ -14,6 +15,8 @@ struct ServerOptions: ParsableArguments {
     var server: String?
     @Option(help: "API token (else CELLHUB_TOKEN).") var token: String?
     @Option(help: "File holding the API token (else CELLHUB_TOKEN_FILE, else `cellhub login`'s).") var tokenFile: String?
+    @Flag(help: "Speak TLS, trusting the system's roots unless --ca-file says otherwise.") var tls = false
+    @Option(help: "Trust the CA certificates in this PEM file (implies --tls).") var caFile: String?
     @Option(help: "Seconds a call may take (streams: no limit).") var timeout = 30.0
     @Option(name: [.short, .customLong("output")], help: "table or json.") var output: OutputFormat = .table
     @Flag(name: .shortAndLong, help: "Print each call's path, headers, trailers, status and time on stderr.")
@@ -67,8 +70,16 @@ struct Session: Sendable {
             let token = try options.token ?? Config.environment("CELLHUB_TOKEN")
                 ?? (options.tokenFile ?? Config.environment("CELLHUB_TOKEN_FILE") ?? config.tokenFile).map(Config.readToken)
             guard options.timeout > 0 else { throw Failure.usage("--timeout must be positive") }
+            var configuration = ClientConfiguration()
+            if options.tls || options.caFile != nil {
+                do {
+                    configuration.tls = try TLSClientConfiguration(caFile: options.caFile)
+                } catch {
+                    throw Failure.usage("cannot use TLS: \(error)")
+                }
+            }
             let hub = try CellHubConnection(host: String(server[..<colon]), port: port, token: token,
-                                            timeout: .milliseconds(Int64(options.timeout * 1000)))
+                                            timeout: .milliseconds(Int64(options.timeout * 1000)), configuration: configuration)
             let session = Session(hub: hub, out: out, verbose: options.verbose, server: server)
             do {
                 try await body(session)

@@ -39,6 +39,9 @@ public final class EventLoop: @unchecked Sendable {
 
     /// Scratch space every connection of this loop reads into (loop-confined, lives with the loop).
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
+    /// Scratch space a layer over this loop's streams decodes into during one callback (TLS
+    /// decrypts into it); never held across callbacks.
+    package let layerBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 * 1024, alignment: 16)
 
     // Loop-confined state.
     private var localWork: [Work] = []
@@ -79,6 +82,7 @@ public final class EventLoop: @unchecked Sendable {
 
     deinit {
         readBuffer.deallocate()
+        layerBuffer.deallocate()
         close(wakeFD)
         close(epollFD)
     }

@@ -1,6 +1,7 @@
 internal import CNGHTTP2
 import EventLoop
 import RPC
+import TLS
 
 /// What a client call receives, in order: response headers, messages, then the end.
 protocol ClientStreamObserver: AnyObject {
@@ -40,10 +41,13 @@ final class ClientStream {
     }
 }
 
-/// One HTTP/2 connection of a client: an nghttp2 client session over a TCP connection.
+/// One HTTP/2 connection of a client: an nghttp2 client session over a TCP connection, or
+/// over TLS on one.
 final class ClientConnection: ConnectionHandler {
     let loop: EventLoop
     let authority: String
+    /// `:scheme`: "https" over TLS, else "http".
+    let scheme: String
     private var session: OpaquePointer!
     var connection: (any ByteStream)?
     var streams: [Int32: ClientStream] = [:]
@@ -51,9 +55,10 @@ final class ClientConnection: ConnectionHandler {
     /// Called once when the connection can take no new calls (lost, GOAWAY).
     var onUnusable: (() -> Void)?
 
-    init(loop: EventLoop, authority: String) {
+    init(loop: EventLoop, authority: String, scheme: String) {
         self.loop = loop
         self.authority = authority
+        self.scheme = scheme
         let options = NGHTTP2Options.client()
         defer { nghttp2_option_del(options) }
         var session: OpaquePointer?
@@ -79,7 +84,7 @@ final class ClientConnection: ConnectionHandler {
         guard isUsable, let connection, !connection.isClosed else { return nil }
         var headers = HeaderList()
         headers.add(":method", "POST")
-        headers.add(":scheme", "http")
+        headers.add(":scheme", scheme)
         headers.add(":path", path)
         headers.add(":authority", authority)
         headers.add("content-type", "application/grpc")
@@ -144,7 +149,10 @@ final class ClientConnection: ConnectionHandler {
 
     func connectionClosed(_ connection: any ByteStream) {
         self.connection = nil
-        fail("the connection was lost")
+        // A server that refuses our certificate says so after our side of a TLS 1.3
+        // handshake is done: the calls hear the alert, not just a lost connection.
+        let tlsFailure = (connection as? TLSStream)?.failure
+        fail(tlsFailure.map { "the TLS connection failed: \($0)" } ?? "the connection was lost")
     }
 
     private func fail(_ reason: String) {

@@ -1,6 +1,7 @@
 public import EventLoop
 public import RPC
 import Synchronization
+public import TLS
 
 /// Per-call settings.
 public struct CallOptions: Sendable {
@@ -18,10 +19,14 @@ public struct CallOptions: Sendable {
     }
 }
 
-/// Client settings: how many connections, and how to back off between failed connects.
+/// Client settings: how many connections, TLS or not, and how to back off between failed
+/// connects.
 public struct ClientConfiguration: Sendable {
     /// HTTP/2 connections to open lazily and use round-robin.
     public var connections = 1
+    /// TLS with ALPN h2 (the server's certificate checked against `serverName` or the host);
+    /// nil speaks cleartext h2c.
+    public var tls: TLSClientConfiguration?
     public var initialBackoff: Duration = .milliseconds(100)
     public var maxBackoff: Duration = .seconds(10)
     public var backoffMultiplier = 1.6
@@ -38,8 +43,9 @@ public struct ClientResponse<Message: RPCMessage>: Sendable {
     public let trailingMetadata: Metadata
 }
 
-/// A gRPC client over HTTP/2 (h2c). Connects lazily, reconnects after a lost connection
-/// with jittered exponential backoff, and multiplexes calls over its connections.
+/// A gRPC client over HTTP/2 (h2c, or TLS with `ClientConfiguration.tls`). Connects lazily,
+/// reconnects after a lost connection with jittered exponential backoff, and multiplexes calls
+/// over its connections.
 public final class GRPCClient: Sendable {
     public let host: String
     public let port: Int
@@ -291,31 +297,76 @@ final class SlotState {
     }
 
     private func connect() {
-        let connection = ClientConnection(loop: loop, authority: "\(host):\(port)")
+        let connection = ClientConnection(loop: loop, authority: "\(host):\(port)", scheme: configuration.tls == nil ? "http" : "https")
         TCPConnection.connect(on: loop, host: host, port: port, handler: connection) { [weak self] result in
             guard let self else { return }
-            self.connecting = false
-            let waiters = self.waiting
-            self.waiting = []
             switch result {
             case .success(let tcp):
-                connection.connection = tcp
-                connection.onUnusable = { [weak self, weak connection] in
-                    if let self, self.connection === connection { self.connection = nil }
+                if let tls = self.configuration.tls {
+                    self.startTLS(over: tcp, tls, for: connection)
+                } else {
+                    self.connected(connection, over: tcp)
                 }
-                self.connection = connection
-                self.backoff = self.configuration.initialBackoff
-                self.nextAttempt = 0
-                waiters.forEach { $0(connection, nil) }
             case .failure(let error):
-                // Jittered exponential backoff before the next attempt.
-                let jitter = 1 + Double.random(in: -self.configuration.backoffJitter...self.configuration.backoffJitter)
-                self.nextAttempt = monotonicNanoseconds() + (self.backoff * jitter).saturatingNanoseconds
-                self.backoff = min(self.configuration.maxBackoff, self.backoff * self.configuration.backoffMultiplier)
-                let status = Status(code: .unavailable, message: "cannot connect to \(self.host):\(self.port): \(error)")
-                waiters.forEach { $0(nil, status) }
+                self.connectFailed("cannot connect to \(self.host):\(self.port): \(error)")
             }
         }
+    }
+
+    /// Puts TLS between the socket and HTTP/2; the connection is ready once the handshake
+    /// succeeded (a failed one backs off like a failed connect).
+    private func startTLS(over tcp: TCPConnection, _ tls: TLSClientConfiguration, for connection: ClientConnection) {
+        let stream: TLSStream
+        do {
+            stream = try TLSStream.client(
+                over: tcp, context: tls.context, serverName: tls.serverName ?? host, handshakeTimeoutNanoseconds: tls.handshakeTimeoutNanoseconds)
+        } catch {
+            tcp.close()
+            connectFailed("cannot start TLS with \(host):\(port): \(error)")
+            return
+        }
+        stream.handler = connection
+        tcp.handler = stream
+        stream.onHandshake = { [weak self, weak stream] result in
+            guard let self, let stream else { return }
+            switch result {
+            case .success: self.connected(connection, over: stream)
+            case .failure(let error): self.connectFailed("TLS handshake with \(self.host):\(self.port) failed: \(error)")
+            }
+        }
+        stream.start()
+    }
+
+    private func connected(_ connection: ClientConnection, over stream: any ByteStream) {
+        guard !closed else {
+            // Closed while connecting: nobody will close this one later.
+            stream.close()
+            connectFailed("the client is closed")
+            return
+        }
+        connecting = false
+        let waiters = waiting
+        waiting = []
+        connection.connection = stream
+        connection.onUnusable = { [weak self, weak connection] in
+            if let self, self.connection === connection { self.connection = nil }
+        }
+        self.connection = connection
+        backoff = configuration.initialBackoff
+        nextAttempt = 0
+        waiters.forEach { $0(connection, nil) }
+    }
+
+    /// Jittered exponential backoff before the next attempt; the waiting calls fail.
+    private func connectFailed(_ reason: String) {
+        connecting = false
+        let waiters = waiting
+        waiting = []
+        let jitter = 1 + Double.random(in: -configuration.backoffJitter...configuration.backoffJitter)
+        nextAttempt = monotonicNanoseconds() + (backoff * jitter).saturatingNanoseconds
+        backoff = min(configuration.maxBackoff, backoff * configuration.backoffMultiplier)
+        let status = Status(code: .unavailable, message: reason)
+        waiters.forEach { $0(nil, status) }
     }
 
     func close() {

@@ -2,6 +2,7 @@ public import EventLoop
 public import Logging
 public import RPC
 import Synchronization
+import TLS
 
 #if canImport(Glibc)
 import Glibc
@@ -51,8 +52,10 @@ final class ServerCore: Sendable {
     }
 
     /// Serves a new connection unless the server is at its connection limit (then logs it,
-    /// at most every 10 s, and refuses).
-    func accept(_ connection: TCPConnection) -> ServerConnection? {
+    /// at most every 10 s, and refuses): HTTP/2 over the socket, or over TLS on it. A TLS
+    /// connection counts from its accept, so handshakes that never finish hold no more than
+    /// the limit, each for the handshake timeout at most.
+    func accept(_ connection: TCPConnection) -> (any ConnectionHandler)? {
         let count = connections.withLock { $0.count }
         guard count < configuration.maxConnections else {
             let now = monotonicNanoseconds()
@@ -63,7 +66,23 @@ final class ServerCore: Sendable {
             }
             return nil
         }
-        return ServerConnection(connection: connection, core: self)
+        guard let tls = configuration.tls else { return ServerConnection(connection: connection, core: self) }
+        let stream: TLSStream
+        do {
+            stream = try TLSStream.server(over: connection, context: tls.current, handshakeTimeoutNanoseconds: configuration.tlsHandshakeTimeoutNanoseconds)
+        } catch {
+            logger.warning("cannot start TLS on a new connection", metadata: ["peer": "\(connection.peer)", "error": "\(error)"])
+            return nil
+        }
+        let logger = self.logger, peer = connection.peer
+        stream.onHandshake = { result in
+            if case .failure(let error) = result {
+                logger.debug("TLS handshake failed", metadata: ["peer": "\(peer)", "reason": "\(error)"])
+            }
+        }
+        stream.handler = ServerConnection(connection: stream, core: self)
+        stream.start()
+        return stream
     }
 
     func route(_ path: UnsafeRawBufferPointer) -> Route? {
@@ -112,7 +131,8 @@ struct LoopBound<Value: AnyObject>: @unchecked Sendable {
     }
 }
 
-/// A gRPC server over cleartext HTTP/2 (h2c with prior knowledge), one listener per loop.
+/// A gRPC server over HTTP/2, one listener per loop: cleartext (h2c with prior knowledge), or
+/// TLS with ALPN h2 when the configuration has a TLS context.
 public final class GRPCServer: Sendable {
     private let core: ServerCore
     private let group: EventLoopGroup

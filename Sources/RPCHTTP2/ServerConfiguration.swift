@@ -1,7 +1,15 @@
+public import TLS
+
 /// Limits and timeouts of a gRPC server; every default is a deliberate choice.
 public struct ServerConfiguration: Sendable {
     public var host = "127.0.0.1"
     public var port = 0
+    /// TLS for every connection (ALPN h2; mutual TLS when the context has client CAs); nil
+    /// serves cleartext h2c. Reloading it changes the certificate of new connections only.
+    public var tls: ReloadableTLSContext?
+    /// A TLS handshake not finished within this long closes its connection: a client that
+    /// stalls holds a descriptor and a connection slot for this long at most (never a loop).
+    public var tlsHandshakeTimeoutNanoseconds: UInt64 = 10_000_000_000
     /// Event loops (threads); each accepts on the same port via SO_REUSEPORT.
     public var loopCount = 2
     public var maxReceiveMessageBytes = 64 << 20

@@ -8,14 +8,16 @@ import RPC
 import RPCHTTP2
 import EventLoop
 import SegmentationWorkers
+import TLS
 
 #if canImport(Glibc)
 import Glibc
 #endif
 
-/// `cellhubd serve`: runs the gRPC server until SIGINT or SIGTERM, then drains.
+/// `cellhubd serve`: runs the gRPC server until SIGINT or SIGTERM, then drains; SIGHUP
+/// reloads the TLS certificate.
 struct Serve: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Serve gRPC on HOST:PORT until SIGINT/SIGTERM.")
+    static let configuration = CommandConfiguration(abstract: "Serve gRPC on HOST:PORT until SIGINT/SIGTERM (SIGHUP reloads the TLS files).")
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on; 0 picks a free one (printed on stdout).") var port = 50051
@@ -24,6 +26,11 @@ struct Serve: ParsableCommand {
     @Flag(help: "Also serve the standard interop service grpc.testing.TestService.") var interop = false
     @Flag(help: "Do not serve server reflection (grpc.reflection.v1 and v1alpha, which grpcurl and Postman use to list and call services).")
     var noReflection = false
+    @Option(help: "Serve TLS (ALPN h2) with this PEM certificate chain (the server's certificate first, then intermediates); without it the server speaks cleartext h2c.")
+    var tlsCert: String?
+    @Option(help: "The PEM private key of --tls-cert.") var tlsKey: String?
+    @Option(help: "Require client certificates that chain to the CAs in this PEM file (mutual TLS).") var tlsClientCa: String?
+    @Option(help: "Seconds a TLS handshake may take before its connection is closed.") var tlsHandshakeTimeout = 10.0
     @Option(help: "Log level: trace, debug, info, notice, warning, error, critical.") var logLevel = "info"
     @Option(help: "Seconds graceful shutdown waits for calls to finish.") var drainTimeout = 5.0
     @Option(help: "Seconds a connection may stay without calls before it is closed (GOAWAY); 0 = never.") var idleTimeout = 300.0
@@ -55,11 +62,12 @@ struct Serve: ParsableCommand {
 
     func run() throws {
         // Before any thread starts, so every thread inherits the mask and only sigwait sees them.
-        var terminationSignals = sigset_t()
-        sigemptyset(&terminationSignals)
-        sigaddset(&terminationSignals, SIGINT)
-        sigaddset(&terminationSignals, SIGTERM)
-        pthread_sigmask(SIG_BLOCK, &terminationSignals, nil)
+        var handledSignals = sigset_t()
+        sigemptyset(&handledSignals)
+        sigaddset(&handledSignals, SIGINT)
+        sigaddset(&handledSignals, SIGTERM)
+        sigaddset(&handledSignals, SIGHUP)
+        pthread_sigmask(SIG_BLOCK, &handledSignals, nil)
         signal(SIGPIPE, SIG_IGN)
 
         var logger = Logger(label: "cellhubd")
@@ -81,7 +89,10 @@ struct Serve: ParsableCommand {
         var domainOptions = DomainOptions()
         domainOptions.leaseDurationMs = Int64(max(1, leaseDuration) * 1_000)
         let retentionMs: Int64
+        let tls: ReloadableTLSContext?
         do throws(CommandFailure) {
+            // First: a TLS file that cannot be used stops the start before the data directory is touched.
+            tls = try loadTLS()
             guard let retention = Self.milliseconds(eventRetention), retention > 0 else {
                 throw .user("--event-retention must be a duration such as 90m, 36h or 7d, got '\(eventRetention)'")
             }
@@ -138,6 +149,8 @@ struct Serve: ParsableCommand {
         configuration.requestStallTimeoutNanoseconds = UInt64(max(0.001, requestStallTimeout) * 1e9)
         configuration.maxBufferedRequestBytes = max(0, maxBufferedRequestBytes)
         configuration.maxConnections = max(1, maxConnections)
+        configuration.tls = tls
+        configuration.tlsHandshakeTimeoutNanoseconds = UInt64(max(0.001, tlsHandshakeTimeout) * 1e9)
 
         // Blocking domain work (SQLite, image files) runs here, never on an event loop.
         let pool = BlockingPool(threadCount: max(1, blockingThreads))
@@ -155,14 +168,19 @@ struct Serve: ParsableCommand {
         builtinWorkers.start()
         // Tests and scripts read exactly this first line; flush it even into a pipe.
         announce("listening on \(host):\(boundPort)\n")
-        logger.info("serving", metadata: ["host": "\(host)", "port": "\(boundPort)", "loops": "\(configuration.loopCount) (\(loops > 0 ? "--loops" : cores.reason))", "interop": "\(interop)", "reflection": "\(!noReflection)", "workers": "\(workers)"])
+        logger.info("serving", metadata: ["host": "\(host)", "port": "\(boundPort)", "loops": "\(configuration.loopCount) (\(loops > 0 ? "--loops" : cores.reason))", "interop": "\(interop)", "reflection": "\(!noReflection)", "workers": "\(workers)",
+            "tls": "\(tls == nil ? "off" : tls?.clientCAFile == nil ? "on" : "on, client certificates required")"])
 
         let maintenance = Maintenance(
             store: store, intervalSeconds: max(0.1, maintenanceInterval), idempotencyWindowMs: idempotencyWindowMs,
             eventRetentionMs: retentionMs, eventRetentionCount: max(1, eventRetentionEvents), logger: logger)
 
         var received: Int32 = 0
-        sigwait(&terminationSignals, &received)
+        while true {
+            sigwait(&handledSignals, &received)
+            guard received == SIGHUP else { break }
+            reloadTLS(tls, logger)
+        }
         maintenance.stop()
         logger.info("draining", metadata: ["signal": "\(received)"])
         health.setStatus(.notServing)
@@ -176,6 +194,42 @@ struct Serve: ParsableCommand {
         pool.shutdown()
         withExtendedLifetime(store) {}
         logger.info("stopped")
+    }
+
+    /// The TLS context of --tls-cert/--tls-key/--tls-client-ca; nil for cleartext. A file that
+    /// cannot be used stops the start.
+    private func loadTLS() throws(CommandFailure) -> ReloadableTLSContext? {
+        switch (tlsCert, tlsKey) {
+        case (nil, nil):
+            guard tlsClientCa == nil else { throw .user("--tls-client-ca needs --tls-cert and --tls-key") }
+            return nil
+        case (let certificate?, let key?):
+            do {
+                return try ReloadableTLSContext(certificateChainFile: certificate, privateKeyFile: key, clientCAFile: tlsClientCa)
+            } catch {
+                throw .user("cannot serve TLS: \(error)")
+            }
+        case (nil, _?):
+            throw .user("--tls-key needs --tls-cert")
+        case (_?, nil):
+            throw .user("--tls-cert needs --tls-key")
+        }
+    }
+
+    /// SIGHUP: new connections get the certificate, key and client CAs the files hold now;
+    /// connections already made keep theirs. Files that do not make a usable context change
+    /// nothing (the error is logged).
+    private func reloadTLS(_ tls: ReloadableTLSContext?, _ logger: Logger) {
+        guard let tls else {
+            logger.notice("SIGHUP: nothing to reload (no --tls-cert)")
+            return
+        }
+        do {
+            try tls.reload()
+            logger.notice("SIGHUP: TLS certificate reloaded", metadata: ["cert": "\(tls.certificateChainFile)", "key": "\(tls.privateKeyFile)"])
+        } catch {
+            logger.error("SIGHUP: TLS reload failed; still serving the previous certificate", metadata: ["error": "\(error)"])
+        }
     }
 
     private var idempotencyWindowMs: Int64 { Int64(max(1, idempotencyWindow) * 1_000) }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Logging
 import RPCHTTP2
+import TLS
 import SegmentationWorkers
 
 #if canImport(Glibc)
@@ -15,6 +16,8 @@ struct Worker: ParsableCommand {
 
     @Option(help: "The server, HOST:PORT.") var server = "127.0.0.1:50051"
     @Option(help: "File holding a worker token (`cellhubd users add NAME --worker`).") var tokenFile: String
+    @Flag(help: "Speak TLS to the server, trusting the system's roots unless --ca-file says otherwise.") var tls = false
+    @Option(help: "Trust the CA certificates in this PEM file (implies --tls).") var caFile: String?
     @Option(help: "Jobs run at once (threads, and leases held).") var concurrency = 1
     @Option(help: "This worker's name, shown in jobs and queue figures.") var name = Worker.defaultName
     @Option(help: "Seconds a SIGINT/SIGTERM waits for the jobs running to be reported.") var drainTimeout = 30.0
@@ -44,8 +47,16 @@ struct Worker: ParsableCommand {
                 throw .user("--server must be HOST:PORT, got '\(server)'")
             }
             let token = try Self.readToken(tokenFile)
+            var configuration = ClientConfiguration()
+            if tls || caFile != nil {
+                do {
+                    configuration.tls = try TLSClientConfiguration(caFile: caFile)
+                } catch {
+                    throw .user("cannot use TLS: \(error)")
+                }
+            }
             do {
-                client = try GRPCClient(host: String(server[..<colon]), port: port)
+                client = try GRPCClient(host: String(server[..<colon]), port: port, configuration: configuration)
             } catch {
                 throw .environment("cannot start the client: \(error)")
             }

@@ -341,12 +341,14 @@ class H2Response:
 class H2Client:
     """A client HTTP/2 connection driven by hand: preface + SETTINGS on connect, then requests
     with arbitrary headers and bodies. Received DATA is acknowledged (flow control) unless
-    auto_ack=False."""
+    auto_ack=False. `wrap` (socket -> socket) puts a layer such as TLS under HTTP/2."""
 
     def __init__(self, address: tuple[str, int], *, auto_ack: bool = True, settings: dict | None = None,
-                 timeout: float = 10.0):
+                 timeout: float = 10.0, wrap=None):
         self.sock = socket.create_connection(address, timeout=timeout)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if wrap is not None:
+            self.sock = wrap(self.sock)  # e.g. TLS: the HTTP/2 connection runs over what it returns
         self.authority = f"{address[0]}:{address[1]}"
         self.conn = h2.connection.H2Connection(h2.config.H2Configuration(
             client_side=True, header_encoding=None, validate_outbound_headers=False,

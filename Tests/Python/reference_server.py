@@ -7,10 +7,15 @@ from grpcio-health-checking. Binds 127.0.0.1 on an ephemeral port and prints
 `listening on 127.0.0.1:PORT` as its first stdout line (flushed), so the caller needs
 no fixed port. Exits on SIGTERM, or when its stdin closes (the caller died).
 
-Usage: python reference_server.py   (stdin must stay open while the server should run)
+With --tls-cert CHAIN --tls-key KEY it serves TLS instead (grpcio's own ALPN h2), and with
+--tls-client-ca CA it requires client certificates from that CA (mutual TLS).
+
+Usage: python reference_server.py [--tls-cert F --tls-key F [--tls-client-ca F]]
+       (stdin must stay open while the server should run)
 """
 from __future__ import annotations
 
+import argparse
 import signal
 import sys
 import threading
@@ -117,13 +122,25 @@ def respond(request, context: grpc.ServicerContext):
 
 
 def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--tls-cert")
+    parser.add_argument("--tls-key")
+    parser.add_argument("--tls-client-ca")
+    args = parser.parse_args()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=32), options=[("grpc.so_reuseport", 0)])
     test_pb2_grpc.add_TestServiceServicer_to_server(TestService(), server)
     health_servicer = health.HealthServicer()
     health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
     health_servicer.set("grpc.testing.TestService", health_pb2.HealthCheckResponse.SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
-    port = server.add_insecure_port(f"{HOST}:0")
+    if args.tls_cert:
+        with open(args.tls_key, "rb") as key, open(args.tls_cert, "rb") as chain:
+            identity = (key.read(), chain.read())
+        client_ca = open(args.tls_client_ca, "rb").read() if args.tls_client_ca else None
+        credentials = grpc.ssl_server_credentials([identity], root_certificates=client_ca, require_client_auth=client_ca is not None)
+        port = server.add_secure_port(f"{HOST}:0", credentials)
+    else:
+        port = server.add_insecure_port(f"{HOST}:0")
     if port == 0:
         print(f"cannot bind {HOST}:0", file=sys.stderr, flush=True)
         return 1

@@ -42,8 +42,9 @@ final class ReferenceServer: @unchecked Sendable {
         self.exits = exits
     }
 
-    /// Starts the server and waits (up to `startupLimit`) for its `listening on 127.0.0.1:PORT` line.
-    static func start(startupLimit: Duration = .seconds(30)) async throws -> ReferenceServer {
+    /// Starts the server with `arguments` (its TLS flags) and waits (up to `startupLimit`) for
+    /// its `listening on 127.0.0.1:PORT` line.
+    static func start(arguments: [String] = [], startupLimit: Duration = .seconds(30)) async throws -> ReferenceServer {
         let script = repositoryRoot.appendingPathComponent("Tests/Python/reference_server.py")
         let logURL = FileManager.default.temporaryDirectory.appendingPathComponent("reference_server-\(UUID().uuidString).log")
         guard FileManager.default.createFile(atPath: logURL.path, contents: nil) else {
@@ -51,7 +52,7 @@ final class ReferenceServer: @unchecked Sendable {
         }
         let process = Process()
         process.executableURL = URL(fileURLWithPath: python)
-        process.arguments = ["-u", script.path]
+        process.arguments = ["-u", script.path] + arguments
         let input = Pipe(), output = Pipe()
         process.standardInput = input  // kept open: the server exits when it closes (we died)
         process.standardOutput = output
@@ -141,12 +142,15 @@ final class ReferenceServer: @unchecked Sendable {
 
 /// Starts one reference server for a whole suite and stops it when the suite is done.
 struct ReferenceServerTrait: SuiteTrait, TestScoping {
+    /// The server's command-line arguments, worked out when the suite starts (TLS files).
+    var arguments: @Sendable () throws -> [String] = { [] }
+
     var isRecursive: Bool { false }
 
     func provideScope(for test: Test, testCase: Test.Case?, performing function: @Sendable () async throws -> Void) async throws {
         let server: ReferenceServer
         do {
-            server = try await ReferenceServer.start()
+            server = try await ReferenceServer.start(arguments: try arguments())
         } catch {
             // The suite's cases against other peers still run; each grpcio case fails with this.
             try await ReferenceServer.$unavailable.withValue("\(error)") { try await function() }
