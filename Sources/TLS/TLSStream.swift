@@ -167,6 +167,12 @@ public final class TLSStream: ByteStream, ConnectionHandler {
         encryptPending()
     }
 
+    public func connectionDrained(_ transport: any ByteStream) {
+        // Every record left and no plaintext waits: the protocol's output all went out too.
+        guard !isClosed, established, pending.isEmpty else { return }
+        handler?.connectionDrained(self)
+    }
+
     public func connectionClosed(_ transport: any ByteStream) {
         guard !isClosed else { return }
         isClosed = true
