@@ -28,18 +28,7 @@ extension ClientServerTests {
                 }
                 #expect(uploaded.message.aggregatedPayloadSize == 74_922)
 
-                let answered = try await client.bidirectionalStreaming(TestService.fullDuplexCall) { requests, responses in
-                    var iterator = responses.makeAsyncIterator()
-                    var sizes: [Int] = []
-                    for (requestSize, responseSize) in zip([27_182, 8, 1_828, 45_904], [31_415, 9, 2_653, 58_979]) {
-                        try await requests.write(Interop.streaming(sizes: [responseSize], payloadSize: requestSize))
-                        sizes.append(try await iterator.next()?.payload?.body.count ?? -1)
-                    }
-                    requests.finish()
-                    #expect(try await iterator.next() == nil)
-                    return sizes
-                }
-                #expect(answered == [31_415, 9, 2_653, 58_979])
+                #expect(try await client.interopPingPong() == Interop.pingPongSizes)
 
                 let health = try await client.unary(Health.check, HealthRequest())
                 #expect(health.message.status == .serving)

@@ -104,3 +104,26 @@ func collect<Message>(_ stream: ResponseStream<Message>) async throws -> [Messag
     for try await message in stream { messages.append(message) }
     return messages
 }
+
+extension GRPCClient {
+    /// The interop ping_pong exchange on FullDuplexCall: four requests, each answered before
+    /// the next is sent; the payload sizes answered, which should be `Interop.pingPongSizes`.
+    func interopPingPong() async throws -> [Int] {
+        try await bidirectionalStreaming(Grpc_Testing_TestService.fullDuplexCall) { requests, responses in
+            var iterator = responses.makeAsyncIterator()
+            var sizes: [Int] = []
+            for (requestSize, responseSize) in zip([27_182, 8, 1_828, 45_904], Interop.pingPongSizes) {
+                try await requests.write(Interop.streaming(sizes: [responseSize], payloadSize: requestSize))
+                sizes.append(try await iterator.next()?.payload?.body.count ?? -1)
+            }
+            requests.finish()
+            #expect(try await iterator.next() == nil, "nothing after the half-close but the OK status")
+            return sizes
+        }
+    }
+}
+
+extension Interop {
+    /// The response sizes of ping_pong, in order.
+    static let pingPongSizes = [31_415, 9, 2_653, 58_979]
+}
