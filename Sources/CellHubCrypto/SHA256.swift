@@ -45,18 +45,10 @@ public struct SHA256: ~Copyable {
         }
     }
 
-    public static func digest(_ bytes: [UInt8]) -> Digest {
-        bytes.withUnsafeBytes { digest($0) }
-    }
-
     public static func digest(_ bytes: UnsafeRawBufferPointer) -> Digest {
         var hasher = SHA256()
         hasher.update(bytes)
-        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
-        var length: UInt32 = 0
-        let ok = withUnsafeMutableBytes(of: &words) { EVP_DigestFinal_ex(hasher.context, $0.baseAddress, &length) }
-        precondition(ok == 1 && length == 32, "EVP_DigestFinal_ex failed")
-        return Digest(words: words)
+        return hasher.finalizeDigest()
     }
 
     public mutating func update(_ bytes: some Sequence<UInt8>) {
@@ -70,12 +62,15 @@ public struct SHA256: ~Copyable {
     }
 
     /// The 32-byte digest of everything updated so far.
-    public consuming func finalize() -> [UInt8] {
-        var digest = [UInt8](repeating: 0, count: 32)
+    public consuming func finalize() -> [UInt8] { finalizeDigest().bytes }
+
+    /// The same as four words.
+    public consuming func finalizeDigest() -> Digest {
+        var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
         var length: UInt32 = 0
-        let ok = digest.withUnsafeMutableBufferPointer { EVP_DigestFinal_ex(context, $0.baseAddress, &length) }
+        let ok = withUnsafeMutableBytes(of: &words) { EVP_DigestFinal_ex(context, $0.baseAddress, &length) }
         precondition(ok == 1 && length == 32, "EVP_DigestFinal_ex failed")
-        return digest
+        return Digest(words: words)
     }
 
     public static func hex(_ bytes: [UInt8]) -> String {

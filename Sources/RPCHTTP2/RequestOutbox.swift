@@ -15,7 +15,6 @@ final class RequestOutbox: @unchecked Sendable {
     private(set) var finished = false
     /// Why writing is over: the call ended (its status, or a note that it ended OK).
     private var endError: RPCError?
-    /// A writer waiting for the bytes to drain.
     /// Writers waiting for the queued bytes to drain (a `RequestWriter` may be shared by tasks).
     private var writers: [CheckedContinuation<Void, any Error>] = []
 

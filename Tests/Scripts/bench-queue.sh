@@ -145,11 +145,7 @@ start_server() { # log-name data-dir extra-flags...
   [[ $(head -1 "$srv_log.out") =~ ^listening\ on\ 127\.0\.0\.1:([0-9]+)$ ]] || die "cellhubd did not print 'listening on 127.0.0.1:PORT'"
   srv_port=${BASH_REMATCH[1]}
 }
-cpu_ticks() { local l; read -r l <"/proc/$1/stat"; local f=(${l##*) }); echo $((f[11] + f[12])); }
-# CPU of this script's finished children (the bench client): cutime + cstime
-child_ticks() { local l; read -r l <"/proc/$$/stat"; local f=(${l##*) }); echo $((f[13] + f[14])); }
-# busy CPU of the whole machine: user nice system irq softirq steal
-all_ticks() { local c u n s i w q sq st r; read -r c u n s i w q sq st r </proc/stat; echo $((u + n + s + q + sq + st)); }
+source "$root/Tests/Scripts/bench/cpu.sh"  # cpu_ticks PID, child_ticks, all_ticks
 record() { printf '%s\t%s\t%s\t%s\n' "$1" "$round" "$2" "$3" >>"$results"; } # mode key value
 
 # --- setup: the template's project and images (fast commits: only the result is kept) ---------

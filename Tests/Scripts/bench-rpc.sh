@@ -192,11 +192,7 @@ alive() {
   grep -q 'signal=' "$srv_log.err" && why=" (its log shows a signal: something outside this script stopped it)"
   die "$srv_name (pid $srv_pid) exited during: $1$why"
 }
-cpu_ticks() { local l; read -r l <"/proc/$srv_pid/stat"; local f=(${l##*) }); echo $((f[11] + f[12])); }
-# CPU of this script's finished children (h2load): cutime + cstime
-child_ticks() { local l; read -r l <"/proc/$$/stat"; local f=(${l##*) }); echo $((f[13] + f[14])); }
-# busy CPU of the whole machine: user nice system irq softirq steal
-all_ticks() { local c u n s i w q sq st r; read -r c u n s i w q sq st r </proc/stat; echo $((u + n + s + q + sq + st)); }
+source "$root/Tests/Scripts/bench/cpu.sh"  # cpu_ticks PID, child_ticks, all_ticks
 url() { echo "http://127.0.0.1:$srv_port$1"; }
 record() { printf '%s\t%s\t%s\t%s\t%s\n' "$srv_name" "$round" "$1" "$2" "${3:-}" >>"$results"; }
 ratio() { awk -v a="$1" -v b="$2" -v s="${3:-1}" 'BEGIN { printf "%.6g", (b > 0 ? a * s / b : 0) }'; }
@@ -206,7 +202,7 @@ h2run() { # label outfile h2load-args...
   local label=$1 out=$2; shift 2
   local t0 t1 w0 w1 c0 c1 a0 a1
   alive "before $label"
-  t0=$(cpu_ticks) w0=$(date +%s%N) c0=$(child_ticks) a0=$(all_ticks)
+  t0=$(cpu_ticks "$srv_pid") w0=$(date +%s%N) c0=$(child_ticks) a0=$(all_ticks)
   local rc=0
   # bounded: a hung server must not hang the benchmark (-n runs are calibrated to ~$seconds)
   timeout --foreground -k 5 $((seconds * 6 + 60)) taskset -c 0 h2load "$@" >"$out" 2>&1 || rc=$?
@@ -221,7 +217,7 @@ h2run() { # label outfile h2load-args...
   fi
   ((rc == 0)) || { tail -5 "$out" >&2; die "h2load failed ($label, exit $rc) against $srv_name; see $out"; }
   alive "$label"
-  t1=$(cpu_ticks) w1=$(date +%s%N) c1=$(child_ticks) a1=$(all_ticks)
+  t1=$(cpu_ticks "$srv_pid") w1=$(date +%s%N) c1=$(child_ticks) a1=$(all_ticks)
   read -r ok rps databytes bad non2xx < <(tool h2load-summary "$out") || die "cannot parse $out"
   cpu_s=$(awk -v d=$((t1 - t0)) -v hz="$hz" 'BEGIN { printf "%.6f", d / hz }')
   busy=$(awk -v c="$cpu_s" -v w=$((w1 - w0)) 'BEGIN { printf "%.0f", 100 * c * 1e9 / w }')  # % of its core

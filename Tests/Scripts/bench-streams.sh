@@ -178,14 +178,11 @@ trap 'echo "bench-streams: interrupted" >&2; exit 130' INT TERM
 
 start cellhubd "$cellhubd" serve --host 127.0.0.1 --port 0 --data-dir "$data" --fast-commits --loops "$loops"
 start floor "$bench" floor-server --port 0 --loops "$loops"
+source "$root/Tests/Scripts/bench/cpu.sh"  # cpu_ticks PID, child_ticks, all_ticks
 rss_mib() { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 rss_start=$(rss_mib "${pid[cellhubd]}")
 
 # --- runs ---------------------------------------------------------------------------------------
-cpu_ticks() { local l; read -r l <"/proc/$1/stat"; local f=(${l##*) }); echo $((f[11] + f[12])); }
-all_ticks() { local c u n s i w q sq st r; read -r c u n s i w q sq st r </proc/stat; echo $((u + n + s + q + sq + st)); }
-# CPU of this script's finished children (the client): cutime + cstime
-child_ticks() { local l; read -r l <"/proc/$$/stat"; local f=(${l##*) }); echo $((f[13] + f[14])); }
 # A client run on core 0, bounded; prints its progress lines, keeps its output; warns when other
 # processes (not the two servers, not the client) used more than 25% of a core meanwhile.
 run() { # label server-name args...

@@ -130,9 +130,7 @@ start_server() { # name round
 declare -A server_cmds=()
 
 alive() { kill -0 "$srv_pid" 2>/dev/null || { tail -20 "$srv_log.err" >&2; die "$srv_name exited during $1"; }; }
-cpu_ticks() { local l; read -r l <"/proc/$srv_pid/stat"; local f=(${l##*) }); echo $((f[11] + f[12])); }
-child_ticks() { local l; read -r l <"/proc/$$/stat"; local f=(${l##*) }); echo $((f[13] + f[14])); }
-all_ticks() { local c u n s i w q sq st r; read -r c u n s i w q sq st r </proc/stat; echo $((u + n + s + q + sq + st)); }
+source "$root/Tests/Scripts/bench/cpu.sh"  # cpu_ticks PID, child_ticks, all_ticks
 url() { echo "$scheme://127.0.0.1:$srv_port$1"; }
 record() { printf '%s\t%s\t%s\t%s\t%s\n' "$srv_name" "$round" "$1" "$2" "${3:-}" >>"$results"; }
 ratio() { awk -v a="$1" -v b="$2" -v s="${3:-1}" 'BEGIN { printf "%.6g", (b > 0 ? a * s / b : 0) }'; }
@@ -142,11 +140,11 @@ h2run() { # label outfile h2load-args...
   local label=$1 out=$2; shift 2
   alive "before $label"
   local t0 w0 c0 a0 t1 w1 c1 a1 rc=0
-  t0=$(cpu_ticks) w0=$(date +%s%N) c0=$(child_ticks) a0=$(all_ticks)
+  t0=$(cpu_ticks "$srv_pid") w0=$(date +%s%N) c0=$(child_ticks) a0=$(all_ticks)
   timeout --foreground -k 5 $((seconds * 6 + 60)) taskset -c 0 h2load "$@" >"$out" 2>&1 || rc=$?
   ((rc == 0)) || { tail -5 "$out" >&2; die "h2load ($label) against $srv_name failed or hung (exit $rc); see $out"; }
   alive "$label"
-  t1=$(cpu_ticks) w1=$(date +%s%N) c1=$(child_ticks) a1=$(all_ticks)
+  t1=$(cpu_ticks "$srv_pid") w1=$(date +%s%N) c1=$(child_ticks) a1=$(all_ticks)
   local bad non2xx
   read -r ok rps databytes bad non2xx < <(tool h2load-summary "$out") || die "cannot parse $out"
   ((bad || non2xx)) || ((ok == 0)) && warn "$srv_name round $round $label: $ok succeeded, $bad failed, $non2xx non-2xx (see $out)"
@@ -196,7 +194,7 @@ measure() {
   # server's CPU and the machine's other load are taken around the whole loop (a batch is ~0.1 s).
   local total=0 elapsed=0 batch=0 t0 w0 c0 a0 t1 w1 c1 a1 out=$pre.connections.txt
   alive "before connections"
-  t0=$(cpu_ticks) w0=$(date +%s%N) c0=$(child_ticks) a0=$(all_ticks)
+  t0=$(cpu_ticks "$srv_pid") w0=$(date +%s%N) c0=$(child_ticks) a0=$(all_ticks)
   while awk -v e="$elapsed" -v s="$seconds" 'BEGIN { exit !(e < s) }'; do
     batch=$((batch + 1))
     timeout --foreground -k 5 60 taskset -c 0 h2load -c $conn_c -n $conn_c -m 1 -t 1 "${hdrs[@]}" -d "$unary_body" "$(url $unary_path)" >"$out" 2>&1 ||
@@ -208,7 +206,7 @@ measure() {
     elapsed=$(awk -v e="$elapsed" -v ok="$ok" -v r="$rps" 'BEGIN { printf "%.6f", e + (r > 0 ? ok / r : 1) }')
   done
   alive "connections"
-  t1=$(cpu_ticks) w1=$(date +%s%N) c1=$(child_ticks) a1=$(all_ticks)
+  t1=$(cpu_ticks "$srv_pid") w1=$(date +%s%N) c1=$(child_ticks) a1=$(all_ticks)
   local cpu_total other
   cpu_total=$(awk -v d=$((t1 - t0)) -v hz="$hz" 'BEGIN { printf "%.6f", d / hz }')
   other=$(awk -v d=$(((a1 - a0) - (t1 - t0) - (c1 - c0))) -v hz="$hz" -v w=$((w1 - w0)) \

@@ -16,13 +16,14 @@ public enum APIToken {
 
     /// The same hash as a key for in-memory caches.
     package static func digest(_ token: String) -> SHA256.Digest {
-        token.utf8.withContiguousStorageIfAvailable { SHA256.digest(UnsafeRawBufferPointer($0)) }
-            ?? SHA256.digest(Array(token.utf8))
+        var token = token  // withUTF8 copies only a string that is not contiguous UTF-8 already
+        return token.withUTF8 { SHA256.digest(UnsafeRawBufferPointer($0)) }
     }
 
     /// Whether `token` has the shape of a CellHub token (checked before any lookup).
     public static func isWellFormed(_ token: String) -> Bool {
-        token.utf8.withContiguousStorageIfAvailable { isWellFormed(utf8: $0) } ?? isWellFormed(utf8: Array(token.utf8))
+        var token = token
+        return token.withUTF8 { isWellFormed(utf8: $0) }
     }
 
     /// The same over the token's UTF-8 bytes (in place: this runs on every call).
@@ -33,6 +34,4 @@ public enum APIToken {
         }
         return true
     }
-
-    private static func isWellFormed(utf8: [UInt8]) -> Bool { utf8.withUnsafeBufferPointer { isWellFormed(utf8: $0) } }
 }
