@@ -4,7 +4,7 @@ import Synchronization
 
 /// `grpc.health.v1.Health`: Check answers at once; Watch sends the current status, then
 /// every change, until the client goes away.
-public final class HealthService: Grpc_Health_V1_HealthHandler, Sendable {
+public final class HealthService: Grpc_Health_V1_HealthHandler, InlineAnswering, Sendable {
     public typealias ServingStatus = Grpc_Health_V1_HealthCheckResponse.ServingStatus
 
     private struct State {
@@ -27,6 +27,15 @@ public final class HealthService: Grpc_Health_V1_HealthHandler, Sendable {
     }
 
     public func check(_ request: Grpc_Health_V1_HealthCheckRequest, context: ServerContext) async throws -> Grpc_Health_V1_HealthCheckResponse {
+        try status(request)
+    }
+
+    /// Check is a lookup in memory: answered on the loop, without a task.
+    public var inlineAnswers: [InlineAnswer] {
+        [InlineAnswer(Grpc_Health_V1_Health.check) { [self] request, _ in try status(request) }]
+    }
+
+    private func status(_ request: Grpc_Health_V1_HealthCheckRequest) throws(RPCError) -> Grpc_Health_V1_HealthCheckResponse {
         guard let status = state.withLock({ $0.statuses[request.service] }) else {
             throw RPCError(code: .notFound, message: "unknown service '\(request.service)'")
         }

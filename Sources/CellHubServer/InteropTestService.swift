@@ -4,7 +4,7 @@ public import RPC
 /// The standard interop `grpc.testing.TestService` with the upstream interop semantics,
 /// served behind `cellhubd serve --interop` so stock interop clients can test the transport
 /// in every call shape. UnimplementedCall stays unimplemented, as upstream servers leave it.
-public struct InteropTestService: Grpc_Testing_TestServiceHandler {
+public struct InteropTestService: Grpc_Testing_TestServiceHandler, InlineAnswering {
     /// The largest payload a request may ask for (the server's default send limit). Checked
     /// before anything is allocated: the payload and its encoding are built in memory, so
     /// one small request for 2 GiB would otherwise cost 4 GiB before the send limit refuses it.
@@ -19,6 +19,19 @@ public struct InteropTestService: Grpc_Testing_TestServiceHandler {
     }
 
     public func unaryCall(_ request: Grpc_Testing_SimpleRequest, context: ServerContext) async throws -> Grpc_Testing_SimpleResponse {
+        try answer(request, context: context)
+    }
+
+    /// EmptyCall and UnaryCall compute their answer from the request alone: answered on the
+    /// loop, without a task.
+    public var inlineAnswers: [InlineAnswer] {
+        [
+            InlineAnswer(Grpc_Testing_TestService.emptyCall) { _, _ in Grpc_Testing_Empty() },
+            InlineAnswer(Grpc_Testing_TestService.unaryCall) { [self] request, context in try answer(request, context: context) },
+        ]
+    }
+
+    private func answer(_ request: Grpc_Testing_SimpleRequest, context: ServerContext) throws -> Grpc_Testing_SimpleResponse {
         echoMetadata(context)
         if request.expectCompressed?.value == true && !context.requestWasCompressed {
             throw RPCError(code: .invalidArgument, message: "expected a compressed request")

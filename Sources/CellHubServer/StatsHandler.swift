@@ -7,7 +7,7 @@ package import RPC
 /// ProjectStatsService, the activity feed over its ActivityService, and the three Watch
 /// streams over the EventHub (authenticated and validated here, then pushed by the hub
 /// until it ends them or the client goes away).
-package struct StatsHandler: StatsServiceHandler {
+package struct StatsHandler: StatsServiceHandler, InlineAnswering {
     private let runner: DomainRunner
     private let hub: EventHub
 
@@ -17,20 +17,31 @@ package struct StatsHandler: StatsServiceHandler {
     }
 
     package func getProjectStats(_ request: GetProjectStatsRequest, context: ServerContext) async throws -> GetProjectStatsResponse {
+        if let response = try cachedProjectStats(request, context: context) { return response }
         let stats = runner.domain.stats
-        let projectStats: CellHub.ProjectStats
-        // The common read — a known token, a role and counters in memory — is answered on the
-        // event loop; anything else takes the pool (the store), which fills those caches.
-        if let caller = try runner.authenticator.cachedCaller(context),
-           let cached = stats.cachedProjectStats(projectID: request.projectId, caller: caller) {
-            projectStats = cached
-        } else {
-            projectStats = try await runner.call(context) { caller throws(StatsError) in
-                try stats.projectStats(projectID: request.projectId, caller: caller)
-            }
+        let projectStats = try await runner.call(context) { caller throws(StatsError) in
+            try stats.projectStats(projectID: request.projectId, caller: caller)
         }
+        return response(projectStats)
+    }
+
+    /// The common read — a known token, a role and counters in memory — is answered on the
+    /// event loop, without a task; anything else takes the pool (the store), which fills
+    /// those caches.
+    package var inlineAnswers: [InlineAnswer] {
+        [InlineAnswer(StatsService.getProjectStats) { [self] request, context in try cachedProjectStats(request, context: context) }]
+    }
+
+    private func cachedProjectStats(_ request: GetProjectStatsRequest, context: ServerContext) throws -> GetProjectStatsResponse? {
+        guard let caller = try runner.authenticator.cachedCaller(context),
+              let cached = runner.domain.stats.cachedProjectStats(projectID: request.projectId, caller: caller)
+        else { return nil }
+        return response(cached)
+    }
+
+    private func response(_ stats: CellHub.ProjectStats) -> GetProjectStatsResponse {
         var response = GetProjectStatsResponse()
-        response.stats = CellHubProto.ProjectStats(projectStats)
+        response.stats = CellHubProto.ProjectStats(stats)
         response.epoch = runner.domain.store.epoch
         return response
     }

@@ -16,6 +16,9 @@ public struct ServerMethod: Sendable {
 
     public let descriptor: MethodDescriptor
     public let body: Body
+    /// For a one-request method: an answer the server tries first, at once on the loop and
+    /// without a task (see `InlineAnswer`); nil from it runs `body` as usual.
+    public private(set) var inlineAnswer: InlineAnswer.Attempt?
 
     public init(descriptor: MethodDescriptor, handler: @escaping Handler) {
         self.descriptor = descriptor
@@ -70,7 +73,16 @@ public struct ServerMethod: Sendable {
         }
     }
 
-    private static func decode<Request: RPCMessage>(_ type: Request.Type, _ bytes: [UInt8]) throws -> Request {
+    /// This method with `answer` tried before its handler.
+    public func answering(_ answer: InlineAnswer) -> ServerMethod {
+        precondition(answer.path == descriptor.path, "an inline answer for \(answer.path) given to \(descriptor.path)")
+        guard case .oneRequest = body else { preconditionFailure("\(descriptor.path) takes a stream of requests: no inline answer") }
+        var method = self
+        method.inlineAnswer = answer.attempt
+        return method
+    }
+
+    fileprivate static func decode<Request: RPCMessage>(_ type: Request.Type, _ bytes: [UInt8]) throws -> Request {
         do {
             return try Request(serializedBytes: bytes)
         } catch {
@@ -82,4 +94,45 @@ public struct ServerMethod: Sendable {
 /// A set of methods served together (a generated service handler provides one).
 public protocol RPCService: Sendable {
     var methods: [ServerMethod] { get }
+}
+
+/// An answer to a unary call computed at once, on the connection's event loop, inside the
+/// callback that completed the request: no task, no executor hop, no suspension. For calls
+/// whose answer is in memory (a health check, a cached read, an echo). It must never block;
+/// it returns nil when the answer needs more (the store, a lock held long, I/O) — before it
+/// touches the context — and the method's handler then runs as usual. Errors it throws become the call's status exactly
+/// as the handler's would.
+public struct InlineAnswer: Sendable {
+    public typealias Attempt = @Sendable (_ request: [UInt8], _ context: ServerContext) throws -> EncodedMessage?
+
+    public let path: String
+    public let attempt: Attempt
+
+    public init<Request, Response>(
+        _ method: TypedMethodDescriptor<Request, Response>,
+        _ body: @escaping @Sendable (Request, ServerContext) throws -> Response?
+    ) {
+        precondition(method.descriptor.kind == .unary, "\(method.descriptor.path) is not unary")
+        path = method.descriptor.path
+        attempt = { bytes, context in
+            try body(try ServerMethod.decode(Request.self, bytes), context).map(EncodedMessage.init)
+        }
+    }
+}
+
+/// A service that answers some of its unary calls inline (see `InlineAnswer`).
+public protocol InlineAnswering: RPCService {
+    var inlineAnswers: [InlineAnswer] { get }
+}
+
+extension RPCService {
+    /// Its methods, each with its inline answer where the service has one: what a server
+    /// registers.
+    public var servedMethods: [ServerMethod] {
+        guard let answers = (self as? any InlineAnswering)?.inlineAnswers, !answers.isEmpty else { return methods }
+        var byPath = Dictionary(answers.map { ($0.path, $0) }, uniquingKeysWith: { first, _ in first })
+        let served = methods.map { method in byPath.removeValue(forKey: method.descriptor.path).map(method.answering) ?? method }
+        precondition(byPath.isEmpty, "inline answers for methods the service does not have: \(byPath.keys.sorted())")
+        return served
+    }
 }

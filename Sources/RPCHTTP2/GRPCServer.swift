@@ -140,7 +140,7 @@ public final class GRPCServer: Sendable {
     public var logger: Logger { core.logger }
 
     public init(configuration: ServerConfiguration, services: [any RPCService], logger: Logger) throws(SystemCallError) {
-        core = ServerCore(configuration: configuration, methods: services.flatMap(\.methods), logger: logger)
+        core = ServerCore(configuration: configuration, methods: services.flatMap(\.servedMethods), logger: logger)
         group = try EventLoopGroup(loopCount: configuration.loopCount, busyPollNanoseconds: configuration.busyPollNanoseconds)
     }
 

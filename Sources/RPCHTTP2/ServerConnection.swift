@@ -604,6 +604,7 @@ extension ServerConnection {
             peer: connection?.peer ?? "unknown", requestWasCompressed: requestWasCompressed)
         stream.context = callContext
         stream.phase = .running
+        if let answer = method.inlineAnswer, answerInline(stream, answer, payload: payload, context: callContext) { return }
         let sink = StreamSink(connection: self, stream: stream)
         let logger = core.logger
         let task = Task.immediate(executorPreference: loop) {
@@ -619,26 +620,30 @@ extension ServerConnection {
                 if sink.handOverIfDetached() { return }
                 status = .ok
                 trailers = callContext.trailingMetadata
-            } catch let error as RPCError {
-                status = error.status
-                var merged = callContext.trailingMetadata
-                for entry in error.metadata { merged.append(entry) }
-                trailers = merged
-                if let cause = error.cause { logger.debug("call failed", metadata: ["path": "\(callContext.method.path)", "status": "\(error.status)", "cause": "\(cause)"]) }
-            } catch is CancellationError {
-                status = Status(code: .cancelled, message: "the call was cancelled")
-                trailers = Metadata()
             } catch {
-                // Unexpected: log the details here, send nothing of them.
-                logger.error("handler failed", metadata: ["path": "\(callContext.method.path)", "error": "\(error)"])
-                status = Status(code: .internal, message: "internal error")
-                trailers = Metadata()
+                let outcome = callOutcome(of: error, context: callContext, logger: logger)
+                status = outcome.status
+                trailers = outcome.trailers
             }
             sink.complete(status: status, trailers: trailers)
         }
         // Kept only while the handler still runs: one that finished or handed the call over
         // before its first suspension is done with its task.
         if stream.phase == .running && !stream.detached { stream.task = task }
+    }
+
+    /// Tries the method's inline answer; false when it declined (the handler runs instead).
+    /// An answer or an error ends the call here, as the handler's would.
+    private func answerInline(_ stream: ServerStream, _ answer: InlineAnswer.Attempt, payload: [UInt8], context: ServerContext) -> Bool {
+        do {
+            guard let response = try answer(payload, context) else { return false }
+            try write(stream, frame: response, compressed: context.compressResponses)
+            finish(stream, status: .ok, trailers: context.trailingMetadata)
+        } catch {
+            let (status, trailers) = callOutcome(of: error, context: context, logger: core.logger)
+            finish(stream, status: status, trailers: trailers)
+        }
+        return true
     }
 
     private func deadlineExpired(_ stream: ServerStream) {
@@ -870,6 +875,23 @@ extension ServerConnection {
             return count
         }
         return count > 0 ? count : Int(NGHTTP2_ERR_DEFERRED.rawValue)
+    }
+}
+
+/// The status and trailers a handler's error ends its call with.
+private func callOutcome(of error: any Error, context: ServerContext, logger: Logger) -> (status: Status, trailers: Metadata) {
+    switch error {
+    case let error as RPCError:
+        var merged = context.trailingMetadata
+        for entry in error.metadata { merged.append(entry) }
+        if let cause = error.cause { logger.debug("call failed", metadata: ["path": "\(context.method.path)", "status": "\(error.status)", "cause": "\(cause)"]) }
+        return (error.status, merged)
+    case is CancellationError:
+        return (Status(code: .cancelled, message: "the call was cancelled"), Metadata())
+    default:
+        // Unexpected: log the details here, send nothing of them.
+        logger.error("handler failed", metadata: ["path": "\(context.method.path)", "error": "\(error)"])
+        return (Status(code: .internal, message: "internal error"), Metadata())
     }
 }
 

@@ -11,7 +11,7 @@ package final class ServerHarness {
 
     package init(configuration: ServerConfiguration, services: [any RPCService], logger: Logger) throws(SystemCallError) {
         loop = try EventLoop()
-        core = ServerCore(configuration: configuration, methods: services.flatMap(\.methods), logger: logger)
+        core = ServerCore(configuration: configuration, methods: services.flatMap(\.servedMethods), logger: logger)
     }
 
     /// A new server connection; feed it with `receive`, then run `loop.runUntilIdle()`.

@@ -14,9 +14,10 @@
 #   --no-build   use the release cellhubd already built
 #   --top K      also print cellhubd's K most expensive functions (self instructions per call)
 #   --tls        also count cellhubd over TLS
+#   --keep FILE  keep cellhubd's callgrind dump (for callgrind_annotate --tree=caller ...)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
-calls=20000 build=1 top=0 tls=0
+calls=20000 build=1 top=0 tls=0 keep=
 die() { echo "callgrind-unary: $*" >&2; exit 1; }
 while (($#)); do
   case $1 in
@@ -24,6 +25,7 @@ while (($#)); do
     --no-build) build=0; shift ;;
     --top) top=${2:?}; shift 2 ;;
     --tls) tls=1; shift ;;
+    --keep) keep=${2:?}; shift 2 ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
@@ -92,6 +94,7 @@ if ((tls)); then
   t=$(cat "$work/cellhubd-tls.ir")
   printf '  %-40s %10d   %+.1f %% over cleartext cellhubd\n' "cellhubd over TLS 1.3" $((t / calls)) "$(echo "($t - $s) * 100 / $s" | bc -l)"
 fi
+[[ -z $keep ]] || cp "$work/cellhubd.dump" "$keep"
 if ((top > 0)); then
   echo "cellhubd's most expensive functions, self instructions per call:"
   callgrind_annotate --inclusive=no --threshold=100 "$work/cellhubd.dump" 2>/dev/null |
