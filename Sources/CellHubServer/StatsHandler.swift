@@ -25,11 +25,19 @@ package struct StatsHandler: StatsServiceHandler, InlineAnswering {
         return response(projectStats)
     }
 
-    /// The common read — a known token, a role and counters in memory — is answered on the
-    /// event loop, without a task; anything else takes the pool (the store), which fills
-    /// those caches.
+    /// The common reads — a known token, and a role and counters or a dashboard in memory —
+    /// are answered on the event loop, without a task; anything else takes the pool (the
+    /// store), which fills those caches.
     package var inlineAnswers: [InlineAnswer] {
-        [InlineAnswer(StatsService.getProjectStats) { [self] request, context in try cachedProjectStats(request, context: context) }]
+        [
+            InlineAnswer(StatsService.getProjectStats) { [self] request, context in try cachedProjectStats(request, context: context) },
+            InlineAnswer(StatsService.getDashboardMetrics) { [self] request, context in
+                guard let caller = try runner.authenticator.cachedCaller(context),
+                      let cached = runner.domain.stats.cachedDashboard(caller: caller, timeZone: request.timeZone)
+                else { return nil }
+                return response(cached)
+            },
+        ]
     }
 
     private func cachedProjectStats(_ request: GetProjectStatsRequest, context: ServerContext) throws -> GetProjectStatsResponse? {
@@ -53,6 +61,10 @@ package struct StatsHandler: StatsServiceHandler, InlineAnswering {
         let metrics = try await runner.call(context) { caller throws(StatsError) in
             try stats.dashboard(caller: caller, timeZone: request.timeZone)
         }
+        return response(metrics)
+    }
+
+    private func response(_ metrics: CellHub.DashboardMetrics) -> GetDashboardMetricsResponse {
         var response = GetDashboardMetricsResponse()
         response.metrics = CellHubProto.DashboardMetrics(metrics)
         response.epoch = runner.domain.store.epoch

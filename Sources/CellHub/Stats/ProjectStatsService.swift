@@ -1,3 +1,4 @@
+internal import Synchronization
 
 /// The single source of truth for statistics: every ProjectStats and DashboardMetrics the
 /// API returns (unary or streamed) is computed here, from the counters the store moves in
@@ -6,12 +7,13 @@
 /// Project stats are O(1): a cache in front of the counters row, fed with the counters every
 /// write returns (`record`), keeping per project the highest revision seen — so it is never
 /// older than the last commit that went through the domain. Dashboard metrics come from one
-/// read snapshot: the user's counter rows, the queue and the completion figures.
+/// read snapshot: the user's counter rows, the queue and the completion figures; the last
+/// one per user and zone is kept until the next commit (`cachedDashboard`).
 package final class ProjectStatsService: Sendable {
     /// Completions counted for the throughput (per minute over this window).
     static let throughputWindowMs: Int64 = 10 * 60_000
 
-    private let store: any StatsRepository & ProjectRepository
+    private let store: any StatsRepository & ProjectRepository & CommitSignal
     private let options: DomainOptions
     private let cache: StatsCache
     private let access: ProjectAccess
@@ -19,13 +21,20 @@ package final class ProjectStatsService: Sendable {
     /// store. Roles are kept, never their absence (a share granted later needs no flush).
     private let viewers: GenerationCache<ProjectViewer, MemberRole>
     private let days = DayBoundaries()
+    /// Each user's last dashboard per time zone, under `commits`.
+    private let dashboards: GenerationCache<DashboardKey, CachedDashboard>
+    /// Moves after every commit of this store, on the committing thread before the write
+    /// returns: a dashboard read after a write never finds one cached before it.
+    private let commits = Atomic<UInt64>(0)
 
-    init(store: any StatsRepository & ProjectRepository, options: DomainOptions) {
+    init(store: any StatsRepository & ProjectRepository & CommitSignal, options: DomainOptions) {
         self.store = store
         self.options = options
         cache = StatsCache(capacity: options.statsCacheCapacity)
         access = ProjectAccess(store: store)
         viewers = GenerationCache(limit: options.statsCacheCapacity)
+        dashboards = GenerationCache(limit: options.statsCacheCapacity)
+        store.onCommit { [weak self] in self?.commits.add(1, ordering: .releasing) }
     }
 
     // MARK: Cache feed (every write path calls these after its commit)
@@ -92,6 +101,9 @@ package final class ProjectStatsService: Sendable {
     /// The caller's dashboard with "today" and "this week" in `timeZone` (IANA name; "" =
     /// "UTC"; unknown = INVALID_ARGUMENT).
     package func dashboard(caller: Caller, timeZone: String) throws(StatsError) -> DashboardMetrics {
+        // Read before the store: a commit during the read is not cached past.
+        let generation = commits.load(ordering: .acquiring)
+        let memberships = store.membershipGeneration
         let now = options.clock()
         guard timeZone.utf8.count <= 64, let (zone, bounds) = days.boundaries(timeZone: timeZone, at: now) else {
             throw .invalidArgument("time_zone \(Validation.quoted(timeZone)) is not a known IANA time zone")
@@ -104,8 +116,28 @@ package final class ProjectStatsService: Sendable {
         } catch {
             throw StatsError(error)
         }
-        return Self.metrics(
+        let metrics = Self.metrics(
             figures.aggregates, queue: figures.queue, completions: figures.completions, timeZone: zone, bounds: bounds)
+        // A throughput over a window that slides with the clock is only kept while it is
+        // zero (time alone cannot raise it).
+        if figures.completions.completedSince == 0 {
+            dashboards.insert(
+                CachedDashboard(metrics: metrics, memberships: memberships),
+                for: DashboardKey(userID: caller.userID, timeZone: timeZone), generation: generation)
+        }
+        return metrics
+    }
+
+    /// The caller's dashboard from memory — computed since the last commit (and the last
+    /// membership change of any process), before the next local midnight — or nil when
+    /// answering needs the store (`dashboard`). Never blocks for long: fit for an event loop.
+    package func cachedDashboard(caller: Caller, timeZone: String) -> DashboardMetrics? {
+        let key = DashboardKey(userID: caller.userID, timeZone: timeZone)
+        guard let cached = dashboards.value(key, generation: commits.load(ordering: .acquiring)),
+              cached.memberships == store.membershipGeneration,
+              options.clock() < cached.metrics.tomorrowStartMs
+        else { return nil }
+        return cached.metrics
     }
 
     /// The one derivation of DashboardMetrics from the store's figures.
@@ -130,6 +162,18 @@ package final class ProjectStatsService: Sendable {
             revision: UInt64(max(0, aggregates.revision)), timeZone: timeZone, todayStartMs: bounds.todayStartMs,
             weekStartMs: bounds.weekStartMs, tomorrowStartMs: bounds.tomorrowStartMs)
     }
+}
+
+/// A user's dashboard in one time zone (as requested: "" and "UTC" are two keys).
+struct DashboardKey: Hashable, Sendable {
+    let userID: String
+    let timeZone: String
+}
+
+struct CachedDashboard: Sendable {
+    let metrics: DashboardMetrics
+    /// The membership generation it was read under (shares change a user's totals).
+    let memberships: UInt64
 }
 
 /// A user's view of one project: the key of the role cache.

@@ -313,3 +313,45 @@ import CellHubStore
         #expect(code { try d.stats.projectStats(projectID: project.id, caller: owner) } == .notFound)
     }
 }
+
+@Suite struct CachedDashboardTests {
+    @Test("a dashboard from memory is the last one read, per user and zone, until any commit, a membership change by any process, or midnight")
+    func cachedDashboardFollowsCommits() throws {
+        // 10:00 UTC: eleven minutes later is still the same day.
+        let test = try TestDomain(clock: FakeClock(DashboardTimeZoneTests.mar09_1000Z))
+        let (owner, viewer) = (try test.user("owner").caller, try test.user("viewer").caller)
+        let d = test.domain
+        let project = try d.projects.create(name: "P", description: "", caller: owner).project
+        _ = try d.sharing.share(projectID: project.id, grantee: .userID(viewer.userID), role: .viewer, caller: owner)
+        #expect(d.stats.cachedDashboard(caller: viewer, timeZone: "UTC") == nil, "never read")
+        let read = try d.stats.dashboard(caller: viewer, timeZone: "UTC")
+        #expect(d.stats.cachedDashboard(caller: viewer, timeZone: "UTC") == read)
+        #expect(d.stats.cachedDashboard(caller: viewer, timeZone: "") == nil, "zones are keys as requested")
+        #expect(d.stats.cachedDashboard(caller: owner, timeZone: "UTC") == nil, "dashboards are per user")
+
+        // Any commit: the next read goes to the store and sees it.
+        _ = try d.images.upload(projectID: project.id, images: [Sample.upload(seed: 1)], caller: owner)
+        #expect(d.stats.cachedDashboard(caller: viewer, timeZone: "UTC") == nil)
+        #expect(try d.stats.dashboard(caller: viewer, timeZone: "UTC").totalImages == 1)
+        #expect(d.stats.cachedDashboard(caller: viewer, timeZone: "UTC")?.totalImages == 1)
+
+        // A share revoked by another process (its own store on the same file).
+        let other = try Store(path: test.store.path)
+        _ = try other.revokeShare(projectID: project.id, userID: viewer.userID, actor: owner.userID, payload: { _ in [] })
+        #expect(d.stats.cachedDashboard(caller: viewer, timeZone: "UTC") == nil)
+        #expect(try d.stats.dashboard(caller: viewer, timeZone: "UTC").totalProjects == 0)
+
+        // A completion inside the throughput window: not kept (the window slides off it).
+        _ = try d.segmentation.enqueue(projectID: project.id, target: .unsegmented, caller: owner)
+        try test.work()
+        #expect(try d.stats.dashboard(caller: owner, timeZone: "UTC").throughputPerMinute > 0)
+        #expect(d.stats.cachedDashboard(caller: owner, timeZone: "UTC") == nil)
+        test.clock.advance(by: 11 * 60_000)
+        #expect(try d.stats.dashboard(caller: owner, timeZone: "UTC").throughputPerMinute == 0)
+        #expect(d.stats.cachedDashboard(caller: owner, timeZone: "UTC")?.segmentedImages == 1)
+
+        // Midnight: "today" moved, so the kept one is stale.
+        test.clock.set(DashboardTimeZoneTests.mar09_1000Z + 14 * 3_600_000)
+        #expect(d.stats.cachedDashboard(caller: owner, timeZone: "UTC") == nil)
+    }
+}
