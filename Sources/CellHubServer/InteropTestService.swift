@@ -149,7 +149,10 @@ public struct InteropTestService: Grpc_Testing_TestServiceHandler, InlineAnsweri
         guard type == .compressable else { throw RPCError(code: .invalidArgument, message: "unsupported payload type \(type.rawValue)") }
         var payload = Grpc_Testing_Payload()
         payload.type = type
-        payload.body = [UInt8](repeating: 0, count: Int(size))
+        payload.body = [UInt8](byteCount: Int(size)) { buffer in
+            buffer.initialize(repeating: 0)
+            return buffer.count
+        }
         return payload
     }
 

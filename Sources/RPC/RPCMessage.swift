@@ -18,6 +18,14 @@ public protocol RPCMessage: Sendable {
 }
 
 extension RPCMessage {
+    /// Decodes a message from an array in place: the common case, without the generic
+    /// collection path (whose unspecialised `Optional<Self>` metadata lookups cost more than
+    /// decoding a small message).
+    @inlinable
+    public init(serializedBytes bytes: [UInt8]) throws {
+        self = try bytes.withUnsafeBytes { try Self(serializedBytes: $0) }
+    }
+
     /// Decodes a message from any byte collection (contiguous storage is used in place).
     public init(serializedBytes bytes: some Collection<UInt8>) throws {
         if let decoded = try bytes.withContiguousStorageIfAvailable({ try Self(serializedBytes: UnsafeRawBufferPointer($0)) }) {

@@ -34,6 +34,7 @@ public struct EncodedMessage: Sendable {
     /// The uncompressed length-prefixed frame (flag byte, length, protobuf bytes).
     public let frame: [UInt8]
 
+    @inlinable
     public init(_ message: some RPCMessage) { frame = message.serializedFrame() }
 
     public init(frame: [UInt8]) {

@@ -82,7 +82,8 @@ public struct ServerMethod: Sendable {
         return method
     }
 
-    fileprivate static func decode<Request: RPCMessage>(_ type: Request.Type, _ bytes: [UInt8]) throws -> Request {
+    @usableFromInline
+    static func decode<Request: RPCMessage>(_ type: Request.Type, _ bytes: [UInt8]) throws -> Request {
         do {
             return try Request(serializedBytes: bytes)
         } catch {
@@ -108,6 +109,9 @@ public struct InlineAnswer: Sendable {
     public let path: String
     public let attempt: Attempt
 
+    /// Inlinable so that the attempt is specialised for its messages where it is made: on
+    /// this path, unspecialised generic code costs more than the rest of the call's Swift.
+    @inlinable
     public init<Request, Response>(
         _ method: TypedMethodDescriptor<Request, Response>,
         _ body: @escaping @Sendable (Request, ServerContext) throws -> Response?
@@ -115,7 +119,8 @@ public struct InlineAnswer: Sendable {
         precondition(method.descriptor.kind == .unary, "\(method.descriptor.path) is not unary")
         path = method.descriptor.path
         attempt = { bytes, context in
-            try body(try ServerMethod.decode(Request.self, bytes), context).map(EncodedMessage.init)
+            guard let response = try body(try ServerMethod.decode(Request.self, bytes), context) else { return nil }
+            return EncodedMessage(response)
         }
     }
 }

@@ -12,21 +12,52 @@ struct MessageDeframer {
         case badFlag(UInt8)
     }
 
+    /// Messages completed, oldest first. The first is held inline: a call's one request
+    /// costs no array.
+    struct Completed: Sequence {
+        fileprivate(set) var first: Message?
+        fileprivate(set) var rest: [Message] = []
+
+        var isEmpty: Bool { first == nil }
+
+        struct Iterator: IteratorProtocol {
+            fileprivate var first: Message?
+            fileprivate var rest: IndexingIterator<[Message]>
+
+            mutating func next() -> Message? {
+                if let message = first {
+                    first = nil
+                    return message
+                }
+                return rest.next()
+            }
+        }
+
+        func makeIterator() -> Iterator { Iterator(first: first, rest: rest.makeIterator()) }
+
+        fileprivate mutating func append(_ message: Message) {
+            if first == nil { first = message } else { rest.append(message) }
+        }
+    }
+
     let maxMessageBytes: Int
     static let initialReservation = 4 << 20
-    private var header: [UInt8] = []
+    /// The length prefix so far: `headerCount` bytes, big-endian, in the low bits (no array:
+    /// one per stream would be one more allocation per call).
+    private var header: UInt64 = 0
+    private var headerCount = 0
     private var payload: [UInt8] = []
     private var expected = -1
     private var compressed = false
-    private(set) var messages: [Message] = []
+    private(set) var messages = Completed()
 
     init(maxMessageBytes: Int) { self.maxMessageBytes = maxMessageBytes }
 
     /// True while a message is partly received (a prefix or payload cut short).
-    var hasPartialMessage: Bool { !header.isEmpty || expected >= 0 }
+    var hasPartialMessage: Bool { headerCount > 0 || expected >= 0 }
 
-    mutating func takeMessages() -> [Message] {
-        defer { messages.removeAll() }
+    mutating func takeMessages() -> Completed {
+        defer { messages = Completed() }
         return messages
     }
 
@@ -34,16 +65,18 @@ struct MessageDeframer {
         var index = 0
         while index < bytes.count {
             if expected < 0 {
-                let need = 5 - header.count
-                let take = min(need, bytes.count - index)
-                header.append(contentsOf: UnsafeRawBufferPointer(rebasing: bytes[index..<index + take]))
-                index += take
-                guard header.count == 5 else { return }
-                guard header[0] <= 1 else { throw .badFlag(header[0]) }
-                compressed = header[0] == 1
-                let length = Int(header[1]) << 24 | Int(header[2]) << 16 | Int(header[3]) << 8 | Int(header[4])
+                while headerCount < 5 && index < bytes.count {
+                    header = header << 8 | UInt64(bytes[index])
+                    headerCount += 1
+                    index += 1
+                }
+                guard headerCount == 5 else { return }
+                let flag = UInt8(truncatingIfNeeded: header >> 32)
+                guard flag <= 1 else { throw .badFlag(flag) }
+                compressed = flag == 1
+                let length = Int(header & 0xFFFF_FFFF)
                 guard length <= maxMessageBytes else { throw .tooLarge(announced: length) }
-                header.removeAll(keepingCapacity: true)
+                (header, headerCount) = (0, 0)
                 expected = length
                 payload = []
                 // An announced size is not a promise: reserve at most 4 MiB up front, and the

@@ -14,9 +14,7 @@ enum ProtoCodec {
         let c = arena.lowered(message)
         let base = UnsafeMutableRawPointer(c).assumingMemoryBound(to: ProtobufCMessage.self)
         let size = protobuf_c_message_get_packed_size(base)
-        return [UInt8](unsafeUninitializedCapacity: size) { buffer, count in
-            count = protobuf_c_message_pack(base, buffer.baseAddress)
-        }
+        return [UInt8](byteCount: size) { buffer in protobuf_c_message_pack(base, buffer.baseAddress) }
     }
 
     /// One gRPC length-prefixed frame (uncompressed) in a single allocation.
@@ -26,13 +24,13 @@ enum ProtoCodec {
         let base = UnsafeMutableRawPointer(c).assumingMemoryBound(to: ProtobufCMessage.self)
         let size = protobuf_c_message_get_packed_size(base)
         precondition(size <= Int(UInt32.max), "a message over 4 GiB cannot be framed")
-        return [UInt8](unsafeUninitializedCapacity: size + 5) { buffer, count in
+        return [UInt8](byteCount: size + 5) { buffer in
             buffer[0] = 0
             buffer[1] = UInt8(truncatingIfNeeded: size >> 24)
             buffer[2] = UInt8(truncatingIfNeeded: size >> 16)
             buffer[3] = UInt8(truncatingIfNeeded: size >> 8)
             buffer[4] = UInt8(truncatingIfNeeded: size)
-            count = 5 + protobuf_c_message_pack(base, buffer.baseAddress! + 5)
+            return 5 + protobuf_c_message_pack(base, buffer.baseAddress! + 5)
         }
     }
 
