@@ -9,6 +9,8 @@
 #   3. server streaming       StreamingOutputCall, 1,000 messages of 90 B (95 B framed) per call,
 #                             100 concurrent streams in several shapes (-c x -m), -n calibrated to ~SECS
 #   4. server CPU per call    /proc/PID/stat utime+stime before and after each run
+#   5. instructions per call  callgrind-unary.sh after the rounds: cellhubd and the ceiling under
+#                             valgrind (a count the machine's noise does not move), top functions
 # Before measuring, each server gets one call of each kind with grpcio and with nghttp (the very
 # request bodies h2load sends), asserting grpc-status 0 and the exact response bytes: h2load counts
 # any HTTP 200 as a success. The ceiling answers any unary path with its own canned 94-byte reply
@@ -24,6 +26,7 @@
 #   --rounds N         rounds per server, alternating A B C A B C (default 2)
 #   --only NAME        measure one server only (no ratio)
 #   --no-ceiling       leave the C ceiling out
+#   --no-callgrind     skip the instruction counts (callgrind-unary.sh; on unless --quick or --only)
 #   --quick            smoke run: --seconds 1 --rounds 1, first stream shape only
 #   --stream-shapes L  comma-separated CxM h2load shapes for streaming, each C*M streams in flight
 #   --no-build         use the existing .build/release/cellhubd instead of `swift build -c release`
@@ -33,7 +36,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 here=$root/Tests/Scripts
 
-seconds=5 rounds=2 only= quick=0 build=1 grpcgo_bin=${GRPC_GO_BIN:-} ceiling=1
+seconds=5 rounds=2 only= quick=0 build=1 grpcgo_bin=${GRPC_GO_BIN:-} ceiling=1 callgrind=1
 shapes=10x10,1x100,4x25
 workdir=${TMPDIR:-/tmp}/cellhub-bench-rpc
 unary_size=10            # SimpleRequest.response_size: 14-byte SimpleResponse, 19 DATA bytes per call
@@ -49,6 +52,7 @@ while (($#)); do
     --rounds) rounds=${2:?}; shift 2 ;;
     --only) only=${2:?}; shift 2 ;;
     --no-ceiling) ceiling=0; shift ;;
+    --no-callgrind) callgrind=0; shift ;;
     --quick) quick=1; shift ;;
     --stream-shapes) shapes=${2:?}; shift 2 ;;
     --no-build) build=0; shift ;;
@@ -58,7 +62,8 @@ while (($#)); do
     *) die "unknown option $1 (see --help)" ;;
   esac
 done
-if ((quick)); then seconds=1 rounds=1 shapes=${shapes%%,*}; fi
+if ((quick)); then seconds=1 rounds=1 shapes=${shapes%%,*} callgrind=0; fi
+[[ -z $only ]] || callgrind=0
 [[ $seconds =~ ^[0-9]+$ && $seconds -ge 1 ]] || die "--seconds wants a whole number >= 1"
 [[ $rounds =~ ^[0-9]+$ && $rounds -ge 1 ]] || die "--rounds wants a whole number >= 1"
 case $only in ''|cellhubd|grpc-go|ceiling) ;; *) die "--only wants cellhubd, grpc-go or ceiling" ;; esac
@@ -331,6 +336,13 @@ for ((round = 1; round <= rounds; round++)); do
   done
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
+# Instructions per unary call, which the machine's noise does not move: after the timed runs,
+# so valgrind's slow servers do not share the machine with them.
+counts=
+if ((callgrind)); then
+  echo "bench-rpc: counting instructions per unary call (callgrind-unary.sh, ~2 min)" >&2
+  counts=$("$here/callgrind-unary.sh" --no-build --top 12) || warn "callgrind-unary.sh failed"
+fi
 
 # --- report ---------------------------------------------------------------------------------
 echo
@@ -340,6 +352,7 @@ echo "  unary: SimpleRequest response_size=$unary_size ($unary_data_bytes DATA b
 echo "  stream: $stream_count x ResponseParameters size=$stream_size per call ($((stream_msg_bytes + 5)) bytes per framed message)"
 echo
 tool table "$results" "${servers[@]}" --spread
+if [[ -n $counts ]]; then echo; printf '%s\n' "$counts"; fi
 if [[ -n $warnings ]]; then echo; echo "WARNINGS (numbers above may be off):"; printf '%s' "$warnings"; fi
 echo
 echo "Commands (PORT = the port printed by the server on 'listening on 127.0.0.1:PORT'):"
