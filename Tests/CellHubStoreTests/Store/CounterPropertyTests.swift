@@ -1,5 +1,6 @@
 import CellHub
 @testable import CellHubStore
+import StoreTestSupport
 import Testing
 import TestSupport
 
@@ -31,7 +32,7 @@ struct CounterPropertyTests {
         for step in 0..<Self.steps { try run.step(step) }
         let store = run.t.store
         let now = run.t.clock.now
-        func figures(_ store: Store) throws -> [String] {
+        func figures(_ store: any CellHubStorage) throws -> [String] {
             try run.users.map { user in
                 let dashboard = try store.dashboard(userID: user.id, todayStartMs: now - 3_600_000 * 5, weekStartMs: now - 86_400_000 * 3)
                 let queue = try store.queueStats(userID: user.id)

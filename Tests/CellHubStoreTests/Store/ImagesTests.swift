@@ -1,12 +1,13 @@
 import CellHub
 @testable import CellHubStore
+import StoreTestSupport
 import Testing
 
 @Suite("Store: images, blobs, idempotency")
 struct ImagesTests {
-    @Test("an upload inserts every image, moves the counters once and shares blobs by content")
-    func upload() throws {
-        let t = try TestStore()
+    @Test("an upload inserts every image, moves the counters once and shares blobs by content", arguments: StoreKind.allCases)
+    func upload(kind: StoreKind) throws {
+        let t = try TestStore(kind)
         let ada = try t.user("ada")
         let p = try t.store.createProject(ownerID: ada.id, name: "p", description: "", payload: tag("c")).project
         t.clock.advance(by: 60_000)
@@ -21,14 +22,16 @@ struct ImagesTests {
         #expect(c.imageCount == 3 && c.noSegmentation == 3 && c.totalBytes == 30 && c.lastImageAddedAtMs == t.clock.now)
         #expect(c.revision == uploaded.revision && c.updatedAtMs == t.clock.now)
         #expect(try t.store.counters(projectID: p.id) == c)
-        #expect(try t.raw.queryOne("SELECT ref_count FROM blobs WHERE sha256 = ?", TestStore.sha(0)) { $0.int64(0) } == 2)
+        if let raw = t.rawSQLite {
+            #expect(try raw.queryOne("SELECT ref_count FROM blobs WHERE sha256 = ?", TestStore.sha(0)) { $0.int64(0) } == 2)
+        }
         #expect(try t.store.image(id: uploaded.images[1].id) == uploaded.images[1])
         #expect(try t.store.checkConsistency() == [])
     }
 
-    @Test("image lists page newest first with totals, filter by status and by name")
-    func list() throws {
-        let t = try TestStore()
+    @Test("image lists page newest first with totals, filter by status and by name", arguments: StoreKind.allCases)
+    func list(kind: StoreKind) throws {
+        let t = try TestStore(kind)
         let ada = try t.user("ada")
         let p = try t.store.createProject(ownerID: ada.id, name: "p", description: "", payload: tag("c")).project
         var all: [ImageRecord] = []
@@ -62,9 +65,9 @@ struct ImagesTests {
         #expect(namedQueued.items.map(\.id) == [all[0].id] && namedQueued.totalCount == 1)
     }
 
-    @Test("an idempotency key replays the stored response, refuses another request, and expires")
-    func idempotency() throws {
-        let t = try TestStore()
+    @Test("an idempotency key replays the stored response, refuses another request, and expires", arguments: StoreKind.allCases)
+    func idempotency(kind: StoreKind) throws {
+        let t = try TestStore(kind)
         let ada = try t.user("ada")
         let p = try t.store.createProject(ownerID: ada.id, name: "p", description: "", payload: tag("c")).project
         let q = try t.store.createProject(ownerID: ada.id, name: "q", description: "", payload: tag("c")).project
@@ -96,9 +99,9 @@ struct ImagesTests {
         #expect(try t.store.pruneIdempotencyKeys(createdBefore: t.clock.now) == 1)
     }
 
-    @Test("deleting images moves counters down, cancels their jobs and reports blobs nobody references")
-    func delete() throws {
-        let t = try TestStore()
+    @Test("deleting images moves counters down, cancels their jobs and reports blobs nobody references", arguments: StoreKind.allCases)
+    func delete(kind: StoreKind) throws {
+        let t = try TestStore(kind)
         let ada = try t.user("ada")
         let p = try t.store.createProject(ownerID: ada.id, name: "p", description: "", payload: tag("c")).project
         let q = try t.store.createProject(ownerID: ada.id, name: "q", description: "", payload: tag("c")).project
@@ -136,9 +139,9 @@ struct ImagesTests {
         #expect(try t.store.checkConsistency() == [])
     }
 
-    @Test("deleting a project cascades everything and releases only its own blobs")
-    func deleteProject() throws {
-        let t = try TestStore()
+    @Test("deleting a project cascades everything and releases only its own blobs", arguments: StoreKind.allCases)
+    func deleteProject(kind: StoreKind) throws {
+        let t = try TestStore(kind)
         let ada = try t.user("ada")
         let bob = try t.user("bob")
         let p = try t.store.createProject(ownerID: ada.id, name: "p", description: "", payload: tag("c")).project
@@ -156,7 +159,8 @@ struct ImagesTests {
         #expect(deleted.orphanedBlobs == [TestStore.sha(0), TestStore.sha(1), TestStore.sha(2)])
         #expect(try t.store.project(id: p.id) == nil && t.store.counters(projectID: p.id) == nil)
         for table in ["images", "project_members", "segmentation_jobs", "project_activity_counters", "idempotency_keys"] {
-            #expect(try t.raw.queryOne("SELECT count(*) FROM \(table) WHERE project_id = ?", p.id) { $0.int64(0) } == 0, "\(table)")
+            guard let raw = t.rawSQLite else { break }
+            #expect(try raw.queryOne("SELECT count(*) FROM \(table) WHERE project_id = ?", p.id) { $0.int64(0) } == 0, "\(table)")
         }
         #expect(try t.store.queueStats() == QueueStats(queued: 0, processing: 0, scopeQueued: 0, scopeProcessing: 0, position: 0))
         #expect(try t.store.isBlobReferenced(sha256Hex: TestStore.sha(3)) && !t.store.isBlobReferenced(sha256Hex: TestStore.sha(0)))

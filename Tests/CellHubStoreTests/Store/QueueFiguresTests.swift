@@ -1,5 +1,6 @@
 import CellHub
 @testable import CellHubStore
+import StoreTestSupport
 import Testing
 import TestSupport
 
