@@ -126,7 +126,8 @@ let package = Package(
         .executableTarget(
             name: "cellhubd",
             dependencies: [
-                "CellHubServer", "CellHubProto", "RPC", "RPCHTTP2", "EventLoop", "TLS", "CellHubStore", "CellHub", "SegmentationWorkers",
+                "CellHubServer", "CellHubProto", "RPC", "RPCHTTP2", "EventLoop", "TLS", "CellHubStore", "CellHubPostgres", "CellHub",
+                "SegmentationWorkers",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
