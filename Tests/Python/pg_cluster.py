@@ -95,10 +95,10 @@ class TemporaryCluster:
         return self._psql(database, statement).stdout.strip()
 
     def create_database(self, prefix: str = "cellhub") -> str:
-        """A fresh, empty database; returns its URI."""
+        """A fresh, empty database; returns its name (`url(name)` is its URI)."""
         name = f"{prefix}_{uuid.uuid4().hex[:12]}"
         self.sql("postgres", f"CREATE DATABASE {name} TEMPLATE template0 ENCODING 'UTF8'")
-        return self.url(name)
+        return name
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
