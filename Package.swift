@@ -186,7 +186,7 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .testTarget(
-            name: "CellHubStoreTests", dependencies: ["CellHubStore", "CellHub", "TestSupport", "StoreTestSupport"],
+            name: "CellHubStoreTests", dependencies: ["CellHubStore", "CellHubPostgres", "CellHub", "TestSupport", "StoreTestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(
