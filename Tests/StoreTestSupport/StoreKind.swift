@@ -18,20 +18,31 @@ package enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible 
         directory: String, clock: @escaping @Sendable () -> Int64, makeID: @escaping @Sendable () -> String,
         idempotencyWindowMs: Int64? = nil
     ) throws -> any CellHubStorage {
+        try open(directory: directory, clock: clock, makeID: makeID, idempotencyWindowMs: idempotencyWindowMs).store
+    }
+
+    /// `makeStore`, also naming where the store lives: the SQLite file, or the PostgreSQL
+    /// database's URI (for a test's own raw connection).
+    package func open(
+        directory: String, clock: @escaping @Sendable () -> Int64, makeID: @escaping @Sendable () -> String,
+        idempotencyWindowMs: Int64? = nil
+    ) throws -> (store: any CellHubStorage, location: String) {
         switch self {
         case .sqlite:
             var options = Store.Options()
             options.clock = clock
             options.makeID = makeID
             if let idempotencyWindowMs { options.idempotencyWindowMs = idempotencyWindowMs }
-            return try Store(path: directory + "/cellhub.sqlite", options: options)
+            let path = directory + "/cellhub.sqlite"
+            return (try Store(path: path, options: options), path)
         case .postgres:
             var options = PostgresStore.Options()
             options.clock = clock
             options.makeID = makeID
             options.connections = 2
             if let idempotencyWindowMs { options.idempotencyWindowMs = idempotencyWindowMs }
-            return try PostgresStore(url: TemporaryPostgres.freshDatabase(), options: options)
+            let url = try TemporaryPostgres.freshDatabase()
+            return (try PostgresStore(url: url, options: options), url)
         }
     }
 }

@@ -132,6 +132,11 @@ final class PGConnection {
                 // An empty value still needs a non-null pointer (null means SQL NULL).
                 buffers.append(bytes.isEmpty ? [0] : bytes.map { CChar(bitPattern: $0) })
                 lengths.append(Int32(bytes.count))
+            case .untyped(let text):
+                types.append(0)  // the server infers it from the context
+                formats.append(0)
+                buffers.append(Array(text.utf8CString))
+                lengths.append(0)
             case .null:
                 types.append(0)  // the server infers it from the context
                 formats.append(0)

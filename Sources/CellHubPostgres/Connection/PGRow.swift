@@ -16,6 +16,9 @@ struct PGRow {
         self.index = index
     }
 
+    /// Number of result columns.
+    var count: Int { Int(PQnfields(result)) }
+
     func isNull(_ column: Int) -> Bool { PQgetisnull(result, index, Int32(column)) != 0 }
 
     /// The column's text (empty for NULL).

@@ -7,6 +7,8 @@ enum PGValue: Sendable, Equatable {
     case text(String)
     case bytes([UInt8])
     case null
+    /// Text whose type the server infers from its use (raw reads only).
+    case untyped(String)
 }
 
 /// A Swift value that can be bound to a statement parameter.

@@ -22,9 +22,7 @@ struct ImagesTests {
         #expect(c.imageCount == 3 && c.noSegmentation == 3 && c.totalBytes == 30 && c.lastImageAddedAtMs == t.clock.now)
         #expect(c.revision == uploaded.revision && c.updatedAtMs == t.clock.now)
         #expect(try t.store.counters(projectID: p.id) == c)
-        if let raw = t.rawSQLite {
-            #expect(try raw.queryOne("SELECT ref_count FROM blobs WHERE sha256 = ?", TestStore.sha(0)) { $0.int64(0) } == 2)
-        }
+        #expect(try t.raw.queryOne("SELECT ref_count FROM blobs WHERE sha256 = ?", TestStore.sha(0)) { $0.int64(0) } == 2)
         #expect(try t.store.image(id: uploaded.images[1].id) == uploaded.images[1])
         #expect(try t.store.checkConsistency() == [])
     }
@@ -159,8 +157,7 @@ struct ImagesTests {
         #expect(deleted.orphanedBlobs == [TestStore.sha(0), TestStore.sha(1), TestStore.sha(2)])
         #expect(try t.store.project(id: p.id) == nil && t.store.counters(projectID: p.id) == nil)
         for table in ["images", "project_members", "segmentation_jobs", "project_activity_counters", "idempotency_keys"] {
-            guard let raw = t.rawSQLite else { break }
-            #expect(try raw.queryOne("SELECT count(*) FROM \(table) WHERE project_id = ?", p.id) { $0.int64(0) } == 0, "\(table)")
+            #expect(try t.raw.queryOne("SELECT count(*) FROM \(table) WHERE project_id = ?", p.id) { $0.int64(0) } == 0, "\(table)")
         }
         #expect(try t.store.queueStats() == QueueStats(queued: 0, processing: 0, scopeQueued: 0, scopeProcessing: 0, position: 0))
         #expect(try t.store.isBlobReferenced(sha256Hex: TestStore.sha(3)) && !t.store.isBlobReferenced(sha256Hex: TestStore.sha(0)))

@@ -3,26 +3,24 @@ import CellHub
 import StoreTestSupport
 
 /// A store of `kind` — a real SQLite file in a temporary directory, or a fresh database on
-/// the test process's PostgreSQL server — with a fake clock and sequential ids; on SQLite
-/// also its own read-only connection for brute-force checks against the raw tables.
+/// the test process's PostgreSQL server — with a fake clock and sequential ids, plus its own
+/// connection for brute-force checks against the raw tables.
 final class TestStore {
     let kind: StoreKind
     let directory: TemporaryDirectory
     let clock: FakeClock
     let store: any CellHubStorage
-    /// On SQLite, an independent connection: recounts through it do not share code with the store.
-    let rawSQLite: SQLiteConnection?
+    /// An independent connection: recounts through it do not share code with the store.
+    let raw: RawSQL
 
     init(_ kind: StoreKind = .sqlite, clock: FakeClock = FakeClock(), ids: SequentialIDs = SequentialIDs()) throws {
         self.kind = kind
         directory = try TemporaryDirectory()
         self.clock = clock
-        store = try kind.makeStore(directory: directory.path, clock: { clock.now }, makeID: { ids.make() })
-        rawSQLite = kind == .sqlite ? try SQLiteConnection(path: directory.file("cellhub.sqlite"), mode: .readOnly) : nil
+        let opened = try kind.open(directory: directory.path, clock: { clock.now }, makeID: { ids.make() })
+        store = opened.store
+        raw = try RawSQL(kind: kind, location: opened.location)
     }
-
-    /// The raw connection of a SQLite-only test.
-    var raw: SQLiteConnection { rawSQLite! }
 
     /// The SQLite store of a SQLite-only test (its group commit, its write closure).
     var sqlite: Store { store as! Store }
