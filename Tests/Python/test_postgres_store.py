@@ -20,12 +20,13 @@ from api_support import (
     expect_error,
     images_pb2,
     requires_cellhubd,
+    segmentation_pb2,
     unique,
     upload_of,
 )
 from conftest import CHANNEL_OPTIONS, Server
 from pg_cluster import TemporaryCluster
-from stream_support import E, Streams, check_envelopes, describe, wait_caught_up
+from stream_support import E, Streams, check_envelopes, describe, poll_until, wait_caught_up
 
 pytestmark = requires_cellhubd
 
@@ -47,7 +48,7 @@ class PostgresApi:
             assert added.returncode == 0, f"users add {user}: {added.stderr}"
             tokens[user] = added.stdout.strip()
             assert TOKEN.fullmatch(tokens[user])
-        self.server = Server(self.data_dir, ["--database", self.database])
+        self.server = Server(self.data_dir, ["--database", self.database, "--workers", "1"])
         self.channel = grpc.insecure_channel(self.server.address, options=CHANNEL_OPTIONS + API_OPTIONS)
         self.alice = Client(self.channel, "alice", tokens["alice"])
         self.bob = Client(self.channel, "bob", tokens["bob"])
@@ -118,6 +119,25 @@ def test_an_idempotent_retry_replays_and_a_reused_key_is_refused(api):
     expect_error(Code.FAILED_PRECONDITION, alice.images.UploadImages, images_pb2.UploadImagesRequest(
         project_id=project.id, images=[upload_of("image/png", 8)], idempotency_key="key-1"))
     assert alice.project_stats(project.id).image_count == 1
+
+
+def test_the_built_in_worker_claims_and_completes_jobs_in_postgres(api):
+    """The in-process worker's claims (FOR UPDATE SKIP LOCKED) and batched results (one
+    transaction, a savepoint each) run on PostgreSQL."""
+    alice = api.alice
+    project = alice.create_project(unique("pg-seg"))
+    alice.upload(project.id, *[upload_of("image/png", 300 + i, name=f"s{i}.png") for i in range(3)])
+    reply = alice.seg.EnqueueSegmentation(segmentation_pb2.EnqueueSegmentationRequest(
+        project_id=project.id, unsegmented=segmentation_pb2.UnsegmentedImages()))
+    assert len(reply.jobs) == 3
+
+    def finished():
+        stats = alice.project_stats(project.id)
+        return stats.segmented_count + stats.failed_count == 3 and stats.queued_count + stats.processing_count == 0
+
+    poll_until(finished, timeout=30, what="three jobs finished by the built-in worker")
+    assert api.sql(f"SELECT count(*) FROM segmentation_jobs WHERE project_id = '{project.id}' AND status IN (3, 4)") == "3"
+    assert api.sql("SELECT queued, processing FROM queue_counters") == "0|0"
 
 
 def test_revisions_are_gap_free_and_check_is_clean(api):
