@@ -194,7 +194,7 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .testTarget(
-            name: "CellHubServerTests", dependencies: ["CellHubServer", "CellHub", "CellHubStore", "CellHubProto", "RPC"],
+            name: "CellHubServerTests", dependencies: ["CellHubServer", "CellHub", "CellHubStore", "CellHubProto", "RPC", "StoreTestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "EventLoop", "TestSupport"], swiftSettings: strictSwift),
