@@ -89,4 +89,27 @@ struct PostgresNodesTests {
         #expect(uploaded.revision == before + 1)
         #expect(try store.events(after: 0, limit: 100).map(\.revision) == Array(1...before + 1))
     }
+
+    @Test("nodes opening one new database at once migrate it once (advisory lock) and share its epoch; an unknown migration refuses the open")
+    func migrationsUnderTheAdvisoryLock() throws {
+        let url = try TemporaryPostgres.freshDatabase()
+        let opened = Mutex<[(epoch: String, applied: [String])]>([])
+        let failures = Mutex<[String]>([])
+        onThreads(4) { _ in
+            do {
+                let store = try PostgresStore(url: url)
+                opened.withLock { $0.append((store.epoch, store.appliedMigrations)) }
+            } catch {
+                failures.withLock { $0.append("\(error)") }
+            }
+        }
+        #expect(failures.withLock { $0 } == [])
+        let results = opened.withLock { $0 }
+        #expect(results.count == 4 && Set(results.map(\.epoch)).count == 1)
+        #expect(results.filter { !$0.applied.isEmpty }.map(\.applied) == [["v1-initial"]], "exactly one node migrated")
+
+        let raw = try PostgresRawConnection(url: url)
+        _ = try raw.rows("INSERT INTO schema_migrations (name, applied_at_ms) VALUES ('v99-from-the-future', 0)", [])
+        #expect(throws: StoreError.unknownMigration("v99-from-the-future")) { try PostgresStore(url: url) }
+    }
 }
