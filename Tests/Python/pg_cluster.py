@@ -30,7 +30,8 @@ class ClusterError(AssertionError):
 
 
 class TemporaryCluster:
-    def __init__(self):
+    def __init__(self, durable: bool = False):
+        """`durable`: fsync and synchronous commits on (benchmarks); off by default (tests)."""
         self.external = os.environ.get("CELLHUB_TEST_POSTGRES") or None
         self.proc: subprocess.Popen | None = None
         self.directory: Path | None = None
@@ -60,7 +61,7 @@ class TemporaryCluster:
                 self._fail(f"initdb exited with {initdb.returncode}")
             self.proc = subprocess.Popen(
                 command(str(BINARIES / "postgres"), "-D", str(self.data), "-k", str(self.socket), "-c", "listen_addresses=",
-                        "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"),
+                        *([] if durable else ["-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off"])),
                 stdin=subprocess.DEVNULL, stdout=log, stderr=log, cwd=self.directory, start_new_session=True)
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
