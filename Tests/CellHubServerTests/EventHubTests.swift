@@ -206,8 +206,10 @@ struct EventHubTests {
         let viewer = h.watchProject(project.id, as: vera)
         await h.settle { viewer.outlet.messages.count == 2 && owner.outlet.messages.contains { $0.payloadName == "caughtUp" } }
         _ = try h.domain.sharing.revoke(projectID: project.id, target: .userName("vera"), caller: olga)
-        await h.settle { viewer.outlet.messages.count == 3 }
+        // A presence update (olga's stream opening) may still be on its way before it on a busy machine.
+        await h.settle { viewer.outlet.messages.contains { $0.payloadName == "revoked" } }
         #expect(viewer.outlet.messages.last?.payloadName == "revoked")
+        #expect(viewer.outlet.messages.dropFirst(2).allSatisfy { $0.payloadName == "presence" || $0.payloadName == "revoked" })
         #expect(await h.end(viewer.end) == .accessRevoked)
         await h.settle { owner.outlet.messages.contains { $0.payloadName == "shares" } }
         guard case .sharesChanged(let change) = owner.outlet.messages.first(where: { $0.payloadName == "shares" })?.payload else { return }
