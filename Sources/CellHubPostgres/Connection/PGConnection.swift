@@ -170,9 +170,16 @@ final class PGConnection {
     // MARK: Transactions
 
     /// Runs `body` in a READ COMMITTED write transaction and commits; whatever `body` or the
-    /// commit throws rolls everything back and is rethrown.
-    func transaction<T>(_ body: () throws -> T) throws -> T {
-        try execute("BEGIN")
+    /// commit throws rolls everything back and is rethrown. `first` (statements without
+    /// parameters or results) is sent with the BEGIN, in the same round trip.
+    func transaction<T>(first: String? = nil, _ body: () throws -> T) throws -> T {
+        do {
+            try execute(first.map { "BEGIN; \($0)" } ?? "BEGIN")
+        } catch {
+            // A failure after BEGIN (in `first`) leaves the transaction open and aborted.
+            if !isBroken { try? execute("ROLLBACK") }
+            throw error
+        }
         return try finish(body)
     }
 

@@ -73,10 +73,10 @@ package final class PostgresStore: Sendable {
         let result: T
         do {
             result = try pool.withConnection { db in
-                try db.transaction {
-                    // Serialises writers (across nodes): held until commit. See the type's comment.
-                    try db.execute("SELECT revision FROM log_head FOR UPDATE")
-                    return try body(Transaction(db: db, now: options.clock(), makeID: options.makeID))
+                // The lock on log_head serialises writers (across nodes) until commit: see the
+                // type's comment.
+                try db.transaction(first: "SELECT revision FROM log_head FOR UPDATE") {
+                    try body(Transaction(db: db, now: options.clock(), makeID: options.makeID))
                 }
             }
         } catch {

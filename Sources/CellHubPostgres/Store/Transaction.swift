@@ -51,15 +51,19 @@ struct Transaction {
         // 8 would never see 7. The row stays locked until commit (this transaction locked it
         // first thing, see `PostgresStore.write`), so the next writer takes 8 only after 7 is
         // committed, and a rollback returns its number: the log has no hole, in commit order.
-        guard let revision = try db.queryOne("UPDATE log_head SET revision = revision + 1 RETURNING revision", row: { $0.int64(0) }) else {
+        // One round trip: the revision, the row, and a wake-up for other nodes' listeners
+        // (`pg_notify` with an empty payload is `NOTIFY cellhub_log`: delivered at commit, never
+        // on rollback; several in one transaction fold into one).
+        guard let revision = try db.queryOne(
+            """
+            WITH head AS (UPDATE log_head SET revision = revision + 1 RETURNING revision)
+            INSERT INTO event_log (revision, committed_at_ms, kind, project_id, actor_user_id, payload)
+            SELECT revision, ?, ?, ?, ?, ? FROM head
+            RETURNING revision, pg_notify('cellhub_log', '')
+            """, now, kind.rawValue, projectID, actor, [UInt8](), row: { $0.int64(0) })
+        else {
             preconditionFailure("log_head has no row: a bug in CellHub")
         }
-        try db.run(
-            "INSERT INTO event_log (revision, committed_at_ms, kind, project_id, actor_user_id, payload) VALUES (?, ?, ?, ?, ?, ?)",
-            revision, now, kind.rawValue, projectID, actor, [UInt8]())
-        // A wake-up for other nodes' listeners, delivered at commit (never on rollback);
-        // several in one transaction are folded into one by the server.
-        try db.execute("NOTIFY cellhub_log")
         let result = try body(revision)
         try db.run("UPDATE event_log SET payload = ? WHERE revision = ?", payload(result), revision)
         return result
