@@ -119,6 +119,22 @@ package enum TemporaryPostgres {
         }
         running.withLock { $0 = (postgres.processIdentifier, data, directory) }
         atexit { TemporaryPostgres.stop() }
+        // A test process that crashes runs no atexit hook: a watcher outlives it, stops the
+        // server once this process is gone, and removes the directory.
+        let watcher = Process()
+        watcher.executableURL = URL(fileURLWithPath: "/bin/sh")
+        watcher.arguments = [
+            "-c",
+            """
+            while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done
+            [ -f '\(data)/postmaster.pid' ] && kill -INT "$(head -n 1 '\(data)/postmaster.pid')" 2>/dev/null
+            sleep 5; rm -rf '\(directory)'
+            """,
+        ]
+        watcher.standardInput = FileHandle.nullDevice
+        watcher.standardOutput = FileHandle.nullDevice
+        watcher.standardError = FileHandle.nullDevice
+        try? watcher.run()  // without it only a crash leaves the server behind
         let template = "postgresql://postgres@/{database}?host=\(socket)"
         let admin = template.replacingOccurrences(of: "{database}", with: "postgres")
         let deadline = Date().addingTimeInterval(15)
