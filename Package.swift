@@ -48,6 +48,7 @@ let package = Package(
             providers: [.apt(["libnghttp2-dev"])]
         ),
         .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CLibPQ", pkgConfig: "libpq", providers: [.apt(["libpq-dev"])]),
         // OpenSSL 3: two importers with one job each, CellHubCrypto (libcrypto's SHA-256) and
         // TLS (libssl under HTTP/2); one module for both, since libssl is built on libcrypto.
         .systemLibrary(name: "COpenSSL", pkgConfig: "openssl", providers: [.apt(["libssl-dev"])]),
@@ -125,7 +126,8 @@ let package = Package(
         .executableTarget(
             name: "cellhubd",
             dependencies: [
-                "CellHubServer", "CellHubProto", "RPC", "RPCHTTP2", "EventLoop", "TLS", "CellHubStore", "CellHub", "SegmentationWorkers",
+                "CellHubServer", "CellHubProto", "RPC", "RPCHTTP2", "EventLoop", "TLS", "CellHubStore", "CellHubPostgres", "CellHub",
+                "SegmentationWorkers",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
@@ -135,6 +137,9 @@ let package = Package(
         // SQLite storage (the only importer of CSQLite): implements the domain's ports —
         // migrations, repositories, counters, the event log. Knows nothing about protos or RPC.
         .target(name: "CellHubStore", dependencies: ["CSQLite", "CellHub", "CLinuxShim"], swiftSettings: strictSwift),
+        // PostgreSQL storage (the only importer of CLibPQ): the same ports as CellHubStore, for
+        // several nodes sharing one database. Imports neither CellHubStore nor SQLite.
+        .target(name: "CellHubPostgres", dependencies: ["CLibPQ", "CellHub"], swiftSettings: strictSwift),
 
         // Raw protobuf-c pack/unpack timed in C: the baseline the Swift layer is measured against.
         .target(name: "CProtoBaseline", dependencies: ["CellHubProtoC"]),
@@ -174,10 +179,22 @@ let package = Package(
             dependencies: ["CellHubProto", "TestSupport"],
             swiftSettings: strictSwift
         ),
-        .testTarget(name: "CellHubStoreTests", dependencies: ["CellHubStore", "CellHub", "TestSupport"], swiftSettings: strictSwift),
-        .testTarget(name: "CellHubTests", dependencies: ["CellHub", "CellHubCrypto", "CellHubStore", "TestSupport"], swiftSettings: strictSwift),
+        // The store and domain tests' stores: `StoreKind` (SQLite, PostgreSQL) and the temporary
+        // PostgreSQL server of a test process.
+        .target(
+            name: "StoreTestSupport", dependencies: ["CellHub", "CellHubStore", "CellHubPostgres"], path: "Tests/StoreTestSupport",
+            swiftSettings: strictSwift
+        ),
         .testTarget(
-            name: "CellHubServerTests", dependencies: ["CellHubServer", "CellHub", "CellHubStore", "CellHubProto", "RPC"],
+            name: "CellHubStoreTests", dependencies: ["CellHubStore", "CellHubPostgres", "CellHub", "TestSupport", "StoreTestSupport"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "CellHubTests", dependencies: ["CellHub", "CellHubCrypto", "CellHubStore", "TestSupport", "StoreTestSupport"],
+            swiftSettings: strictSwift
+        ),
+        .testTarget(
+            name: "CellHubServerTests", dependencies: ["CellHubServer", "CellHub", "CellHubStore", "CellHubProto", "RPC", "StoreTestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "EventLoop", "TestSupport"], swiftSettings: strictSwift),

@@ -66,4 +66,6 @@ func writeLine(_ line: String, to descriptor: Int32) {
 /// `--data-dir`, shared by the admin commands (`serve` declares its own).
 struct DataDirectoryOption: ParsableArguments {
     @Option(help: "Directory for the database and image files.") var dataDir = DataDirectory.defaultPath
+    @Option(help: "A PostgreSQL database (postgres://… or postgresql://…, libpq's URI) instead of the SQLite file in --data-dir; image files stay in --data-dir.")
+    var database: String?
 }

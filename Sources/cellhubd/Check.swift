@@ -28,7 +28,7 @@ struct Check: ParsableCommand {
     func run() throws {
         try reportingFailures { () throws(CommandFailure) in
             let directory = try DataDirectory.prepare(data.dataDir)
-            let store = try directory.openStore()
+            let store = try directory.openStore(database: data.database)
             var problems: [String]
             do throws(StoreError) {
                 problems = try store.checkConsistency().map { "inconsistent: \($0)" }

@@ -1,4 +1,5 @@
 import CellHub
+import CellHubPostgres
 import CellHubStore
 
 #if canImport(Glibc)
@@ -54,11 +55,25 @@ struct DataDirectory {
         return DataDirectory(root: path)
     }
 
-    /// Opens the store, creating the database or migrating it as needed.
+    /// Opens the store, creating the database or migrating it as needed: the SQLite file of
+    /// the directory, or the PostgreSQL database `database` names (a libpq URI).
     /// - Parameters:
-    ///   - durable: fsync every commit (the server's default), not only checkpoints.
+    ///   - durable: fsync every commit (the server's default), not only checkpoints (SQLite;
+    ///     PostgreSQL's durability is the server's configuration).
     ///   - idempotencyWindowMs: how long an upload's idempotency key is honoured.
-    func openStore(durable: Bool = false, idempotencyWindowMs: Int64? = nil) throws(CommandFailure) -> Store {
+    func openStore(database: String? = nil, durable: Bool = false, idempotencyWindowMs: Int64? = nil) throws(CommandFailure) -> any CellHubStorage {
+        if let database {
+            guard Self.isPostgresURL(database) else {
+                throw .user("--database must be a PostgreSQL URI (postgres://… or postgresql://…), got '\(database)'")
+            }
+            var options = PostgresStore.Options()
+            if let idempotencyWindowMs { options.idempotencyWindowMs = idempotencyWindowMs }
+            do {
+                return try PostgresStore(url: database, options: options)
+            } catch {
+                throw .environment("cannot open the PostgreSQL database: \(error)")
+            }
+        }
         var options = Store.Options()
         options.durable = durable
         if let idempotencyWindowMs { options.idempotencyWindowMs = idempotencyWindowMs }
@@ -67,6 +82,15 @@ struct DataDirectory {
         } catch {
             throw .environment("cannot open the database \(databasePath): \(error)")
         }
+    }
+
+    static func isPostgresURL(_ text: String) -> Bool {
+        text.hasPrefix("postgres://") || text.hasPrefix("postgresql://")
+    }
+
+    /// The store's name for messages: the SQLite file, or "PostgreSQL" (a URI may hold a password).
+    func databaseName(_ database: String?) -> String {
+        database == nil ? databasePath : "the PostgreSQL database"
     }
 
     /// Takes the directory for one `serve`: an exclusive lock on `serve.lock`, held until the

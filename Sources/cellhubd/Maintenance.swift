@@ -12,7 +12,7 @@ final class Maintenance {
     private let timer: any DispatchSourceTimer
 
     init(
-        store: Store, intervalSeconds: Double, idempotencyWindowMs: Int64, eventRetentionMs: Int64, eventRetentionCount: Int,
+        store: any CellHubStorage, intervalSeconds: Double, idempotencyWindowMs: Int64, eventRetentionMs: Int64, eventRetentionCount: Int,
         logger: Logger
     ) {
         let queue = DispatchQueue(label: "cellhubd.maintenance")
@@ -21,10 +21,10 @@ final class Maintenance {
         timer.schedule(deadline: .now() + interval, repeating: interval)
         timer.setEventHandler {
             do {
-                let pruned = try store.pruneIdempotencyKeys(createdBefore: Store.systemClock() - idempotencyWindowMs)
+                let pruned = try store.pruneIdempotencyKeys(createdBefore: SystemValues.milliseconds() - idempotencyWindowMs)
                 if pruned > 0 { logger.notice("pruned expired idempotency keys", metadata: ["count": "\(pruned)"]) }
                 let events = try store.pruneEvents(
-                    committedBefore: Store.systemClock() - eventRetentionMs, keepingNewest: eventRetentionCount)
+                    committedBefore: SystemValues.milliseconds() - eventRetentionMs, keepingNewest: eventRetentionCount)
                 if events > 0 { logger.info("pruned event-log rows past the retention window", metadata: ["count": "\(events)"]) }
             } catch {
                 logger.warning("maintenance failed; retried at the next interval", metadata: ["error": "\(error)"])

@@ -23,6 +23,8 @@ struct Serve: ParsableCommand {
     @Option(help: "Port to listen on; 0 picks a free one (printed on stdout).") var port = 50051
     @Option(help: "Event loops (threads); default one per CPU the process may use (affinity mask, cgroup quota).") var loops = 0
     @Option(help: "Directory for the database and image files (created 0700 if missing).") var dataDir = DataDirectory.defaultPath
+    @Option(help: "A PostgreSQL database (postgres://… or postgresql://…, libpq's URI) instead of the SQLite file in --data-dir; image files stay in --data-dir.")
+    var database: String?
     @Flag(help: "Also serve the standard interop service grpc.testing.TestService.") var interop = false
     @Flag(help: "Do not serve server reflection (grpc.reflection.v1 and v1alpha, which grpcurl and Postman use to list and call services).")
     var noReflection = false
@@ -82,7 +84,7 @@ struct Serve: ParsableCommand {
 
         // The store and the domain over it, before listening: a directory, database or blob
         // directory that cannot be used stops the start with one line on stderr.
-        let store: Store
+        let store: any CellHubStorage
         let domain: Domain
         let hub: EventHub
         let dispatcher: JobDispatcher
@@ -99,9 +101,9 @@ struct Serve: ParsableCommand {
             retentionMs = retention
             let directory = try DataDirectory.prepare(dataDir)
             try directory.lockForServing()
-            store = try directory.openStore(durable: !fastCommits, idempotencyWindowMs: idempotencyWindowMs)
+            store = try directory.openStore(database: database, durable: !fastCommits, idempotencyWindowMs: idempotencyWindowMs)
             if !store.appliedMigrations.isEmpty {
-                logger.info("database migrated", metadata: ["path": "\(directory.databasePath)", "migrations": "\(store.appliedMigrations)"])
+                logger.info("database migrated", metadata: ["database": "\(directory.databaseName(database))", "migrations": "\(store.appliedMigrations)"])
             }
             try createFirstAdmin(store, directory, logger)
             do {
@@ -263,12 +265,12 @@ struct Serve: ParsableCommand {
     /// On the first start (no users yet): creates the `admin` user, writes its token to
     /// `admin.token` (0600, never overwritten) and shows the token once on stderr. Later
     /// starts leave everything alone.
-    private func createFirstAdmin(_ store: Store, _ directory: DataDirectory, _ logger: Logger) throws(CommandFailure) {
+    private func createFirstAdmin(_ store: any CellHubStorage, _ directory: DataDirectory, _ logger: Logger) throws(CommandFailure) {
         let hasUsers: Bool
         do {
             hasUsers = try !store.users().isEmpty
         } catch {
-            throw .environment("cannot read users from \(directory.databasePath): \(error)")
+            throw .environment("cannot read users from \(directory.databaseName(database)): \(error)")
         }
         guard !hasUsers else { return }
         let token = APIToken.generate()

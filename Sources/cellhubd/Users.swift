@@ -37,7 +37,7 @@ struct Users: ParsableCommand {
         func run() throws {
             try reportingFailures { () throws(CommandFailure) in
                 let name = try Users.validName(self.name)
-                let store = try DataDirectory.prepare(data.dataDir).openStore()
+                let store = try DataDirectory.prepare(data.dataDir).openStore(database: data.database)
                 let token = APIToken.generate()
                 let created: UserCreated
                 do throws(StoreError) {
@@ -71,7 +71,7 @@ struct Users: ParsableCommand {
 
         func run() throws {
             try reportingFailures { () throws(CommandFailure) in
-                let store = try DataDirectory.prepare(data.dataDir).openStore()
+                let store = try DataDirectory.prepare(data.dataDir).openStore(database: data.database)
                 let users: [UserRecord]
                 do throws(StoreError) {
                     users = try store.users()
@@ -103,7 +103,7 @@ struct Users: ParsableCommand {
         func run() throws {
             try reportingFailures { () throws(CommandFailure) in
                 let name = try Users.validName(self.name)
-                let store = try DataDirectory.prepare(data.dataDir).openStore()
+                let store = try DataDirectory.prepare(data.dataDir).openStore(database: data.database)
                 let revoked: UserRevoked
                 do throws(StoreError) {
                     guard let user = try store.user(named: name) else { throw StoreError.notFound(.user, id: name) }

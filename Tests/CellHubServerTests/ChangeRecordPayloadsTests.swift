@@ -4,16 +4,17 @@ import CellHubServer
 import CellHubStore
 import Foundation
 import RPC
+import StoreTestSupport
 import Testing
 
 /// The event log as `cellhubd serve` writes it: one row per operation, whose ChangeRecord
 /// names every affected image, job and user and carries the stats after the change.
 @Suite struct ChangeRecordPayloadsTests {
-    @Test func oneRecordPerOperationWithEveryAffectedID() throws {
+    @Test(arguments: StoreKind.allCases) func oneRecordPerOperationWithEveryAffectedID(kind: StoreKind) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("cellhub-log-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
-        let store = try Store(path: directory + "/cellhub.sqlite")
+        let store = try kind.makeStore(directory: directory, clock: { SystemValues.milliseconds() }, makeID: { SystemValues.randomUUID() })
         let domain = try Domain(store: store, dataDirectory: directory, payloads: ChangeRecordPayloads())
         func caller(_ name: String) throws -> Caller {
             let user = try store.createUser(name: name, isWorker: false, tokenHash: Array(name.utf8) + Array(repeating: 0, count: 32 - name.utf8.count), payload: { _ in [] }).user

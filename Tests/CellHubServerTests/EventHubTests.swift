@@ -4,6 +4,7 @@ import CellHubServer
 import CellHubStore
 import Foundation
 import RPC
+import StoreTestSupport
 import Testing
 
 /// The EventHub with the real store underneath (SQLite, the server's ChangeRecord payloads
@@ -11,8 +12,8 @@ import Testing
 /// resume, presence, revocation and slow consumers. Only the transport is a stand-in.
 @Suite(.serialized, .timeLimit(.minutes(1)))
 struct EventHubTests {
-    @Test func snapshotThenCaughtUpThenLiveStatsAndCountChange() async throws {
-        let h = try HubHarness()
+    @Test(arguments: StoreKind.allCases) func snapshotThenCaughtUpThenLiveStatsAndCountChange(kind: StoreKind) async throws {
+        let h = try HubHarness(kind)
         let olga = try h.user("olga")
         let project = try h.domain.projects.create(name: "P", description: "", caller: olga).project
         let stream = h.watchProject(project.id, as: olga)
@@ -41,8 +42,8 @@ struct EventHubTests {
 
     /// A burst: the first change is sent at once, then at most one update per interval, the
     /// last exact; interval 0 sends every change.
-    @Test func burstsCoalesceAndTheLastUpdateIsExact() async throws {
-        let h = try HubHarness()
+    @Test(arguments: StoreKind.allCases) func burstsCoalesceAndTheLastUpdateIsExact(kind: StoreKind) async throws {
+        let h = try HubHarness(kind)
         let olga = try h.user("olga")
         let project = try h.domain.projects.create(name: "P", description: "", caller: olga).project
         let slow = h.watchProject(project.id, as: olga, intervalMs: 10_000)
@@ -65,8 +66,8 @@ struct EventHubTests {
     /// push of bytes shared by all of them; a stream behind its low-water mark takes the
     /// general path (discrete events queued, the update held and folded until it drains)
     /// and ends with the same discrete events and the same final update.
-    @Test func streamsInStepTakeOnePushPerChangeAndAStreamBehindCatchesUp() async throws {
-        let h = try HubHarness { $0.budget = StreamBudget(budget: 256 << 10, lowWater: 400) }
+    @Test(arguments: StoreKind.allCases) func streamsInStepTakeOnePushPerChangeAndAStreamBehindCatchesUp(kind: StoreKind) async throws {
+        let h = try HubHarness(kind) { $0.budget = StreamBudget(budget: 256 << 10, lowWater: 400) }
         let olga = try h.user("olga")
         let project = try h.domain.projects.create(name: "P", description: "", caller: olga).project
         let inStep = h.watchProject(project.id, as: olga, intervalMs: 0)
@@ -95,8 +96,8 @@ struct EventHubTests {
 
     /// A frame the transport refuses ends the stream with a status (resume) and takes it out
     /// of the hub, instead of leaving the call open with nothing sent to it.
-    @Test func aRefusedFrameEndsTheStream() async throws {
-        let h = try HubHarness()
+    @Test(arguments: StoreKind.allCases) func aRefusedFrameEndsTheStream(kind: StoreKind) async throws {
+        let h = try HubHarness(kind)
         let olga = try h.user("olga")
         let project = try h.domain.projects.create(name: "P", description: "", caller: olga).project
         let stream = h.watchProject(project.id, as: olga, intervalMs: 0)
@@ -138,8 +139,8 @@ struct EventHubTests {
     }
 
     /// Every change reaches every member's stream, whoever made it; a stranger cannot subscribe.
-    @Test func everyMemberGetsEveryChangeAndStrangersNothing() async throws {
-        let h = try HubHarness()
+    @Test(arguments: StoreKind.allCases) func everyMemberGetsEveryChangeAndStrangersNothing(kind: StoreKind) async throws {
+        let h = try HubHarness(kind)
         let olga = try h.user("olga"), eddie = try h.user("eddie"), vera = try h.user("vera"), stranger = try h.user("stranger")
         let project = try h.domain.projects.create(name: "P", description: "", caller: olga).project
         _ = try h.domain.sharing.share(projectID: project.id, grantee: .userName("eddie"), role: .editor, caller: olga)
@@ -162,8 +163,8 @@ struct EventHubTests {
 
     /// One PRESENCE per user (not per stream): joined when a user's first stream opens,
     /// left when their last one closes.
-    @Test func presenceCountsUsersNotStreams() async throws {
-        let h = try HubHarness()
+    @Test(arguments: StoreKind.allCases) func presenceCountsUsersNotStreams(kind: StoreKind) async throws {
+        let h = try HubHarness(kind)
         let olga = try h.user("olga"), vera = try h.user("vera")
         let project = try h.domain.projects.create(name: "P", description: "", caller: olga).project
         _ = try h.domain.sharing.share(projectID: project.id, grantee: .userName("vera"), role: .viewer, caller: olga)
@@ -196,8 +197,8 @@ struct EventHubTests {
     }
 
     /// A revoked member hears ACCESS_REVOKED and the stream ends; the others see SHARES_CHANGED.
-    @Test func revocationEndsTheRevokedMembersStream() async throws {
-        let h = try HubHarness()
+    @Test(arguments: StoreKind.allCases) func revocationEndsTheRevokedMembersStream(kind: StoreKind) async throws {
+        let h = try HubHarness(kind)
         let olga = try h.user("olga"), vera = try h.user("vera")
         let project = try h.domain.projects.create(name: "P", description: "", caller: olga).project
         _ = try h.domain.sharing.share(projectID: project.id, grantee: .userName("vera"), role: .viewer, caller: olga)
@@ -205,8 +206,10 @@ struct EventHubTests {
         let viewer = h.watchProject(project.id, as: vera)
         await h.settle { viewer.outlet.messages.count == 2 && owner.outlet.messages.contains { $0.payloadName == "caughtUp" } }
         _ = try h.domain.sharing.revoke(projectID: project.id, target: .userName("vera"), caller: olga)
-        await h.settle { viewer.outlet.messages.count == 3 }
+        // A presence update (olga's stream opening) may still be on its way before it on a busy machine.
+        await h.settle { viewer.outlet.messages.contains { $0.payloadName == "revoked" } }
         #expect(viewer.outlet.messages.last?.payloadName == "revoked")
+        #expect(viewer.outlet.messages.dropFirst(2).allSatisfy { $0.payloadName == "presence" || $0.payloadName == "revoked" })
         #expect(await h.end(viewer.end) == .accessRevoked)
         await h.settle { owner.outlet.messages.contains { $0.payloadName == "shares" } }
         guard case .sharesChanged(let change) = owner.outlet.messages.first(where: { $0.payloadName == "shares" })?.payload else { return }
@@ -218,8 +221,8 @@ struct EventHubTests {
 
     /// Worker results through the store's queue operations: claims, completions and failures
     /// coalesce into SEGMENTATION_COMPLETED / SEGMENTATION_FAILED with the stats.
-    @Test func completionsAndFailuresCoalesce() async throws {
-        let h = try HubHarness()
+    @Test(arguments: StoreKind.allCases) func completionsAndFailuresCoalesce(kind: StoreKind) async throws {
+        let h = try HubHarness(kind)
         let olga = try h.user("olga")
         let project = try h.domain.projects.create(name: "P", description: "", caller: olga).project
         _ = try h.upload(4, to: project.id, as: olga)
@@ -251,8 +254,8 @@ struct EventHubTests {
 
     /// Resuming inside the window replays the missed discrete events, then one stats
     /// refresh; outside it (another epoch, or pruned), a RESYNC snapshot.
-    @Test func resumeReplaysInsideTheWindowAndResyncsOutside() async throws {
-        let h = try HubHarness()
+    @Test(arguments: StoreKind.allCases) func resumeReplaysInsideTheWindowAndResyncsOutside(kind: StoreKind) async throws {
+        let h = try HubHarness(kind)
         let olga = try h.user("olga")
         _ = try h.user("vera")
         let project = try h.domain.projects.create(name: "P", description: "", caller: olga).project
@@ -290,8 +293,8 @@ struct EventHubTests {
 
     /// A resume names the last event applied, also inside a revision: the client that got the
     /// count change of a DeleteImage but not its IMAGE_DELETED gets exactly that one.
-    @Test func resumeInsideARevisionSendsExactlyTheRest() async throws {
-        let h = try HubHarness()
+    @Test(arguments: StoreKind.allCases) func resumeInsideARevisionSendsExactlyTheRest(kind: StoreKind) async throws {
+        let h = try HubHarness(kind)
         let olga = try h.user("olga")
         let project = try h.domain.projects.create(name: "P", description: "", caller: olga).project
         let ids = try h.upload(2, to: project.id, as: olga)
@@ -318,8 +321,8 @@ struct EventHubTests {
 
     /// A consumer that stops reading: coalesced state waits (and is replaced by newer state),
     /// discrete events past the budget end the stream RESOURCE_EXHAUSTED.
-    @Test func slowConsumersGetCoalescedStateOrEndTooSlow() async throws {
-        let h = try HubHarness { $0.budget = StreamBudget(budget: 4_096, lowWater: 512) }
+    @Test(arguments: StoreKind.allCases) func slowConsumersGetCoalescedStateOrEndTooSlow(kind: StoreKind) async throws {
+        let h = try HubHarness(kind) { $0.budget = StreamBudget(budget: 4_096, lowWater: 512) }
         let olga = try h.user("olga")
         let project = try h.domain.projects.create(name: "P", description: "", caller: olga).project
         let stream = h.watchProject(project.id, as: olga, intervalMs: 0)
@@ -332,8 +335,8 @@ struct EventHubTests {
     }
 
     /// A dashboard moves for every user whose metrics changed, whoever caused it.
-    @Test func shareesDashboardMovesWhenTheOwnerUploads() async throws {
-        let h = try HubHarness()
+    @Test(arguments: StoreKind.allCases) func shareesDashboardMovesWhenTheOwnerUploads(kind: StoreKind) async throws {
+        let h = try HubHarness(kind)
         let olga = try h.user("olga"), vera = try h.user("vera")
         let project = try h.domain.projects.create(name: "P", description: "", caller: olga).project
         _ = try h.domain.sharing.share(projectID: project.id, grantee: .userName("vera"), role: .viewer, caller: olga)
@@ -352,8 +355,8 @@ struct EventHubTests {
         dashboard.end.cancel()
     }
 
-    @Test func activityStreamsSendTheBacklogThenLiveEntries() async throws {
-        let h = try HubHarness()
+    @Test(arguments: StoreKind.allCases) func activityStreamsSendTheBacklogThenLiveEntries(kind: StoreKind) async throws {
+        let h = try HubHarness(kind)
         let olga = try h.user("olga"), vera = try h.user("vera")
         let project = try h.domain.projects.create(name: "P", description: "", caller: olga).project
         _ = try h.domain.sharing.share(projectID: project.id, grantee: .userName("vera"), role: .viewer, caller: olga)
@@ -368,8 +371,8 @@ struct EventHubTests {
     }
 
     /// The member index follows shares, revocations and deletions exactly.
-    @Test func memberIndexFollowsTheLog() throws {
-        let h = try HubHarness()
+    @Test(arguments: StoreKind.allCases) func memberIndexFollowsTheLog(kind: StoreKind) throws {
+        let h = try HubHarness(kind)
         let olga = try h.user("olga"), eddie = try h.user("eddie"), vera = try h.user("vera")
         var index = MemberIndex(try h.store.allMembers())
         let start = try h.store.currentRevision()

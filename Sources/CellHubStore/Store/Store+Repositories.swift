@@ -22,3 +22,5 @@ extension DatabaseFault {
         self.init(description: error.description, isUniqueViolation: error.isUniqueViolation)
     }
 }
+
+extension Store: StoreAdministration {}

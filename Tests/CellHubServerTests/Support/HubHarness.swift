@@ -3,6 +3,7 @@ import CellHubProto
 import CellHubServer
 import CellHubStore
 import Foundation
+import StoreTestSupport
 import RPC
 import Synchronization
 import Testing
@@ -100,19 +101,20 @@ final class TestOutlet<Message: RPCMessage>: StreamOutlet, @unchecked Sendable {
     }
 }
 
-/// The EventHub over the real SQLite store and the server's real payload encoder, decoder
-/// and wire encoder, in a temporary directory; streams run on a manual executor.
+/// The EventHub over a real store of `kind` (SQLite, or a fresh PostgreSQL database) and the
+/// server's real payload encoder, decoder and wire encoder, in a temporary directory; streams
+/// run on a manual executor.
 final class HubHarness {
     let directory: String
-    let store: Store
+    let store: any CellHubStorage
     let domain: Domain
     let hub: EventHub
     let executor = ManualExecutor()
 
-    init(configure: (inout EventHub.Options) -> Void = { _ in }) throws {
+    init(_ kind: StoreKind = .sqlite, configure: (inout EventHub.Options) -> Void = { _ in }) throws {
         directory = FileManager.default.temporaryDirectory.appendingPathComponent("cellhub-hub-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        store = try Store(path: directory + "/cellhub.sqlite")
+        store = try kind.makeStore(directory: directory, clock: { SystemValues.milliseconds() }, makeID: { SystemValues.randomUUID() })
         domain = try Domain(store: store, dataDirectory: directory, payloads: ChangeRecordPayloads())
         var options = EventHub.Options()
         options.reportFault = { Issue.record("hub fault: \($0)") }

@@ -1,5 +1,6 @@
 import CellHub
 @testable import CellHubStore
+import StoreTestSupport
 import Testing
 import TestSupport
 
@@ -12,10 +13,12 @@ import TestSupport
 struct CounterPropertyTests {
     static let seeds: [UInt64] = Array(1...12)
     static let steps = 150
+    /// Every seed on SQLite, the first four on PostgreSQL (each step is ~150 round trips there).
+    static let cases: [(StoreKind, UInt64)] = seeds.map { (.sqlite, $0) } + seeds.prefix(4).map { (.postgres, $0) }
 
-    @Test("every step leaves counters, dashboards and the event log exact", arguments: seeds)
-    func randomOperations(seed: UInt64) throws {
-        var run = try Run(seed: seed)
+    @Test("every step leaves counters, dashboards and the event log exact", arguments: cases)
+    func randomOperations(kind: StoreKind, seed: UInt64) throws {
+        var run = try Run(kind, seed: seed)
         for step in 0..<Self.steps {
             try run.step(step)
         }
@@ -31,7 +34,7 @@ struct CounterPropertyTests {
         for step in 0..<Self.steps { try run.step(step) }
         let store = run.t.store
         let now = run.t.clock.now
-        func figures(_ store: Store) throws -> [String] {
+        func figures(_ store: any CellHubStorage) throws -> [String] {
             try run.users.map { user in
                 let dashboard = try store.dashboard(userID: user.id, todayStartMs: now - 3_600_000 * 5, weekStartMs: now - 86_400_000 * 3)
                 let queue = try store.queueStats(userID: user.id)
@@ -82,10 +85,10 @@ private struct Run {
     /// Chatham Islands (+12:45), Marquesas (-9:30).
     static let zoneOffsetsMinutes: [Int64] = [0, 330, -480, 765, -570]
 
-    init(seed: UInt64) throws {
+    init(_ kind: StoreKind = .sqlite, seed: UInt64) throws {
         self.seed = seed
         random = SeededRandom(seed: seed)
-        let store = try TestStore()
+        let store = try TestStore(kind)
         t = store
         users = try (0..<4).map { try store.user("user-\($0)") }
         lastRevision = try store.store.currentRevision()
@@ -124,8 +127,8 @@ private struct Run {
             let counters = try #require(try t.store.counters(projectID: projectID))
             let actual = try t.raw.queryOne(
                 """
-                SELECT count(*), coalesce(sum(status = 1), 0), coalesce(sum(status = 2), 0), coalesce(sum(status = 3), 0),
-                       coalesce(sum(status = 4), 0), coalesce(sum(status = 5), 0), coalesce(sum(size_bytes), 0)
+                SELECT count(*), coalesce(sum(CASE WHEN status = 1 THEN 1 ELSE 0 END), 0), coalesce(sum(CASE WHEN status = 2 THEN 1 ELSE 0 END), 0), coalesce(sum(CASE WHEN status = 3 THEN 1 ELSE 0 END), 0),
+                       coalesce(sum(CASE WHEN status = 4 THEN 1 ELSE 0 END), 0), coalesce(sum(CASE WHEN status = 5 THEN 1 ELSE 0 END), 0), coalesce(sum(size_bytes), 0)
                 FROM images WHERE project_id = ?
                 """, projectID) { row in (0..<7).map { row.int64($0) } }
             let stored = [counters.imageCount, counters.noSegmentation, counters.queued, counters.processing,
@@ -146,7 +149,7 @@ private struct Run {
         }
 
         let queue = try t.store.queueStats()
-        let open = try t.raw.queryOne("SELECT coalesce(sum(status = 1), 0), coalesce(sum(status = 2), 0) FROM segmentation_jobs") {
+        let open = try t.raw.queryOne("SELECT coalesce(sum(CASE WHEN status = 1 THEN 1 ELSE 0 END), 0), coalesce(sum(CASE WHEN status = 2 THEN 1 ELSE 0 END), 0) FROM segmentation_jobs") {
             [$0.int64(0), $0.int64(1)]
         }
         #expect([queue.queued, queue.processing] == open, "\(context): queue")
@@ -157,12 +160,12 @@ private struct Run {
         let visible = "SELECT project_id FROM project_members WHERE user_id = ?1"
         let images = try t.raw.queryOne(
             """
-            SELECT count(*), coalesce(sum(status = 1), 0), coalesce(sum(status = 2), 0), coalesce(sum(status = 3), 0),
-                   coalesce(sum(status = 4), 0), coalesce(sum(status = 5), 0), coalesce(sum(size_bytes), 0),
-                   coalesce(sum(uploaded_at_ms >= ?2), 0)
+            SELECT count(*), coalesce(sum(CASE WHEN status = 1 THEN 1 ELSE 0 END), 0), coalesce(sum(CASE WHEN status = 2 THEN 1 ELSE 0 END), 0), coalesce(sum(CASE WHEN status = 3 THEN 1 ELSE 0 END), 0),
+                   coalesce(sum(CASE WHEN status = 4 THEN 1 ELSE 0 END), 0), coalesce(sum(CASE WHEN status = 5 THEN 1 ELSE 0 END), 0), coalesce(sum(size_bytes), 0),
+                   coalesce(sum(CASE WHEN uploaded_at_ms >= ?2 THEN 1 ELSE 0 END), 0)
             FROM images WHERE project_id IN (\(visible))
             """, userID, todayStartMs) { row in (0..<8).map { row.int64($0) } }!
-        func count(_ sql: String, _ arguments: any SQLiteBindable...) throws -> Int64 {
+        func count(_ sql: String, _ arguments: any RawBindable...) throws -> Int64 {
             try t.raw.queryOne(sql, arguments: arguments) { $0.int64(0) } ?? -1
         }
         return DashboardAggregates(

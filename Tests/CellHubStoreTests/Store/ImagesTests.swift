@@ -1,12 +1,13 @@
 import CellHub
 @testable import CellHubStore
+import StoreTestSupport
 import Testing
 
 @Suite("Store: images, blobs, idempotency")
 struct ImagesTests {
-    @Test("an upload inserts every image, moves the counters once and shares blobs by content")
-    func upload() throws {
-        let t = try TestStore()
+    @Test("an upload inserts every image, moves the counters once and shares blobs by content", arguments: StoreKind.allCases)
+    func upload(kind: StoreKind) throws {
+        let t = try TestStore(kind)
         let ada = try t.user("ada")
         let p = try t.store.createProject(ownerID: ada.id, name: "p", description: "", payload: tag("c")).project
         t.clock.advance(by: 60_000)
@@ -26,9 +27,9 @@ struct ImagesTests {
         #expect(try t.store.checkConsistency() == [])
     }
 
-    @Test("image lists page newest first with totals, filter by status and by name")
-    func list() throws {
-        let t = try TestStore()
+    @Test("image lists page newest first with totals, filter by status and by name", arguments: StoreKind.allCases)
+    func list(kind: StoreKind) throws {
+        let t = try TestStore(kind)
         let ada = try t.user("ada")
         let p = try t.store.createProject(ownerID: ada.id, name: "p", description: "", payload: tag("c")).project
         var all: [ImageRecord] = []
@@ -62,9 +63,9 @@ struct ImagesTests {
         #expect(namedQueued.items.map(\.id) == [all[0].id] && namedQueued.totalCount == 1)
     }
 
-    @Test("an idempotency key replays the stored response, refuses another request, and expires")
-    func idempotency() throws {
-        let t = try TestStore()
+    @Test("an idempotency key replays the stored response, refuses another request, and expires", arguments: StoreKind.allCases)
+    func idempotency(kind: StoreKind) throws {
+        let t = try TestStore(kind)
         let ada = try t.user("ada")
         let p = try t.store.createProject(ownerID: ada.id, name: "p", description: "", payload: tag("c")).project
         let q = try t.store.createProject(ownerID: ada.id, name: "q", description: "", payload: tag("c")).project
@@ -96,9 +97,9 @@ struct ImagesTests {
         #expect(try t.store.pruneIdempotencyKeys(createdBefore: t.clock.now) == 1)
     }
 
-    @Test("deleting images moves counters down, cancels their jobs and reports blobs nobody references")
-    func delete() throws {
-        let t = try TestStore()
+    @Test("deleting images moves counters down, cancels their jobs and reports blobs nobody references", arguments: StoreKind.allCases)
+    func delete(kind: StoreKind) throws {
+        let t = try TestStore(kind)
         let ada = try t.user("ada")
         let p = try t.store.createProject(ownerID: ada.id, name: "p", description: "", payload: tag("c")).project
         let q = try t.store.createProject(ownerID: ada.id, name: "q", description: "", payload: tag("c")).project
@@ -136,9 +137,9 @@ struct ImagesTests {
         #expect(try t.store.checkConsistency() == [])
     }
 
-    @Test("deleting a project cascades everything and releases only its own blobs")
-    func deleteProject() throws {
-        let t = try TestStore()
+    @Test("deleting a project cascades everything and releases only its own blobs", arguments: StoreKind.allCases)
+    func deleteProject(kind: StoreKind) throws {
+        let t = try TestStore(kind)
         let ada = try t.user("ada")
         let bob = try t.user("bob")
         let p = try t.store.createProject(ownerID: ada.id, name: "p", description: "", payload: tag("c")).project

@@ -1,5 +1,6 @@
 import CellHub
 @testable import CellHubStore
+import StoreTestSupport
 import Testing
 import TestSupport
 
@@ -9,10 +10,10 @@ import TestSupport
 /// project deleted while its jobs wait.
 @Suite("Store: queue positions and completion figures at scale")
 struct QueueFiguresTests {
-    @Test(arguments: [7, 11])
-    func matchBruteForce(seed: UInt64) throws {
+    @Test(arguments: StoreKind.allCases, [7, 11] as [UInt64])
+    func matchBruteForce(kind: StoreKind, seed: UInt64) throws {
         var random = SeededRandom(seed: seed)
-        let t = try TestStore()
+        let t = try TestStore(kind)
         let users = try (0..<4).map { try t.user("u\($0)") }
         var projects: [(id: String, owner: UserRecord)] = []
         for index in 0..<12 {
@@ -78,7 +79,7 @@ struct QueueFiguresTests {
             ) { $0.string(0) }
             let expectedPosition = try head.map { try t.store.queuePosition(jobID: $0) } ?? 0
             let open = try t.raw.queryOne(
-                "SELECT coalesce(sum(status = 1), 0), coalesce(sum(status = 2), 0) FROM segmentation_jobs WHERE project_id IN (\(visible))"
+                "SELECT coalesce(sum(CASE WHEN status = 1 THEN 1 ELSE 0 END), 0), coalesce(sum(CASE WHEN status = 2 THEN 1 ELSE 0 END), 0) FROM segmentation_jobs WHERE project_id IN (\(visible))"
             ) { ($0.int64(0), $0.int64(1)) }!
             let stats = try t.store.queueStats(userID: user.id)
             #expect(stats.position == expectedPosition && stats.scopeQueued == open.0 && stats.scopeProcessing == open.1)
@@ -86,7 +87,7 @@ struct QueueFiguresTests {
             let last100 = try t.raw.queryOne(
                 """
                 SELECT coalesce(avg(processing_ms), 0.0), count(*) FROM (SELECT processing_ms FROM segmentation_jobs
-                WHERE status = 3 AND project_id IN (\(visible)) ORDER BY finished_at_ms DESC LIMIT 100)
+                WHERE status = 3 AND project_id IN (\(visible)) ORDER BY finished_at_ms DESC LIMIT 100) AS recent
                 """) { ($0.double(0), $0.int(1)) }!
             let recent = try t.raw.queryOne(
                 "SELECT count(*) FROM segmentation_jobs WHERE status = 3 AND finished_at_ms >= ? AND project_id IN (\(visible))", since

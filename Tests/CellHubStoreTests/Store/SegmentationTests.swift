@@ -1,5 +1,6 @@
 import CellHub
 @testable import CellHubStore
+import StoreTestSupport
 import Testing
 
 @Suite("Store: segmentation queue")
@@ -13,9 +14,9 @@ struct SegmentationTests {
         return (owner, p, up.images)
     }
 
-    @Test("enqueue, claim in priority then FIFO order, complete: statuses, counters, result, batch summary")
-    func lifecycle() throws {
-        let t = try TestStore()
+    @Test("enqueue, claim in priority then FIFO order, complete: statuses, counters, result, batch summary", arguments: StoreKind.allCases)
+    func lifecycle(kind: StoreKind) throws {
+        let t = try TestStore(kind)
         let (owner, p, images) = try project(t, images: 4)
         let low = try t.store.enqueue(
             EnqueueRequest(projectID: p.id, target: .images([images[0].id, images[1].id]), model: "m", requestedBy: owner.id),
@@ -66,9 +67,9 @@ struct SegmentationTests {
         #expect(try t.store.checkConsistency() == [])
     }
 
-    @Test("a batch of results and the next claims: each result on its own, claims sized by the results that held, one commit")
-    func completeThenClaimInOneTransaction() throws {
-        let t = try TestStore()
+    @Test("a batch of results and the next claims: each result on its own, claims sized by the results that held, one commit", arguments: StoreKind.allCases)
+    func completeThenClaimInOneTransaction(kind: StoreKind) throws {
+        let t = try TestStore(kind)
         let (owner, p, images) = try project(t, images: 6)
         _ = try t.store.enqueue(EnqueueRequest(projectID: p.id, target: .unsegmented, model: "m", requestedBy: owner.id), payload: tag("q"))
         let held = try t.store.claimJobs(workerName: "w", models: ["m"], limit: 3, leaseDurationMs: 60_000, payload: tag("c")).assignments
@@ -79,7 +80,7 @@ struct SegmentationTests {
             JobCompletion(jobID: "ghost", leaseID: "l", output: output),
             JobCompletion(jobID: held[2].job.id, leaseID: held[2].job.leaseID!, output: output),
         ]
-        let transactions = t.store.writeTransactions
+        let transactions = (t.store as? Store)?.writeTransactions
         var seen: [String] = []
         let (completed, claimed) = try t.store.completeJobs(
             completions,
@@ -89,7 +90,7 @@ struct SegmentationTests {
                 return [ClaimRequest(workerName: "w", models: ["m"], limit: done.count), ClaimRequest(workerName: "idle", models: ["m"], limit: 0)]
             },
             leaseDurationMs: 60_000, completedPayload: tag("done"), claimedPayload: tag("c"))
-        #expect(t.store.writeTransactions == transactions + 1, "one transaction for the whole batch")
+        if let transactions { #expect(t.sqlite.writeTransactions == transactions + 1, "one transaction for the whole batch") }
         #expect(seen == [held[0].job.id, held[2].job.id])
         #expect(try completed[0].get().image.status == .segmented && completed[0].get().image.cellCount == 4)
         #expect(throws: StoreError.lease(jobID: held[1].job.id, .unknownLease)) { try completed[1].get() }
@@ -104,9 +105,9 @@ struct SegmentationTests {
         #expect(try t.store.checkConsistency() == [])
     }
 
-    @Test("a batch's counter moves are written once at its end, and each result carries the counters as of itself")
-    func batchedCounterMoves() throws {
-        let t = try TestStore()
+    @Test("a batch's counter moves are written once at its end, and each result carries the counters as of itself", arguments: StoreKind.allCases)
+    func batchedCounterMoves(kind: StoreKind) throws {
+        let t = try TestStore(kind)
         let (owner, p, _) = try project(t, images: 6)
         let sharee = try t.user("sharee")
         _ = try t.store.share(projectID: p.id, userID: sharee.id, role: .viewer, actor: owner.id, payload: tag("s"))
@@ -145,7 +146,7 @@ struct SegmentationTests {
         var kept = CounterDelta(), dropped = CounterDelta()
         kept.move(from: .noSegmentation, to: .failed)
         dropped.move(from: .noSegmentation, to: .segmented)
-        try t.store.write { tx in
+        try t.sqlite.write { tx in
             try tx.deferringCounters { tx in
                 _ = try tx.apply(kept, to: p.id, revision: 1)
                 #expect(throws: Refused.self) {
@@ -171,9 +172,9 @@ struct SegmentationTests {
             guard case .database(let fault) = error as? StoreError else { return false }
             return fault.description.contains("CHECK constraint failed")
         }
-        #expect(performing: { try t.store.write { tx in _ = try tx.apply(impossible, to: p.id, revision: 1) } }, throws: refused)
+        #expect(performing: { try t.sqlite.write { tx in _ = try tx.apply(impossible, to: p.id, revision: 1) } }, throws: refused)
         // Refused by the move itself, not by the write at the batch's end (nothing is left to write).
-        _ = try t.store.write { tx in
+        _ = try t.sqlite.write { tx in
             try tx.deferringCounters { tx in
                 _ = #expect(performing: { _ = try tx.apply(impossible, to: p.id, revision: 1) }, throws: { refused(StoreError.wrapping($0)) })
             }
@@ -181,9 +182,9 @@ struct SegmentationTests {
         #expect(try t.store.counters(projectID: p.id)?.noSegmentation == 1)
     }
 
-    @Test("retryable failures re-queue until attempts run out; the last one fails the image")
-    func failures() throws {
-        let t = try TestStore()
+    @Test("retryable failures re-queue until attempts run out; the last one fails the image", arguments: StoreKind.allCases)
+    func failures(kind: StoreKind) throws {
+        let t = try TestStore(kind)
         let (owner, p, images) = try project(t, images: 1)
         _ = try t.store.enqueue(EnqueueRequest(projectID: p.id, target: .unsegmented, model: "m", requestedBy: owner.id, maxAttempts: 2), payload: tag("q"))
         var job = try t.store.claimJobs(workerName: "w", models: ["m"], limit: 1, leaseDurationMs: 1_000, payload: tag("c")).assignments[0].job
@@ -215,9 +216,9 @@ struct SegmentationTests {
         #expect(try t.store.checkConsistency() == [])
     }
 
-    @Test("expired leases are refused, renewals extend them, and the sweep re-queues or fails")
-    func leases() throws {
-        let t = try TestStore()
+    @Test("expired leases are refused, renewals extend them, and the sweep re-queues or fails", arguments: StoreKind.allCases)
+    func leases(kind: StoreKind) throws {
+        let t = try TestStore(kind)
         let (owner, p, _) = try project(t, images: 2)
         _ = try t.store.enqueue(EnqueueRequest(projectID: p.id, target: .unsegmented, model: "m", requestedBy: owner.id, maxAttempts: 1), payload: tag("q"))
         let jobs = try t.store.claimJobs(workerName: "w", models: ["m"], limit: 2, leaseDurationMs: 1_000, payload: tag("c")).assignments.map(\.job)
@@ -235,9 +236,9 @@ struct SegmentationTests {
         #expect(try t.store.checkConsistency() == [])
     }
 
-    @Test("cancelling: by jobs (finished ones refuse the call), by batch, by project")
-    func cancel() throws {
-        let t = try TestStore()
+    @Test("cancelling: by jobs (finished ones refuse the call), by batch, by project", arguments: StoreKind.allCases)
+    func cancel(kind: StoreKind) throws {
+        let t = try TestStore(kind)
         let (owner, p, images) = try project(t, images: 4)
         let first = try t.store.enqueue(
             EnqueueRequest(projectID: p.id, target: .images([images[0].id, images[1].id]), model: "m", requestedBy: owner.id), payload: tag("q"))
@@ -268,9 +269,9 @@ struct SegmentationTests {
         #expect(try t.store.checkConsistency() == [])
     }
 
-    @Test("the queue limit refuses an enqueue that would exceed it")
-    func queueLimit() throws {
-        let t = try TestStore()
+    @Test("the queue limit refuses an enqueue that would exceed it", arguments: StoreKind.allCases)
+    func queueLimit(kind: StoreKind) throws {
+        let t = try TestStore(kind)
         let (owner, p, _) = try project(t, images: 3)
         #expect(throws: StoreError.queueFull(limit: 2)) {
             try t.store.enqueue(EnqueueRequest(projectID: p.id, target: .unsegmented, model: "m", requestedBy: owner.id, queueLimit: 2), payload: tag("q"))
@@ -278,18 +279,18 @@ struct SegmentationTests {
         #expect(try t.store.counters(projectID: p.id)?.queued == 0)
     }
 
-    @Test("one claim call for several workers: one transaction, queue order across them, an event each that claimed")
-    func batchedClaims() throws {
-        let t = try TestStore()
+    @Test("one claim call for several workers: one transaction, queue order across them, an event each that claimed", arguments: StoreKind.allCases)
+    func batchedClaims(kind: StoreKind) throws {
+        let t = try TestStore(kind)
         let (owner, p, _) = try project(t, images: 5)
         let queued = try t.store.enqueue(
             EnqueueRequest(projectID: p.id, target: .unsegmented, model: "m", requestedBy: owner.id), payload: tag("q")).jobs.map(\.imageID)
-        let transactions = t.store.writeTransactions
+        let transactions = (t.store as? Store)?.writeTransactions
         let claims = try t.store.claimJobs(
             [ClaimRequest(workerName: "a", models: ["m"], limit: 2), ClaimRequest(workerName: "b", models: ["other"], limit: 4),
              ClaimRequest(workerName: "c", models: ["m"], limit: 1), ClaimRequest(workerName: "d", models: ["m"], limit: 9)],
             leaseDurationMs: 60_000, payload: tag("c"))
-        #expect(t.store.writeTransactions == transactions + 1)
+        if let transactions { #expect(t.sqlite.writeTransactions == transactions + 1) }
         #expect(claims.map { $0.assignments.map(\.image.id) } == [Array(queued[0..<2]), [], [queued[2]], Array(queued[3...])])
         #expect(claims.map { $0.assignments.map(\.job.workerName) } == [["a", "a"], [], ["c"], ["d", "d"]])
         // Each claim saw the ones before it: its counters, its own revision.

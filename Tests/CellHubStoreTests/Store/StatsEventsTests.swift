@@ -2,6 +2,7 @@ import CellHub
 @testable import CellHubStore
 import Dispatch
 import Synchronization
+import StoreTestSupport
 import Testing
 import TestSupport
 
@@ -11,11 +12,11 @@ import Glibc
 
 @Suite("Store: dashboard, event log")
 struct StatsEventsTests {
-    @Test("'today' and 'this week' follow the caller's zone, including a half-hour one")
-    func dashboardTimeZones() throws {
+    @Test("'today' and 'this week' follow the caller's zone, including a half-hour one", arguments: StoreKind.allCases)
+    func dashboardTimeZones(kind: StoreKind) throws {
         // 2025-06-16 is a Monday. Start at 18:20 UTC on Sunday the 15th = 23:50 in India (+5:30).
         let sunday1820 = Int64(1_750_011_600_000)
-        let t = try TestStore(clock: FakeClock(sunday1820))
+        let t = try TestStore(kind, clock: FakeClock(sunday1820))
         let ada = try t.user("ada")
         let p = try t.store.createProject(ownerID: ada.id, name: "p", description: "", payload: tag("c")).project
         _ = try t.store.uploadImages(projectID: p.id, uploaderID: ada.id, images: t.images(2), payload: tag("u"))
@@ -35,9 +36,9 @@ struct StatsEventsTests {
         #expect(inUTC.revision == (try t.store.currentRevision()))
     }
 
-    @Test("one event row per operation: a 500-image upload is one event, payloads hold what the closure encoded")
-    func oneEventPerOperation() throws {
-        let t = try TestStore()
+    @Test("one event row per operation: a 500-image upload is one event, payloads hold what the closure encoded", arguments: StoreKind.allCases)
+    func oneEventPerOperation(kind: StoreKind) throws {
+        let t = try TestStore(kind)
         let ada = try t.user("ada")
         let p = try t.store.createProject(ownerID: ada.id, name: "p", description: "", payload: tag("created")).project
         let before = try t.store.currentRevision()
@@ -58,9 +59,9 @@ struct StatsEventsTests {
         #expect(after.map(\.kind) == [.imagesDeleted] && after.map(\.revision) == [before + 2])
     }
 
-    @Test("concurrent writers from many threads get distinct, gap-free revisions and exact counters")
-    func concurrentWriters() throws {
-        let t = try TestStore()
+    @Test("concurrent writers from many threads get distinct, gap-free revisions and exact counters", arguments: StoreKind.allCases)
+    func concurrentWriters(kind: StoreKind) throws {
+        let t = try TestStore(kind)
         let ada = try t.user("ada")
         let p = try t.store.createProject(ownerID: ada.id, name: "p", description: "", payload: tag("c")).project
         let before = try t.store.currentRevision()
@@ -82,9 +83,9 @@ struct StatsEventsTests {
         #expect(try t.store.checkConsistency() == [])
     }
 
-    @Test("revisions survive pruning; the bounds tell whether a position can resume")
-    func pruning() throws {
-        let t = try TestStore()
+    @Test("revisions survive pruning; the bounds tell whether a position can resume", arguments: StoreKind.allCases)
+    func pruning(kind: StoreKind) throws {
+        let t = try TestStore(kind)
         _ = try t.user("a")
         t.clock.advance(by: 10_000)
         _ = try t.user("b")

@@ -1,12 +1,13 @@
 import CellHub
 @testable import CellHubStore
+import StoreTestSupport
 import Testing
 
 @Suite("Store: users, projects, shares")
 struct UsersProjectsTests {
-    @Test("users are found by token hash until revoked; names are unique")
-    func users() throws {
-        let t = try TestStore()
+    @Test("users are found by token hash until revoked; names are unique", arguments: StoreKind.allCases)
+    func users(kind: StoreKind) throws {
+        let t = try TestStore(kind)
         let ada = try t.user("ada")
         let worker = try t.user("w1", worker: true)
         #expect(try t.store.user(tokenHash: t.tokenHash("ada")) == ada)
@@ -22,9 +23,9 @@ struct UsersProjectsTests {
         #expect(throws: StoreError.notFound(.user, id: "nope")) { try t.store.revokeUser(id: "nope", payload: tag("x")) }
     }
 
-    @Test("a new project has its owner, zero counters stamped with its revision, and a unique name per owner")
-    func createProject() throws {
-        let t = try TestStore()
+    @Test("a new project has its owner, zero counters stamped with its revision, and a unique name per owner", arguments: StoreKind.allCases)
+    func createProject(kind: StoreKind) throws {
+        let t = try TestStore(kind)
         let ada = try t.user("ada")
         let bob = try t.user("bob")
         let created = try t.store.createProject(ownerID: ada.id, name: "Zellen", description: "d", payload: tag("created"))
@@ -43,9 +44,9 @@ struct UsersProjectsTests {
         #expect(try t.store.project(id: project.id)?.callerRole == nil)
     }
 
-    @Test("updates change only what differs; a rename onto another of the owner's names is refused")
-    func updateProject() throws {
-        let t = try TestStore()
+    @Test("updates change only what differs; a rename onto another of the owner's names is refused", arguments: StoreKind.allCases)
+    func updateProject(kind: StoreKind) throws {
+        let t = try TestStore(kind)
         let ada = try t.user("ada")
         let a = try t.store.createProject(ownerID: ada.id, name: "a", description: "", payload: tag("c")).project
         _ = try t.store.createProject(ownerID: ada.id, name: "b", description: "", payload: tag("c"))
@@ -64,9 +65,9 @@ struct UsersProjectsTests {
         }
     }
 
-    @Test("keyset paging lists owned and shared projects newest first, ties by id, with filters")
-    func listProjects() throws {
-        let t = try TestStore()
+    @Test("keyset paging lists owned and shared projects newest first, ties by id, with filters", arguments: StoreKind.allCases)
+    func listProjects(kind: StoreKind) throws {
+        let t = try TestStore(kind)
         let ada = try t.user("ada")
         let bob = try t.user("bob")
         var expected: [String] = []
@@ -107,9 +108,9 @@ struct UsersProjectsTests {
         #expect(try t.store.projects(for: bob.id, limit: 50).totalCount == 3)
     }
 
-    @Test("shares: add, same role is no change, role change keeps grant order, owner is off limits, revoke and leave")
-    func shares() throws {
-        let t = try TestStore()
+    @Test("shares: add, same role is no change, role change keeps grant order, owner is off limits, revoke and leave", arguments: StoreKind.allCases)
+    func shares(kind: StoreKind) throws {
+        let t = try TestStore(kind)
         let ada = try t.user("ada")
         let bob = try t.user("bob")
         let cy = try t.user("cy")

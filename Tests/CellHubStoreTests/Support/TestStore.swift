@@ -1,24 +1,29 @@
 import CellHub
 @testable import CellHubStore
+import StoreTestSupport
 
-/// A store on a real SQLite file in a temporary directory, with a fake clock and sequential
-/// ids, plus its own read-only connection for brute-force checks against the raw tables.
+/// A store of `kind` — a real SQLite file in a temporary directory, or a fresh database on
+/// the test process's PostgreSQL server — with a fake clock and sequential ids, plus its own
+/// connection for brute-force checks against the raw tables.
 final class TestStore {
+    let kind: StoreKind
     let directory: TemporaryDirectory
     let clock: FakeClock
-    let store: Store
+    let store: any CellHubStorage
     /// An independent connection: recounts through it do not share code with the store.
-    let raw: SQLiteConnection
+    let raw: RawSQL
 
-    init(clock: FakeClock = FakeClock(), ids: SequentialIDs = SequentialIDs()) throws {
+    init(_ kind: StoreKind = .sqlite, clock: FakeClock = FakeClock(), ids: SequentialIDs = SequentialIDs()) throws {
+        self.kind = kind
         directory = try TemporaryDirectory()
         self.clock = clock
-        var options = Store.Options()
-        options.clock = { clock.now }
-        options.makeID = { ids.make() }
-        store = try Store(path: directory.file("cellhub.sqlite"), options: options)
-        raw = try SQLiteConnection(path: directory.file("cellhub.sqlite"), mode: .readOnly)
+        let opened = try kind.open(directory: directory.path, clock: { clock.now }, makeID: { ids.make() })
+        store = opened.store
+        raw = try RawSQL(kind: kind, location: opened.location)
     }
+
+    /// The SQLite store of a SQLite-only test (its group commit, its write closure).
+    var sqlite: Store { store as! Store }
 
     deinit { directory.remove() }
 

@@ -1,3 +1,4 @@
+import StoreTestSupport
 import Testing
 @testable import CellHub
 import CellHub
@@ -11,8 +12,8 @@ import CellHubStore
         try d.activity.list(caller: caller, projectID: project, pageSize: 500).entries
     }
 
-    @Test func entriesGoToTheMembersOfTheMoment() throws {
-        let test = try TestDomain()
+    @Test(arguments: StoreKind.allCases) func entriesGoToTheMembersOfTheMoment(kind: StoreKind) throws {
+        let test = try TestDomain(kind)
         let d = test.domain
         let owner = try test.user("olga").caller
         let editor = try test.user("eddie").caller
@@ -92,8 +93,8 @@ import CellHubStore
         #expect(try feed(d, stranger).isEmpty)
     }
 
-    @Test func pagingAndProjectFilter() throws {
-        let test = try TestDomain()
+    @Test(arguments: StoreKind.allCases) func pagingAndProjectFilter(kind: StoreKind) throws {
+        let test = try TestDomain(kind)
         let d = test.domain
         let owner = try test.user("olga").caller
         let stranger = try test.user("sam").caller

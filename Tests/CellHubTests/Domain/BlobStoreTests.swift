@@ -1,3 +1,4 @@
+import StoreTestSupport
 import Testing
 @testable import CellHub
 import CellHub
@@ -5,8 +6,8 @@ import CellHubCrypto
 import CellHubStore
 
 @Suite struct BlobStoreTests {
-    @Test func identicalContentSharesOneFile() throws {
-        let test = try TestDomain()
+    @Test(arguments: StoreKind.allCases) func identicalContentSharesOneFile(kind: StoreKind) throws {
+        let test = try TestDomain(kind)
         let owner = try test.user("owner").caller
         let d = test.domain
         let p1 = try d.projects.create(name: "P1", description: "", caller: owner).project
@@ -27,8 +28,8 @@ import CellHubStore
         #expect(try test.store.checkConsistency().isEmpty)
     }
 
-    @Test func deletingAProjectRemovesItsFiles() throws {
-        let test = try TestDomain()
+    @Test(arguments: StoreKind.allCases) func deletingAProjectRemovesItsFiles(kind: StoreKind) throws {
+        let test = try TestDomain(kind)
         let owner = try test.user("owner").caller
         let d = test.domain
         let project = try d.projects.create(name: "P", description: "", caller: owner).project
@@ -39,8 +40,8 @@ import CellHubStore
         #expect(try test.blobFiles().isEmpty)
     }
 
-    @Test func sweepRemovesOrphansOnly() throws {
-        let test = try TestDomain()
+    @Test(arguments: StoreKind.allCases) func sweepRemovesOrphansOnly(kind: StoreKind) throws {
+        let test = try TestDomain(kind)
         let owner = try test.user("owner").caller
         let d = test.domain
         let project = try d.projects.create(name: "P", description: "", caller: owner).project
@@ -59,8 +60,8 @@ import CellHubStore
     }
 
     /// A hash held by an in-flight upload is never removed, even when unreferenced.
-    @Test func heldHashesSurviveDeletion() throws {
-        let test = try TestDomain()
+    @Test(arguments: StoreKind.allCases) func heldHashesSurviveDeletion(kind: StoreKind) throws {
+        let test = try TestDomain(kind)
         let d = test.domain
         let content = Sample.png(3)
         let hash = SHA256.hexHash(content)

@@ -1,3 +1,4 @@
+import StoreTestSupport
 import Testing
 @testable import CellHub
 import CellHub
@@ -13,8 +14,8 @@ import CellHubStore
         func shareGranted(_ change: ShareGranted) -> [UInt8] { Array("shared \(change.member.role.rawValue)".utf8) }
     }
 
-    @Test func payloadsReachTheEventLog() throws {
-        let test = try TestDomain()
+    @Test(arguments: StoreKind.allCases) func payloadsReachTheEventLog(kind: StoreKind) throws {
+        let test = try TestDomain(kind)
         let owner = try test.user("owner").caller
         _ = try test.user("bob")
         let domain = try Domain(store: test.store, dataDirectory: test.path, payloads: Tags())

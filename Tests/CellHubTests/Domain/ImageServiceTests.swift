@@ -1,3 +1,4 @@
+import StoreTestSupport
 import Testing
 import TestSupport
 @testable import CellHub
@@ -79,8 +80,8 @@ import CellHubStore
         #expect(read.content == content && read.sha256Hex == sha && read.contentType == contentType && read.sizeBytes == Int64(content.count))
     }
 
-    @Test func idempotentReplay() throws {
-        let test = try TestDomain()
+    @Test(arguments: StoreKind.allCases) func idempotentReplay(kind: StoreKind) throws {
+        let test = try TestDomain(kind)
         let owner = try test.user("owner").caller
         let editor = try test.user("editor").caller
         let d = test.domain
@@ -104,8 +105,8 @@ import CellHubStore
         #expect(code { try d.images.upload(projectID: project.id, images: batch, idempotencyKey: "bad key", caller: owner) } == .invalidArgument)
     }
 
-    @Test func pageTokens() throws {
-        let test = try TestDomain()
+    @Test(arguments: StoreKind.allCases) func pageTokens(kind: StoreKind) throws {
+        let test = try TestDomain(kind)
         let owner = try test.user("owner").caller
         let other = try test.user("other").caller
         let d = test.domain
@@ -169,8 +170,8 @@ import CellHubStore
         #expect(Base64URL.decode("AB") == nil)  // non-canonical trailing bits
     }
 
-    @Test func deleteBatchIsOneOperation() throws {
-        let test = try TestDomain()
+    @Test(arguments: StoreKind.allCases) func deleteBatchIsOneOperation(kind: StoreKind) throws {
+        let test = try TestDomain(kind)
         let owner = try test.user("owner").caller
         let d = test.domain
         let project = try d.projects.create(name: "P", description: "", caller: owner).project

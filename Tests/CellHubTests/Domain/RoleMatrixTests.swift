@@ -1,3 +1,4 @@
+import StoreTestSupport
 import Testing
 @testable import CellHub
 import CellHub
@@ -37,8 +38,8 @@ import CellHubStore
         let jobID: String
     }
 
-    static func fixture() throws -> Fixture {
-        let test = try TestDomain()
+    static func fixture(_ kind: StoreKind = .sqlite) throws -> Fixture {
+        let test = try TestDomain(kind)
         let owner = try test.user("owner").caller
         let editor = try test.user("editor").caller
         let viewer = try test.user("viewer").caller
@@ -93,17 +94,17 @@ import CellHubStore
     }
 
     /// A stranger's answer is the same as for a project id that does not exist.
-    @Test(arguments: Operation.allCases)
-    func strangerCannotTellMissingFromHidden(operation: Operation) throws {
-        let f = try Self.fixture()
+    @Test(arguments: StoreKind.allCases, Operation.allCases)
+    func strangerCannotTellMissingFromHidden(kind: StoreKind, operation: Operation) throws {
+        let f = try Self.fixture(kind)
         let missing = Fixture(
             test: f.test, callers: f.callers, other: f.other, projectID: "00000000-0000-4000-8000-0000000fffff",
             imageID: "00000000-0000-4000-8000-0000000ffffe", jobID: "00000000-0000-4000-8000-0000000ffffd")
         #expect(code { try Self.run(operation, missing, as: f.callers[.owner]!) } == .notFound)
     }
 
-    @Test func memberMayLeaveButNotRemoveOthers() throws {
-        let f = try Self.fixture()
+    @Test(arguments: StoreKind.allCases) func memberMayLeaveButNotRemoveOthers(kind: StoreKind) throws {
+        let f = try Self.fixture(kind)
         let d = f.test.domain
         let viewer = f.callers[.viewer]!
         let editor = f.callers[.editor]!
@@ -116,8 +117,8 @@ import CellHubStore
         #expect(try d.sharing.revoke(projectID: f.projectID, target: .userID(editor.userID), caller: editor).left)
     }
 
-    @Test func shareRules() throws {
-        let f = try Self.fixture()
+    @Test(arguments: StoreKind.allCases) func shareRules(kind: StoreKind) throws {
+        let f = try Self.fixture(kind)
         let d = f.test.domain
         let owner = f.callers[.owner]!
         // With oneself (the owner): invalid; owner role: invalid; unknown user: not found.
@@ -137,8 +138,8 @@ import CellHubStore
         #expect(members.map(\.role) == [.owner, .editor, .editor, .viewer])
     }
 
-    @Test func authentication() throws {
-        let test = try TestDomain()
+    @Test(arguments: StoreKind.allCases) func authentication(kind: StoreKind) throws {
+        let test = try TestDomain(kind)
         let (caller, token) = try test.user("alice")
         #expect(try test.domain.auth.authenticate(token: token) == caller)
         #expect(try test.domain.auth.authenticate(authorization: "Bearer \(token)") == caller)
@@ -162,7 +163,7 @@ import CellHubStore
         #expect(try test.domain.auth.authenticate(token: bobToken) == bob)
         #expect(test.domain.auth.cachedCaller(token: aliceToken) == alice)
         // `cellhubd users revoke` is another process with its own store on the same file.
-        let admin = try Store(path: test.store.path)
+        let admin = try Store(path: test.sqlite.path)
         _ = try admin.revokeUser(id: alice.userID, payload: { _ in [] })
         #expect(test.domain.auth.cachedCaller(token: aliceToken) == nil, "the revocation emptied the cache")
         #expect(code { try test.domain.auth.authenticate(token: aliceToken) } == .unauthenticated)

@@ -1,10 +1,11 @@
+import StoreTestSupport
 import Testing
 @testable import CellHub
 import CellHub
 import CellHubStore
 
 @Suite struct SegmentationServiceTests {
-    @Test func enqueueValidationAndDefaults() throws {
+    @Test(arguments: StoreKind.allCases) func enqueueValidationAndDefaults(kind: StoreKind) throws {
         let test = try TestDomain { $0.queueLimit = 3 }
         let owner = try test.user("owner").caller
         let d = test.domain
@@ -25,8 +26,8 @@ import CellHubStore
         #expect(stats.queuedCount == 2 && stats.noSegmentationCount == 2)
     }
 
-    @Test func cancelRules() throws {
-        let test = try TestDomain()
+    @Test(arguments: StoreKind.allCases) func cancelRules(kind: StoreKind) throws {
+        let test = try TestDomain(kind)
         let owner = try test.user("owner").caller
         let d = test.domain
         let project = try d.projects.create(name: "P", description: "", caller: owner).project

@@ -1,3 +1,4 @@
+import StoreTestSupport
 import Testing
 import TestSupport
 @testable import CellHub
@@ -40,10 +41,10 @@ import CellHubStore
                  tomorrowStartMs: 1_773_126_000_000, uploadedToday: 2, completedToday: 2, createdThisWeek: 0),
     ]
 
-    @Test(arguments: expectations)
-    func todayAndThisWeek(_ expected: Expected) throws {
+    @Test(arguments: StoreKind.allCases, expectations)
+    func todayAndThisWeek(kind: StoreKind, _ expected: Expected) throws {
         let clock = FakeClock(Self.mar08_2000Z)
-        let test = try TestDomain(clock: clock)
+        let test = try TestDomain(kind, clock: clock)
         let owner = try test.user("owner").caller
         let d = test.domain
         // P1 on Sunday 20:00Z (Monday in Kolkata), P2 on Monday 03:00Z (Sunday evening in LA).
@@ -110,9 +111,9 @@ import CellHubStore
         #expect(code { try test.domain.stats.dashboard(caller: owner, timeZone: zone) } == .invalidArgument)
     }
 
-    @Test func queueProcessingAndThroughput() throws {
+    @Test(arguments: StoreKind.allCases) func queueProcessingAndThroughput(kind: StoreKind) throws {
         let clock = FakeClock(Self.mar09_1000Z)
-        let test = try TestDomain(clock: clock)
+        let test = try TestDomain(kind, clock: clock)
         let owner = try test.user("owner").caller
         let other = try test.user("other").caller
         let d = test.domain
@@ -153,10 +154,10 @@ import CellHubStore
     /// Random operations by three users over shared projects; after each step every project's
     /// stats (served from the cache) equal a brute-force recount over its image list, and the
     /// dashboards equal sums over the projects each user can see.
-    @Test(arguments: [1, 2, 3, 42] as [UInt64])
-    func statsEqualBruteForce(seed: UInt64) throws {
+    @Test(arguments: StoreKind.allCases, [1, 2, 3, 42] as [UInt64])
+    func statsEqualBruteForce(kind: StoreKind, seed: UInt64) throws {
         var random = SeededRandom(seed: seed)
-        let test = try TestDomain()
+        let test = try TestDomain(kind)
         let d = test.domain
         let users = [try test.user("ann").caller, try test.user("bob").caller, try test.user("cy").caller]
         var projects: [String] = []
@@ -300,7 +301,7 @@ import CellHubStore
         _ = try d.sharing.share(projectID: project.id, grantee: .userID(viewer.userID), role: .viewer, caller: owner)
         _ = try d.stats.projectStats(projectID: project.id, caller: viewer)
         #expect(d.stats.cachedProjectStats(projectID: project.id, caller: viewer) != nil)
-        let other = try Store(path: test.store.path)
+        let other = try Store(path: test.sqlite.path)
         _ = try other.revokeShare(projectID: project.id, userID: viewer.userID, actor: owner.userID, payload: { _ in [] })
         #expect(d.stats.cachedProjectStats(projectID: project.id, caller: viewer) == nil)
         #expect(code { try d.stats.projectStats(projectID: project.id, caller: viewer) } == .notFound)

@@ -3,6 +3,7 @@ import Synchronization
 @testable import CellHub
 import CellHub
 import CellHubStore
+import StoreTestSupport
 
 /// A clock the test moves by hand.
 final class FakeClock: Sendable {
@@ -32,24 +33,25 @@ final class SequentialUUIDs: Sendable {
     }
 }
 
-/// The whole domain on a real SQLite file and a real blob directory in a fresh temporary
-/// directory, with a fake clock and sequential ids; removed when released.
+/// The whole domain on a store of `kind` (a real SQLite file, or a fresh PostgreSQL database)
+/// and a real blob directory in a fresh temporary directory, with a fake clock and sequential
+/// ids; removed when released.
 final class TestDomain {
     let path: String
     let clock: FakeClock
-    let store: Store
+    let store: any CellHubStorage
     let domain: Domain
 
-    init(clock: FakeClock = FakeClock(), configure: (inout DomainOptions) -> Void = { _ in }) throws {
+    /// The SQLite store of a SQLite-only test (another process opens its file).
+    var sqlite: Store { store as! Store }
+
+    init(_ kind: StoreKind = .sqlite, clock: FakeClock = FakeClock(), configure: (inout DomainOptions) -> Void = { _ in }) throws {
         let url = FileManager.default.temporaryDirectory.appendingPathComponent("cellhub-domain-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
         path = url.path
         self.clock = clock
         let ids = SequentialUUIDs()
-        var storeOptions = Store.Options()
-        storeOptions.clock = { clock.now }
-        storeOptions.makeID = { ids.make() }
-        store = try Store(path: "\(path)/cellhub.sqlite", options: storeOptions)
+        store = try kind.makeStore(directory: path, clock: { clock.now }, makeID: { ids.make() })
         var options = DomainOptions()
         options.clock = { clock.now }
         configure(&options)

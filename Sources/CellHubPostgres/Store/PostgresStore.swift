@@ -1,0 +1,134 @@
+package import CellHub
+import Synchronization
+
+/// CellHub's storage in PostgreSQL: the same tables, counters, event log and semantics as the
+/// SQLite store (CellHubStore), for several nodes sharing one database.
+///
+/// Every write operation is one transaction that changes the rows, moves the counters
+/// incrementally and appends exactly one row to `event_log` (the transactional outbox), whose
+/// revision it returns; operations that change nothing append nothing and return a nil
+/// revision. Each write transaction starts by locking the single row of `log_head` and, when
+/// it records a change, takes its revision there (`UPDATE log_head SET revision = revision +
+/// 1`): writes are serialised across every node exactly as SQLite's one writer serialises
+/// them, so revisions are gap-free in commit order (see `Transaction.recording`), and every
+/// check a write makes (a name taken, an idempotency key used) sees the writes before it.
+/// Each write transaction that records a change also sends `NOTIFY cellhub_log` (no payload:
+/// the log is the data) for other nodes' listeners.
+///
+/// Reads run in REPEATABLE READ, READ ONLY transactions: every query of one call sees one
+/// snapshot, as with SQLite's WAL readers.
+///
+/// Threading: calls are synchronous and block the calling thread for one transaction's round
+/// trips over a connection of a small pool — as the SQLite store blocks for its transaction.
+/// The domain already calls the store from its blocking pool, never from an event loop.
+/// `payload` closures run inside the write transaction and must not call back into the store.
+package final class PostgresStore: Sendable {
+    package struct Options: Sendable {
+        /// How long an upload's idempotency key is honoured.
+        package var idempotencyWindowMs: Int64 = 24 * 3_600_000
+        /// Milliseconds since the Unix epoch, UTC; read once per transaction.
+        package var clock: @Sendable () -> Int64 = PostgresStore.systemClock
+        /// New ids (users, projects, images, jobs, batches, leases, the epoch).
+        package var makeID: @Sendable () -> String = PostgresStore.randomUUID
+        /// The schema history to apply on open.
+        package var migrations: [PostgresMigration] = PostgresMigrations.all
+        /// Connections in the pool: concurrent calls each take a free one.
+        package var connections = 4
+
+        package init() {}
+    }
+
+    /// Names the lifetime of this database's event log: created once, randomly, with the
+    /// database; revisions of different epochs are not comparable.
+    package let epoch: String
+    /// Migrations applied by this open (empty when the database was up to date).
+    package let appliedMigrations: [String]
+    let options: Options
+    private let pool: ConnectionPool
+    /// Called after every commit of this store (`CommitSignal`): the EventHub's wake-up.
+    private let commitListeners = CommitListeners()
+    /// Changed after every revocation and membership change made through this store.
+    /// In-process only for now: other nodes' changes reach it with cross-node propagation.
+    let access = AccessGenerations()
+
+    /// Connects to `url` (a libpq URI, `postgres://…` or `postgresql://…`), applies pending
+    /// migrations under an advisory lock and creates the epoch on first open.
+    package init(url: String, options: Options = Options()) throws(StoreError) {
+        self.options = options
+        do {
+            pool = try ConnectionPool(url: url, size: options.connections)
+            let opened = try pool.withConnection { db in
+                try PostgresMigrations.apply(options.migrations, to: db, now: options.clock(), epoch: Self.randomUUID())
+            }
+            epoch = opened.epoch
+            appliedMigrations = opened.applied
+        } catch {
+            throw StoreError.wrapping(error)
+        }
+    }
+
+    /// Runs `body` as one write transaction at one instant (`Transaction.now`) and returns
+    /// once it is committed; anything it throws rolls it back.
+    func write<T>(_ body: (Transaction) throws -> T) throws(StoreError) -> T {
+        let result: T
+        do {
+            result = try pool.withConnection { db in
+                // The lock on log_head serialises writers (across nodes) until commit: see the
+                // type's comment.
+                try db.transaction(first: "SELECT revision FROM log_head FOR UPDATE") {
+                    try body(Transaction(db: db, now: options.clock(), makeID: options.makeID))
+                }
+            }
+        } catch {
+            throw StoreError.wrapping(error)
+        }
+        commitListeners.wakeAll()
+        return result
+    }
+
+    /// Runs `body` in one REPEATABLE READ, READ ONLY transaction: one snapshot.
+    func read<T>(_ body: (PGConnection) throws -> T) throws(StoreError) -> T {
+        do {
+            return try pool.withConnection { db in try db.readTransaction { try body(db) } }
+        } catch {
+            throw StoreError.wrapping(error)
+        }
+    }
+
+    /// `CommitSignal`: `wake` runs after every commit of this store.
+    package func onCommit(_ wake: @escaping @Sendable () -> Void) {
+        commitListeners.add(wake)
+    }
+
+    /// The current time in milliseconds since the Unix epoch (the domain's clock).
+    package static func systemClock() -> Int64 { SystemValues.milliseconds() }
+
+    /// A random (version 4) UUID (the domain's ids).
+    package static func randomUUID() -> String { SystemValues.randomUUID() }
+
+    /// True when a connection to `url` can be opened now (for waiting on a server to start).
+    package static func canConnect(url: String) -> Bool {
+        (try? PGConnection(url: url)) != nil
+    }
+
+    /// Runs `sql` (no parameters, no results) on a connection of its own to `url`: for
+    /// setting up servers and databases (tests, scripts), not for the store's data.
+    package static func execute(_ sql: String, url: String) throws(StoreError) {
+        do {
+            try PGConnection(url: url).execute(sql)
+        } catch {
+            throw StoreError.wrapping(error)
+        }
+    }
+}
+
+/// Who hears of each commit (`CommitSignal`).
+private final class CommitListeners: Sendable {
+    private let listeners = Mutex<[@Sendable () -> Void]>([])
+
+    func add(_ wake: @escaping @Sendable () -> Void) { listeners.withLock { $0.append(wake) } }
+
+    func wakeAll() {
+        for wake in listeners.withLock({ $0 }) { wake() }
+    }
+}

@@ -1,0 +1,115 @@
+import CellHub
+import CellHubPostgres
+import StoreTestSupport
+import Synchronization
+import Testing
+import TestSupport
+
+/// What the PostgreSQL store promises beyond the shared tests: several stores ("nodes") on
+/// one database hand out one gap-free, commit-ordered revision sequence, and a reader that
+/// tails "the log after R" while they write never skips a revision (a bigserial would: a
+/// later transaction can commit a lower number first).
+@Suite("PostgreSQL store: several nodes on one database")
+struct PostgresNodesTests {
+    @Test("writers on two nodes get one gap-free revision sequence; a tailer on a third sees every revision once, in order")
+    func twoNodesOneLog() throws {
+        let url = try TemporaryPostgres.freshDatabase()
+        var options = PostgresStore.Options()
+        options.connections = 3
+        let nodes = try (0..<3).map { _ in try PostgresStore(url: url, options: options) }
+        #expect(Set(nodes.map(\.epoch)).count == 1, "one database, one epoch")
+        #expect(nodes[0].appliedMigrations == ["v1-initial"] && nodes[1].appliedMigrations.isEmpty)
+        let owner = try nodes[0].createUser(name: "ada", isWorker: false, tokenHash: Array(repeating: 7, count: 32), payload: { _ in [] }).user
+        let project = try nodes[1].createProject(ownerID: owner.id, name: "p", description: "", payload: { _ in [] }).project
+        let start = try nodes[2].currentRevision()
+
+        let writes = 40
+        let done = Atomic<Int>(0)
+        let seen = Mutex<[Int64]>([])
+        let failures = Mutex<[String]>([])
+        onThreads(5) { thread in
+            if thread == 4 {
+                // The tailer: "the log after my cursor", over and over, as the EventHub reads it.
+                var cursor = start
+                while true {
+                    let finished = done.load(ordering: .acquiring) == 4
+                    let events: [StoredEvent]
+                    do {
+                        events = try nodes[2].events(after: cursor, limit: 1_000)
+                    } catch {
+                        failures.withLock { $0.append("tailer: \(error)") }
+                        return
+                    }
+                    for event in events {
+                        if event.revision != cursor + 1 { failures.withLock { $0.append("after \(cursor) came \(event.revision)") } }
+                        cursor = event.revision
+                        seen.withLock { $0.append(event.revision) }
+                    }
+                    // Once every writer is done before a read, that read got the rest.
+                    if finished && events.isEmpty { return }
+                }
+            }
+            let node = nodes[thread % 2]
+            for n in 0..<writes {
+                do {
+                    let image = NewImage(
+                        name: "t\(thread)-\(n).png", contentType: "image/png", sizeBytes: 10, sha256Hex: TestStore.sha(thread * 1_000 + n))
+                    _ = try node.uploadImages(projectID: project.id, uploaderID: owner.id, images: [image], payload: { _ in [] })
+                } catch {
+                    failures.withLock { $0.append("writer \(thread): \(error)") }
+                }
+            }
+            done.add(1, ordering: .releasing)
+        }
+        #expect(failures.withLock { $0 } == [])
+        #expect(seen.withLock { $0 } == Array(start + 1...start + Int64(writes * 4)))
+        for node in nodes {
+            #expect(try node.currentRevision() == start + Int64(writes * 4))
+            #expect(try node.counters(projectID: project.id)?.imageCount == Int64(writes * 4))
+        }
+        #expect(try nodes[2].checkConsistency() == [])
+    }
+
+    @Test("a write that fails after taking its revision rolls the revision back: the next write takes the same number")
+    func rollbackLeavesNoHole() throws {
+        let store = try StoreKind.postgres.makeStore(directory: "/nonexistent", clock: { 1_750_000_000_000 }, makeID: { SystemValues.randomUUID() })
+        let owner = try store.createUser(name: "ada", isWorker: false, tokenHash: Array(repeating: 1, count: 32), payload: { _ in [] }).user
+        let project = try store.createProject(ownerID: owner.id, name: "p", description: "", payload: { _ in [] }).project
+        let before = try store.currentRevision()
+        // The upload's revision is taken, then an image row breaks a CHECK constraint (a
+        // content hash of the wrong length): the transaction rolls back as a whole.
+        let bad = NewImage(name: "bad.png", contentType: "image/png", sizeBytes: 10, sha256Hex: "short")
+        #expect(throws: StoreError.self) {
+            try store.uploadImages(projectID: project.id, uploaderID: owner.id, images: [bad], payload: { _ in [] })
+        }
+        #expect(try store.currentRevision() == before)
+        let good = NewImage(name: "good.png", contentType: "image/png", sizeBytes: 10, sha256Hex: TestStore.sha(1))
+        guard case .stored(let uploaded) = try store.uploadImages(projectID: project.id, uploaderID: owner.id, images: [good], payload: { _ in [] })
+        else { Issue.record("expected stored"); return }
+        #expect(uploaded.revision == before + 1)
+        #expect(try store.events(after: 0, limit: 100).map(\.revision) == Array(1...before + 1))
+    }
+
+    @Test("nodes opening one new database at once migrate it once (advisory lock) and share its epoch; an unknown migration refuses the open")
+    func migrationsUnderTheAdvisoryLock() throws {
+        let url = try TemporaryPostgres.freshDatabase()
+        let opened = Mutex<[(epoch: String, applied: [String])]>([])
+        let failures = Mutex<[String]>([])
+        onThreads(4) { _ in
+            do {
+                let store = try PostgresStore(url: url)
+                opened.withLock { $0.append((store.epoch, store.appliedMigrations)) }
+            } catch {
+                failures.withLock { $0.append("\(error)") }
+            }
+        }
+        #expect(failures.withLock { $0 } == [])
+        let results = opened.withLock { $0 }
+        #expect(results.count == 4 && Set(results.map(\.epoch)).count == 1)
+        #expect(results.filter { !$0.applied.isEmpty }.map(\.applied) == [["v1-initial"]], "exactly one node migrated")
+
+        let raw = try PostgresRawConnection(url: url)
+        _ = try raw.rows("INSERT INTO schema_migrations (name, applied_at_ms) VALUES ('v99-from-the-future', 0)", [])
+        #expect(throws: StoreError.unknownMigration("v99-from-the-future")) { try PostgresStore(url: url) }
+    }
+}
