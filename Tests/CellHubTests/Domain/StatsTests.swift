@@ -337,7 +337,7 @@ import CellHubStore
         #expect(d.stats.cachedDashboard(caller: viewer, timeZone: "UTC")?.totalImages == 1)
 
         // A share revoked by another process (its own store on the same file).
-        let other = try Store(path: test.store.path)
+        let other = try Store(path: test.sqlite.path)
         _ = try other.revokeShare(projectID: project.id, userID: viewer.userID, actor: owner.userID, payload: { _ in [] })
         #expect(d.stats.cachedDashboard(caller: viewer, timeZone: "UTC") == nil)
         #expect(try d.stats.dashboard(caller: viewer, timeZone: "UTC").totalProjects == 0)
