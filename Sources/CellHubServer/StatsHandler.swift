@@ -10,6 +10,8 @@ package import RPC
 package struct StatsHandler: StatsServiceHandler, InlineAnswering {
     private let runner: DomainRunner
     private let hub: EventHub
+    private let statsReplies = EncodedReplies<String, CellHub.ProjectStats>(limit: 10_000)
+    private let dashboardReplies = EncodedReplies<DashboardReplyKey, CellHub.DashboardMetrics>(limit: 10_000)
 
     package init(runner: DomainRunner, hub: EventHub) {
         self.runner = runner
@@ -17,7 +19,6 @@ package struct StatsHandler: StatsServiceHandler, InlineAnswering {
     }
 
     package func getProjectStats(_ request: GetProjectStatsRequest, context: ServerContext) async throws -> GetProjectStatsResponse {
-        if let response = try cachedProjectStats(request, context: context) { return response }
         let stats = runner.domain.stats
         let projectStats = try await runner.call(context) { caller throws(StatsError) in
             try stats.projectStats(projectID: request.projectId, caller: caller)
@@ -30,21 +31,20 @@ package struct StatsHandler: StatsServiceHandler, InlineAnswering {
     /// store), which fills those caches.
     package var inlineAnswers: [InlineAnswer] {
         [
-            InlineAnswer(StatsService.getProjectStats) { [self] request, context in try cachedProjectStats(request, context: context) },
-            InlineAnswer(StatsService.getDashboardMetrics) { [self] request, context in
+            InlineAnswer(StatsService.getProjectStats, encoded: { [self] request, context in
+                guard let caller = try runner.authenticator.cachedCaller(context),
+                      let cached = runner.domain.stats.cachedProjectStats(projectID: request.projectId, caller: caller)
+                else { return nil }
+                return statsReplies.reply(for: request.projectId, value: cached) { EncodedMessage(response(cached)) }
+            }),
+            InlineAnswer(StatsService.getDashboardMetrics, encoded: { [self] request, context in
                 guard let caller = try runner.authenticator.cachedCaller(context),
                       let cached = runner.domain.stats.cachedDashboard(caller: caller, timeZone: request.timeZone)
                 else { return nil }
-                return response(cached)
-            },
+                let key = DashboardReplyKey(userID: caller.userID, timeZone: request.timeZone)
+                return dashboardReplies.reply(for: key, value: cached) { EncodedMessage(response(cached)) }
+            }),
         ]
-    }
-
-    private func cachedProjectStats(_ request: GetProjectStatsRequest, context: ServerContext) throws -> GetProjectStatsResponse? {
-        guard let caller = try runner.authenticator.cachedCaller(context),
-              let cached = runner.domain.stats.cachedProjectStats(projectID: request.projectId, caller: caller)
-        else { return nil }
-        return response(cached)
     }
 
     private func response(_ stats: CellHub.ProjectStats) -> GetProjectStatsResponse {
@@ -191,6 +191,12 @@ package struct StatsHandler: StatsServiceHandler, InlineAnswering {
             RPCError(code: .unavailable, message: "\(message); resume from the last event received")
         }
     }
+}
+
+/// Whose dashboard, in which zone (as requested).
+private struct DashboardReplyKey: Hashable, Sendable {
+    let userID: String
+    let timeZone: String
 }
 
 extension StreamResume {

@@ -9,6 +9,8 @@ public final class ServerContext: @unchecked Sendable {
     public let deadline: UInt64?
     /// The peer's address, for logs.
     public let peer: String
+    /// Shared by the calls of the same connection (a fresh one where there is none).
+    public let connection: ConnectionScope
     /// Whether the request message arrived compressed; for a stream of requests, whether the
     /// one taken last did.
     public package(set) var requestWasCompressed: Bool
@@ -20,11 +22,15 @@ public final class ServerContext: @unchecked Sendable {
     /// Compress response messages (gzip) when the client accepts it.
     public var compressResponses = false
 
-    public init(method: MethodDescriptor, requestMetadata: Metadata, deadline: UInt64?, peer: String, requestWasCompressed: Bool) {
+    public init(
+        method: MethodDescriptor, requestMetadata: Metadata, deadline: UInt64?, peer: String, requestWasCompressed: Bool,
+        connection: ConnectionScope = ConnectionScope()
+    ) {
         self.method = method
         self.requestMetadata = requestMetadata
         self.deadline = deadline
         self.peer = peer
+        self.connection = connection
         self.requestWasCompressed = requestWasCompressed
     }
 }

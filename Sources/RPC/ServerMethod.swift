@@ -123,6 +123,17 @@ public struct InlineAnswer: Sendable {
             return EncodedMessage(response)
         }
     }
+
+    /// The same for an answer already encoded (a reply kept encoded because many calls get it).
+    @inlinable
+    public init<Request, Response>(
+        _ method: TypedMethodDescriptor<Request, Response>,
+        encoded body: @escaping @Sendable (Request, ServerContext) throws -> EncodedMessage?
+    ) {
+        precondition(method.descriptor.kind == .unary, "\(method.descriptor.path) is not unary")
+        path = method.descriptor.path
+        attempt = { bytes, context in try body(try ServerMethod.decode(Request.self, bytes), context) }
+    }
 }
 
 /// A service that answers some of its unary calls inline (see `InlineAnswer`).

@@ -15,6 +15,8 @@ final class ServerConnection: ConnectionHandler {
     /// The nghttp2 session; created in init, deleted in deinit; used only on `loop`.
     private(set) var session: OpaquePointer!
     var streams: [Int32: ServerStream] = [:]
+    /// What this connection's calls share (`ServerContext.connection`).
+    let scope = ConnectionScope()
     /// The stream the last callback was about: header callbacks come in runs per stream.
     private var lastStream: ServerStream?
     private var draining = false
@@ -601,7 +603,7 @@ extension ServerConnection {
     private func startHandler(_ stream: ServerStream, method: ServerMethod, payload: [UInt8], requestWasCompressed: Bool) {
         let callContext = ServerContext(
             method: method.descriptor, requestMetadata: stream.metadata, deadline: stream.deadline,
-            peer: connection?.peer ?? "unknown", requestWasCompressed: requestWasCompressed)
+            peer: connection?.peer ?? "unknown", requestWasCompressed: requestWasCompressed, connection: scope)
         stream.context = callContext
         stream.phase = .running
         if let answer = method.inlineAnswer, answerInline(stream, answer, payload: payload, context: callContext) { return }

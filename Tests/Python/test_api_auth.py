@@ -124,7 +124,16 @@ def test_revoked_user_is_unauthenticated_on_next_call(api):
     mallory = api.mallory
     ok(mallory.projects.ListProjects, projects_pb2.ListProjectsRequest(), "mallory before revocation")
     project = mallory.create_project(unique("doomed"))
+    # Reads answered from memory (the caller remembered by the connection, the role, the
+    # counters, the dashboard) must notice the revocation too.
+    for _ in range(3):
+        mallory.project_stats(project.id)
+        mallory.dashboard()
     revoke_user(api.data_dir, "mallory")  # while the server runs
+    expect_error(Code.UNAUTHENTICATED, mallory.stats.GetProjectStats, stats_service_pb2.GetProjectStatsRequest(project_id=project.id),
+                 "GetProjectStats right after `users revoke mallory`")
+    expect_error(Code.UNAUTHENTICATED, mallory.stats.GetDashboardMetrics, stats_service_pb2.GetDashboardMetricsRequest(),
+                 "GetDashboardMetrics right after `users revoke mallory`")
     expect_error(Code.UNAUTHENTICATED, mallory.projects.ListProjects, projects_pb2.ListProjectsRequest(),
                  "ListProjects right after `users revoke mallory`")
     expect_error(Code.UNAUTHENTICATED, mallory.projects.GetProject, projects_pb2.GetProjectRequest(project_id=project.id),

@@ -98,6 +98,7 @@ fi
 if ((top > 0)); then
   echo "cellhubd's most expensive functions, self instructions per call:"
   callgrind_annotate --inclusive=no --threshold=100 "$work/cellhubd.dump" 2>/dev/null |
-    grep -E '^ *[0-9,]+ \(' | grep -v 'PROGRAM TOTALS\|clone.S\|start_thread\|GroupC9loopCount' | head -"$top" |
-    awk -v n="$calls" '{ gsub(",", "", $1); ir = $1; $1 = ""; $2 = ""; printf "  %8.0f %s\n", ir / n, substr($0, 3, 150) }'
+    grep -E '^ *[0-9,]+ \(' | grep -v 'PROGRAM TOTALS\|clone.S\|start_thread\|GroupC9loopCount' |
+    # awk reads to the end (no `head`): an early-closed pipe would fail the script under pipefail
+    awk -v n="$calls" -v top="$top" 'NR <= top { gsub(",", "", $1); ir = $1; $1 = ""; $2 = ""; printf "  %8.0f %s\n", ir / n, substr($0, 3, 150) }'
 fi

@@ -15,6 +15,10 @@ package final class AuthService: Sendable {
 
     package init(store: any UserRepository) { self.store = store }
 
+    /// Moves after every revocation, by any process: a caller found under one value is
+    /// good until it changes.
+    package var credentialsGeneration: UInt64 { store.credentialsGeneration }
+
     /// The caller owning an active token. Malformed, unknown and revoked tokens are all
     /// `unauthenticated`, with the same message.
     package func authenticate(token: String) throws(AuthError) -> Caller {
