@@ -20,11 +20,14 @@
 #   --workdir DIR seeded data (kept and reused: seeding 1,000,000 images takes minutes), logs
 #                 (default: $TMPDIR/cellhub-bench-store)
 #   --cellhubd P  the server binary measured over gRPC (default: the release build; for A/B runs)
+#   --rounds N    over gRPC, N rounds of Check, GetProjectStats, GetDashboardMetrics in turn;
+#                 medians (default 1)
+#   --grpc-only   skip the in-process measurements (seeding still runs once)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 here=$root/Tests/Scripts
 
-seconds=5 quick=0 build=1 projects=10000 images=100 heavy=1000 cellhubd_override=
+seconds=5 quick=0 build=1 projects=10000 images=100 heavy=1000 cellhubd_override= rounds=1 grpc_only=0
 workdir=${TMPDIR:-/tmp}/cellhub-bench-store
 zone=Europe/Berlin
 die() { echo "bench-store: $*" >&2; exit 1; }
@@ -38,6 +41,8 @@ while (($#)); do
     --images) images=${2:?}; shift 2 ;;
     --heavy) heavy=${2:?}; shift 2 ;;
     --cellhubd) cellhubd_override=${2:?}; shift 2 ;;
+    --rounds) rounds=${2:?}; shift 2 ;;
+    --grpc-only) grpc_only=1; shift ;;
     -h|--help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) die "unknown option $1 (see --help)" ;;
   esac
@@ -73,9 +78,11 @@ data=$workdir/data-p$projects-i$images-h$heavy
 logs=$workdir/logs
 mkdir -p "$logs"
 "$bench" seed "$data" --projects "$projects" --images "$images" --heavy "$heavy" || die "seeding failed"
-echo >&2
-echo "== in process ($data)" >&2
-"$bench" measure "$data" "${measure_args[@]}" | tee "$logs/in-process.txt" || die "cellhub-store-bench measure failed"
+if ((!grpc_only)); then
+  echo >&2
+  echo "== in process ($data)" >&2
+  "$bench" measure "$data" "${measure_args[@]}" | tee "$logs/in-process.txt" || die "cellhub-store-bench measure failed"
+fi
 token=$(cat "$data/heavy.token") project=$(cat "$data/heavy.project")
 
 # --- over gRPC ------------------------------------------------------------------------------
@@ -102,30 +109,38 @@ declare -A paths=([stats]=/cellhub.v1.StatsService/GetProjectStats [dashboard]=/
   [health]=/grpc.health.v1.Health/Check)
 declare -A expect=([stats]=$stats_data_bytes [dashboard]=$dashboard_data_bytes [health]=$health_data_bytes)
 tool() { "$py" "$here/bench/benchtool.py" "$@"; }
+declare -A rps_of p50_of p99_of
+for ((round = 1; round <= rounds; round++)); do
+  for call in health stats dashboard; do
+    extra=(); [[ $call == health ]] || extra=("${auth[@]}")
+    url=http://127.0.0.1:$port${paths[$call]} body=$workdir/$call-request.bin
+    timeout 30 nghttp -v -n "${hdrs[@]}" "${extra[@]}" -d "$body" "$url" >"$logs/$call.nghttp.txt" 2>&1 || true
+    # The dashboard's throughput and "today" figures move with the clock (a zero is omitted).
+    slack=0; [[ $call == dashboard ]] && slack=16
+    tool nghttp-check "$logs/$call.nghttp.txt" --expect-data-bytes "${expect[$call]}" --slack $slack | sed "s/^/  $call: /" >&2 ||
+      die "$call with h2load's body is wrong"
+    out=$logs/$call.load.txt
+    timeout $((seconds * 6 + 60)) taskset -c 0 h2load -c 16 -m 32 -t 1 -D "$seconds" "${hdrs[@]}" "${extra[@]}" -d "$body" "$url" >"$out" 2>&1 ||
+      die "h2load ($call, load) failed; see $out"
+    read -r ok rps _ bad non2xx < <(tool h2load-summary "$out")
+    ((bad == 0 && non2xx == 0 && ok > 0)) || die "$call under load: $ok ok, $bad failed, $non2xx non-2xx (see $out)"
+    rm -f "$logs/$call.latency.log"
+    timeout $((seconds * 6 + 60)) taskset -c 0 h2load -c 1 -m 1 -t 1 -D "$seconds" --log-file "$logs/$call.latency.log" \
+      "${hdrs[@]}" "${extra[@]}" -d "$body" "$url" >"$logs/$call.latency.txt" 2>&1 || die "h2load ($call, latency) failed"
+    read -r _ p50 _ p99 _ < <(tool percentiles "$logs/$call.latency.log")
+    rps_of[$call]+="$rps " p50_of[$call]+="$p50 " p99_of[$call]+="$p99 "
+    echo "  round $round: $call $rps req/s, p50 $p50 µs, p99 $p99 µs" >&2
+    kill -0 $pid 2>/dev/null || die "cellhubd exited during the $call runs"
+  done
+done
+median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 results=()
 for call in health stats dashboard; do
-  extra=(); [[ $call == health ]] || extra=("${auth[@]}")
-  url=http://127.0.0.1:$port${paths[$call]} body=$workdir/$call-request.bin
-  timeout 30 nghttp -v -n "${hdrs[@]}" "${extra[@]}" -d "$body" "$url" >"$logs/$call.nghttp.txt" 2>&1 || true
-  # The dashboard's throughput and "today" figures move with the clock (a zero is omitted).
-  slack=0; [[ $call == dashboard ]] && slack=16
-  tool nghttp-check "$logs/$call.nghttp.txt" --expect-data-bytes "${expect[$call]}" --slack $slack | sed "s/^/  $call: /" >&2 ||
-    die "$call with h2load's body is wrong"
-  out=$logs/$call.load.txt
-  timeout $((seconds * 6 + 60)) taskset -c 0 h2load -c 16 -m 32 -t 1 -D "$seconds" "${hdrs[@]}" "${extra[@]}" -d "$body" "$url" >"$out" 2>&1 ||
-    die "h2load ($call, load) failed; see $out"
-  read -r ok rps _ bad non2xx < <(tool h2load-summary "$out")
-  ((bad == 0 && non2xx == 0 && ok > 0)) || die "$call under load: $ok ok, $bad failed, $non2xx non-2xx (see $out)"
-  rm -f "$logs/$call.latency.log"
-  timeout $((seconds * 6 + 60)) taskset -c 0 h2load -c 1 -m 1 -t 1 -D "$seconds" --log-file "$logs/$call.latency.log" \
-    "${hdrs[@]}" "${extra[@]}" -d "$body" "$url" >"$logs/$call.latency.txt" 2>&1 || die "h2load ($call, latency) failed"
-  read -r _ p50 _ p99 _ < <(tool percentiles "$logs/$call.latency.log")
-  results+=("$call $rps $p50 $p99")
-  kill -0 $pid 2>/dev/null || die "cellhubd exited during the $call runs"
+  results+=("$call $(median <<<"${rps_of[$call]}") $(median <<<"${p50_of[$call]}") $(median <<<"${p99_of[$call]}")")
 done
 
 echo
-echo "== over gRPC: cellhubd --loops 1 on core 1, h2load on core 0, $seconds s per run"
+echo "== over gRPC: cellhubd --loops 1 on core 1, h2load on core 0, $seconds s per run, medians of $rounds round(s)"
 printf '%-40s %14s %10s %10s %16s\n' call "req/s c16 m32" "p50 c1m1" "p99 c1m1" "vs health req/s"
 health_rps=$(echo "${results[0]}" | awk '{ print $2 }')
 for row in "${results[@]}"; do
