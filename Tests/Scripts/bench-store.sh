@@ -7,8 +7,9 @@
 #      from the images rows) — ratios are CellHub time / floor time, from the same run;
 #   2. over gRPC: cellhubd serve on the seeded directory (pinned to core 1), h2load on core 0:
 #      GetProjectStats and GetDashboardMetrics with the user's bearer token, at load (-c 16 -m 32)
-#      and one call at a time (-c 1 -m 1, p50/p99 from h2load's per-request log), next to
-#      grpc.health.v1 Check on the same server (the transport floor, no auth, no store).
+#      and one call at a time (-c 1 -m 1, p50/p99 from h2load's per-request log), and the server's
+#      CPU per call, next to grpc.health.v1 Check on the same server (the transport floor, no
+#      auth, no store).
 # Before loading, each request body h2load sends is checked with nghttp (grpc-status 0, exact
 # DATA bytes): h2load counts any HTTP 200 as a success, and a bad token answers 200 too.
 #
@@ -109,7 +110,9 @@ declare -A paths=([stats]=/cellhub.v1.StatsService/GetProjectStats [dashboard]=/
   [health]=/grpc.health.v1.Health/Check)
 declare -A expect=([stats]=$stats_data_bytes [dashboard]=$dashboard_data_bytes [health]=$health_data_bytes)
 tool() { "$py" "$here/bench/benchtool.py" "$@"; }
-declare -A rps_of p50_of p99_of
+source "$here/bench/cpu.sh"  # cpu_ticks PID
+hz=$(getconf CLK_TCK)
+declare -A rps_of p50_of p99_of cpu_of
 for ((round = 1; round <= rounds; round++)); do
   for call in health stats dashboard; do
     extra=(); [[ $call == health ]] || extra=("${auth[@]}")
@@ -120,33 +123,40 @@ for ((round = 1; round <= rounds; round++)); do
     tool nghttp-check "$logs/$call.nghttp.txt" --expect-data-bytes "${expect[$call]}" --slack $slack | sed "s/^/  $call: /" >&2 ||
       die "$call with h2load's body is wrong"
     out=$logs/$call.load.txt
+    t0=$(cpu_ticks $pid)
     timeout $((seconds * 6 + 60)) taskset -c 0 h2load -c 16 -m 32 -t 1 -D "$seconds" "${hdrs[@]}" "${extra[@]}" -d "$body" "$url" >"$out" 2>&1 ||
       die "h2load ($call, load) failed; see $out"
+    t1=$(cpu_ticks $pid)
     read -r ok rps _ bad non2xx < <(tool h2load-summary "$out")
+    # Server CPU per call: what a call costs, whichever side (h2load or the server) limits req/s.
+    cpu=$(awk -v d=$((t1 - t0)) -v hz="$hz" -v n="$ok" 'BEGIN { printf "%.2f", n ? d / hz / n * 1e6 : 0 }')
     ((bad == 0 && non2xx == 0 && ok > 0)) || die "$call under load: $ok ok, $bad failed, $non2xx non-2xx (see $out)"
     rm -f "$logs/$call.latency.log"
     timeout $((seconds * 6 + 60)) taskset -c 0 h2load -c 1 -m 1 -t 1 -D "$seconds" --log-file "$logs/$call.latency.log" \
       "${hdrs[@]}" "${extra[@]}" -d "$body" "$url" >"$logs/$call.latency.txt" 2>&1 || die "h2load ($call, latency) failed"
     read -r _ p50 _ p99 _ < <(tool percentiles "$logs/$call.latency.log")
-    rps_of[$call]+="$rps " p50_of[$call]+="$p50 " p99_of[$call]+="$p99 "
-    echo "  round $round: $call $rps req/s, p50 $p50 µs, p99 $p99 µs" >&2
+    rps_of[$call]+="$rps " p50_of[$call]+="$p50 " p99_of[$call]+="$p99 " cpu_of[$call]+="$cpu "
+    echo "  round $round: $call $rps req/s ($cpu µs server CPU/call), p50 $p50 µs, p99 $p99 µs" >&2
     kill -0 $pid 2>/dev/null || die "cellhubd exited during the $call runs"
   done
 done
 median() { tr ' ' '\n' | grep -v '^$' | sort -n | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
 results=()
 for call in health stats dashboard; do
-  results+=("$call $(median <<<"${rps_of[$call]}") $(median <<<"${p50_of[$call]}") $(median <<<"${p99_of[$call]}")")
+  results+=("$call $(median <<<"${rps_of[$call]}") $(median <<<"${p50_of[$call]}") $(median <<<"${p99_of[$call]}") $(median <<<"${cpu_of[$call]}")")
 done
 
 echo
 echo "== over gRPC: cellhubd --loops 1 on core 1, h2load on core 0, $seconds s per run, medians of $rounds round(s)"
-printf '%-40s %14s %10s %10s %16s\n' call "req/s c16 m32" "p50 c1m1" "p99 c1m1" "vs health req/s"
-health_rps=$(echo "${results[0]}" | awk '{ print $2 }')
+printf '%-40s %14s %10s %10s %16s %14s %16s\n' call "req/s c16 m32" "p50 c1m1" "p99 c1m1" "vs health req/s" "CPU µs/call" "health CPU / it"
+read -r _ health_rps _ _ health_cpu <<<"${results[0]}"
 for row in "${results[@]}"; do
-  read -r call rps p50 p99 <<<"$row"
+  read -r call rps p50 p99 cpu <<<"$row"
   ratio=$(awk -v a="$rps" -v b="$health_rps" 'BEGIN { printf "%.2f", a / b }')
-  printf '%-40s %14.0f %8s µs %8s µs %15s×\n' "${paths[$call]}" "$rps" "$p50" "$p99" "$ratio"
+  cpu_ratio=$(awk -v a="$health_cpu" -v b="$cpu" 'BEGIN { printf "%.2f", b ? a / b : 0 }')
+  printf '%-40s %14.0f %8s µs %8s µs %15s× %14s %15s×\n' "${paths[$call]}" "$rps" "$p50" "$p99" "$ratio" "$cpu" "$cpu_ratio"
 done
+echo "(CPU: the server's utime+stime over the c16 m32 run divided by its calls; 'health CPU / it' is"
+echo " the cost ratio free of which side limits req/s: 1.00× = as cheap as a health Check)"
 echo
 echo "seeded: $projects projects x $images images ($data); the dashboard user sees $heavy projects"
