@@ -40,6 +40,26 @@ struct EventHubTests {
         #expect(await h.end(stream.end) == nil)
     }
 
+    /// A stream joining a shard whose heartbeat timer is armed far ahead (another stream's long
+    /// interval) gets its first PROGRESS after its own interval, not the other's.
+    @Test func aShortHeartbeatJoiningALongOneIsOnTime() async throws {
+        let h = try HubHarness(.sqlite)
+        let olga = try h.user("olga")
+        let project = try h.domain.projects.create(name: "P", description: "", caller: olga).project
+        let slow = h.watchProject(project.id, as: olga)
+        await h.settle { slow.outlet.messages.count == 2 }
+        // The shard's first scan (after 1 s) re-arms its timer for the slow stream: 60 s away.
+        await h.settle(timeout: .milliseconds(1_200)) { false }
+        let fast = h.watchProject(project.id, as: olga, heartbeatMs: 300)
+        await h.settle(timeout: .seconds(2)) { fast.outlet.messages.contains { $0.payloadName == "progress" } }
+        #expect(fast.outlet.messages.map(\.payloadName).prefix(3) == ["snapshot", "caughtUp", "progress"])
+        #expect(!slow.outlet.messages.contains { $0.payloadName == "progress" }, "the slow stream's interval is its own")
+        slow.end.cancel()
+        fast.end.cancel()
+        _ = await h.end(slow.end)
+        _ = await h.end(fast.end)
+    }
+
     /// A burst: the first change is sent at once, then at most one update per interval, the
     /// last exact; interval 0 sends every change.
     @Test(arguments: StoreKind.allCases) func burstsCoalesceAndTheLastUpdateIsExact(kind: StoreKind) async throws {

@@ -22,6 +22,7 @@ final class StreamShard: @unchecked Sendable {
     private var flushTimer: (any StreamTimer)?
     private var flushTimerAt: UInt64 = .max
     private var heartbeatTimer: (any StreamTimer)?
+    private var heartbeatTimerAt: UInt64 = .max
     /// Stats frames encoded this round, by content: streams in step share the bytes.
     private var statsFrames: [String: (key: PendingKey, frames: [EventFrame])] = [:]
 
@@ -42,19 +43,19 @@ final class StreamShard: @unchecked Sendable {
     func add(_ stream: ProjectStream) {
         projects[stream.projectID, default: StreamGroup()].add(stream)
         byID[stream.handle.id] = stream
-        armHeartbeat()
+        armHeartbeat(at: monotonicNow() &+ stream.timing.heartbeatNanoseconds)
     }
 
     func add(_ stream: DashboardStream) {
         dashboards[stream.view, default: StreamGroup()].add(stream)
         byID[stream.handle.id] = stream
-        armHeartbeat()
+        armHeartbeat(at: monotonicNow() &+ stream.timing.heartbeatNanoseconds)
     }
 
     func add(_ stream: ActivityStream) {
         activities[stream.userID, default: StreamGroup()].add(stream)
         byID[stream.handle.id] = stream
-        armHeartbeat()
+        armHeartbeat(at: monotonicNow() &+ stream.timing.heartbeatNanoseconds)
     }
 
     /// Removes a stream (its client went away, or it ended).
@@ -214,13 +215,17 @@ final class StreamShard: @unchecked Sendable {
     }
 
     /// One timer for the whole shard sends PROGRESS on the streams idle for their heartbeat
-    /// interval: armed at the earliest one due, but at most ten scans a second.
-    private func armHeartbeat(at deadline: UInt64? = nil) {
-        guard heartbeatTimer == nil else { return }
+    /// interval: armed at the earliest one due, but at most ten scans a second. A stream
+    /// joining with a shorter interval than the timer waits for moves it earlier.
+    private func armHeartbeat(at deadline: UInt64) {
         let now = monotonicNow()
-        let at = max(deadline ?? now &+ 1_000_000_000, now &+ 100_000_000)
+        let at = max(deadline, now &+ 100_000_000)
+        guard at < heartbeatTimerAt else { return }
+        heartbeatTimer?.cancel()
+        heartbeatTimerAt = at
         heartbeatTimer = executor.schedule(afterNanoseconds: at - now) { [self] in
             heartbeatTimer = nil
+            heartbeatTimerAt = .max
             let now = monotonicNow()
             var next: UInt64 = .max
             for stream in Array(byID.values) {

@@ -136,11 +136,11 @@ final class HubHarness {
 
     /// A WatchProject stream; `end` resolves when the hub ends it.
     func watchProject(
-        _ projectID: String, as caller: Caller, resume: StreamResume? = nil, intervalMs: UInt64 = 100
+        _ projectID: String, as caller: Caller, resume: StreamResume? = nil, intervalMs: UInt64 = 100, heartbeatMs: UInt64 = 60_000
     ) -> (outlet: TestOutlet<ProjectEvent>, end: Task<StreamEnd?, Never>) {
         let outlet = TestOutlet<ProjectEvent>(executor: executor)
         let hub = self.hub
-        let timing = StreamTiming(updateIntervalNanoseconds: intervalMs * 1_000_000, heartbeatNanoseconds: 60_000_000_000)
+        let timing = StreamTiming(updateIntervalNanoseconds: intervalMs * 1_000_000, heartbeatNanoseconds: heartbeatMs * 1_000_000)
         let end = Self.untilEnded(hub) { hub.watchProject(projectID: projectID, caller: caller, resume: resume, timing: timing, outlet: outlet, onEnd: $0) }
         return (outlet, end)
     }
