@@ -116,12 +116,10 @@ public struct InlineAnswer: Sendable {
         _ method: TypedMethodDescriptor<Request, Response>,
         _ body: @escaping @Sendable (Request, ServerContext) throws -> Response?
     ) {
-        precondition(method.descriptor.kind == .unary, "\(method.descriptor.path) is not unary")
-        path = method.descriptor.path
-        attempt = { bytes, context in
-            guard let response = try body(try ServerMethod.decode(Request.self, bytes), context) else { return nil }
+        self.init(method, encoded: { request, context in
+            guard let response = try body(request, context) else { return nil }
             return EncodedMessage(response)
-        }
+        })
     }
 
     /// The same for an answer already encoded (a reply kept encoded because many calls get it).
