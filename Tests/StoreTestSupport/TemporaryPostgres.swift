@@ -1,4 +1,5 @@
 import CellHubPostgres
+import CellHubSQL
 import Foundation
 import Synchronization
 

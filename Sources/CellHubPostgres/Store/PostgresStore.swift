@@ -1,8 +1,14 @@
 package import CellHub
+package import CellHubSQL
 import Synchronization
 
 /// CellHub's storage in PostgreSQL: the same tables, counters, event log and semantics as the
 /// SQLite store (CellHubStore), for several nodes sharing one database.
+///
+/// The repositories themselves — every operation and its SQL — are CellHubSQL's (`SQLStore`),
+/// shared with the SQLite store; this type provides what is PostgreSQL's: the connection
+/// pool, migrations under an advisory lock, the `log_head` lock that serialises writers, the
+/// commit signal and the access generations.
 ///
 /// Every write operation is one transaction that changes the rows, moves the counters
 /// incrementally and appends exactly one row to `event_log` (the transactional outbox), whose
@@ -10,8 +16,9 @@ import Synchronization
 /// revision. Each write transaction starts by locking the single row of `log_head` and, when
 /// it records a change, takes its revision there (`UPDATE log_head SET revision = revision +
 /// 1`): writes are serialised across every node exactly as SQLite's one writer serialises
-/// them, so revisions are gap-free in commit order (see `Transaction.recording`), and every
-/// check a write makes (a name taken, an idempotency key used) sees the writes before it.
+/// them, so revisions are gap-free in commit order (see `SQLDialect.postgres`'s
+/// `appendEvent`), and every check a write makes (a name taken, an idempotency key used) sees
+/// the writes before it.
 /// Each write transaction that records a change also sends `NOTIFY cellhub_log` (no payload:
 /// the log is the data) for other nodes' listeners.
 ///
@@ -31,7 +38,7 @@ package final class PostgresStore: Sendable {
         /// New ids (users, projects, images, jobs, batches, leases, the epoch).
         package var makeID: @Sendable () -> String = PostgresStore.randomUUID
         /// The schema history to apply on open.
-        package var migrations: [PostgresMigration] = PostgresMigrations.all
+        package var migrations: [Migration] = PostgresMigrations.all
         /// Connections in the pool: concurrent calls each take a free one.
         package var connections = 4
 
@@ -69,7 +76,7 @@ package final class PostgresStore: Sendable {
 
     /// Runs `body` as one write transaction at one instant (`Transaction.now`) and returns
     /// once it is committed; anything it throws rolls it back.
-    func write<T>(_ body: (Transaction) throws -> T) throws(StoreError) -> T {
+    package func write<T: Sendable>(_ body: (Transaction) throws -> T) throws(StoreError) -> T {
         let result: T
         do {
             result = try pool.withConnection { db in
@@ -87,7 +94,7 @@ package final class PostgresStore: Sendable {
     }
 
     /// Runs `body` in one REPEATABLE READ, READ ONLY transaction: one snapshot.
-    func read<T>(_ body: (PGConnection) throws -> T) throws(StoreError) -> T {
+    package func read<T: Sendable>(_ body: (any SQLDatabase) throws -> T) throws(StoreError) -> T {
         do {
             return try pool.withConnection { db in try db.readTransaction { try body(db) } }
         } catch {
@@ -99,6 +106,12 @@ package final class PostgresStore: Sendable {
     package func onCommit(_ wake: @escaping @Sendable () -> Void) {
         commitListeners.add(wake)
     }
+
+    package var idempotencyWindowMs: Int64 { options.idempotencyWindowMs }
+
+    package func generation(_ generation: AccessGeneration) -> UInt64 { access.current(generation) }
+
+    package func bumpGeneration(_ generation: AccessGeneration) { access.bump(generation) }
 
     /// The current time in milliseconds since the Unix epoch (the domain's clock).
     package static func systemClock() -> Int64 { SystemValues.milliseconds() }

@@ -1,5 +1,6 @@
 import CellHub
 import CellHubPostgres
+import CellHubSQL
 import StoreTestSupport
 import Synchronization
 import Testing

@@ -1,5 +1,5 @@
 package import CellHub
-extension Store {
+extension SQLStore {
     /// Gives `userID` a role on the project, or changes their role. The same role again
     /// changes nothing (`revision` nil). Appends `shareGranted`. Role checks are the caller's.
     /// - Parameter role: `.editor` or `.viewer` (`.owner` is a bug: ownership is not shared).
@@ -58,7 +58,7 @@ extension Store {
             }
         }
         // After the commit: a role cache that reloads now must find the new role.
-        if granted.revision != nil { access.bump(.memberships) }
+        if granted.revision != nil { bumpGeneration(.memberships) }
         return granted
     }
 
@@ -90,7 +90,7 @@ extension Store {
                     members: try Rows.members(tx.db, projectID: projectID), revision: revision)
             }
         }
-        access.bump(.memberships)
+        bumpGeneration(.memberships)
         return revoked
     }
 
@@ -111,7 +111,7 @@ extension Store {
 
     /// Changes after every committed share, role change, revocation or project deletion, in
     /// any process using this database.
-    package var membershipGeneration: UInt64 { access.current(.memberships) }
+    package var membershipGeneration: UInt64 { generation(.memberships) }
 
     /// Every (project, user, role), for building the EventHub's in-memory access index at
     /// start; keep it current from the event log afterwards.
