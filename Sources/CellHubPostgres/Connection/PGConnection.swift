@@ -44,6 +44,33 @@ final class PGConnection: SQLDatabase {
     /// Reconnects with the same parameters.
     func reset() { PQreset(handle) }
 
+    // MARK: Notifications
+
+    /// The connection's socket, to wait on with `poll` (-1 when the connection is closed).
+    var socket: Int32 { PQsocket(handle) }
+
+    /// The server process serving this connection.
+    var backendPID: Int32 { PQbackendPID(handle) }
+
+    /// libpq's text for the last failure on this connection.
+    var lastErrorMessage: String { Self.errorMessage(handle) }
+
+    /// Reads whatever the server sent without blocking (libpq queues notifications for
+    /// `takeNotifications`); false when the connection broke.
+    func consumeInput() -> Bool { PQconsumeInput(handle) == 1 && !isBroken }
+
+    /// Takes and frees the notifications libpq has queued; returns how many. (Their channel
+    /// and payload are not read: the store LISTENs on one channel and sends no payload.)
+    func takeNotifications() -> Int {
+        var count = 0
+        // Each PGnotify is one malloc'd block, freed with PQfreemem as libpq requires.
+        while let notification = PQnotifies(handle) {
+            PQfreemem(notification)
+            count += 1
+        }
+        return count
+    }
+
     private static func errorMessage(_ handle: OpaquePointer?) -> String {
         guard let handle, let text = PQerrorMessage(handle) else { return "unknown libpq error" }
         return String(cString: text).trimmingTrailingWhitespace()

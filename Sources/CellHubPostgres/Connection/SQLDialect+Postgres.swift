@@ -23,5 +23,7 @@ extension SQLDialect {
             RETURNING revision, pg_notify('cellhub_log', '')
             """,
         // `log_head` holds the highest revision ever committed.
-        currentRevision: "SELECT revision FROM log_head")
+        currentRevision: "SELECT revision FROM log_head",
+        // Nodes share nothing but the database (`access_generations`, read by `ChangeListener`).
+        storesAccessGenerations: true)
 }

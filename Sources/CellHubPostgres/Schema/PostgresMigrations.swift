@@ -7,6 +7,7 @@ package enum PostgresMigrations {
     /// SQLite schema's latest shape, so its history starts at one.)
     package static let all: [Migration] = [
         Migration(name: "v1-initial", sql: PostgresSchemaV1.sql),
+        Migration(name: "v2-access-generations", sql: PostgresSchemaV2AccessGenerations.sql),
     ]
 
     /// An arbitrary constant naming CellHub's migration lock among advisory locks.

@@ -134,6 +134,7 @@ extension SQLStore {
                 "SELECT sha256, count(*) FROM images WHERE project_id = ? GROUP BY sha256 ORDER BY sha256", id
             ) { ($0.string(0), $0.int64(1)) }
             return try tx.recording(.projectDeleted, projectID: id, actor: actor, payload: payload) { revision in
+                try tx.accessChanged(.memberships)
                 // The queue counters are the only counters outside the project's own rows.
                 let queued = Int64(openJobs.count { $0.status == .queued })
                 try tx.db.run(

@@ -21,6 +21,7 @@ extension SQLStore {
                     members: try Rows.members(tx.db, projectID: projectID), revision: nil)
             }
             return try tx.recording(.shareGranted, projectID: projectID, actor: actor, payload: payload) { revision in
+                try tx.accessChanged(.memberships)
                 // An upsert keeps the row (and its place in grant order) on a role change.
                 try tx.db.run(
                     """
@@ -77,6 +78,7 @@ extension SQLStore {
             }
             if member.role == .owner { throw StoreError.ownerMembership(projectID: projectID) }
             return try tx.recording(.shareRevoked, projectID: projectID, actor: actor, payload: payload) { revision in
+                try tx.accessChanged(.memberships)
                 try tx.moveMembership(projectID: projectID, userID: userID, role: member.role, sign: -1)
                 try tx.db.run("DELETE FROM project_members WHERE project_id = ? AND user_id = ?", projectID, userID)
                 var revoked = tx.activity(.none, about: try ActivityProject(tx.db, id: projectID)!, actor: actor, revision: revision)

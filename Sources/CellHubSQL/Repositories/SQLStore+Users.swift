@@ -65,6 +65,7 @@ extension SQLStore {
                 return UserRevoked(user: user, revokedTokenCount: 0, revision: nil)
             }
             return try tx.recording(.userRevoked, projectID: nil, actor: nil, payload: payload) { revision in
+                try tx.accessChanged(.credentials)
                 try tx.db.run("UPDATE users SET revoked_at_ms = ? WHERE id = ?", tx.now, id)
                 let tokens = try tx.db.run(
                     "UPDATE api_tokens SET revoked_at_ms = ? WHERE user_id = ? AND revoked_at_ms IS NULL", tx.now, id)

@@ -58,6 +58,18 @@ package struct Transaction {
         return result
     }
 
+    /// Records a change to who may do what in the database's access generations, when the
+    /// engine keeps them there (`SQLDialect.storesAccessGenerations`): in this transaction, so
+    /// other nodes find it with the change. The store moves its own after the commit
+    /// (`SQLStore.bumpGeneration`) either way.
+    func accessChanged(_ generation: AccessGeneration) throws {
+        guard db.dialect.storesAccessGenerations else { return }
+        switch generation {
+        case .credentials: try db.run("UPDATE access_generations SET credentials = credentials + 1 WHERE id = 1")
+        case .memberships: try db.run("UPDATE access_generations SET memberships = memberships + 1 WHERE id = 1")
+        }
+    }
+
     /// Runs `body` in a savepoint: when it throws, what it wrote is rolled back (the rest of
     /// the transaction stays) and the error rethrown.
     func savepoint<Result>(_ body: () throws -> Result) throws -> Result {

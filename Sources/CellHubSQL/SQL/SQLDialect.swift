@@ -27,10 +27,14 @@ package final class SQLDialect: Sendable {
     /// The revision of the last committed change (no row before the first), which survives
     /// pruning the newest rows (max(revision) would not).
     package let currentRevision: String
+    /// True when the access generations live in the database (`access_generations`, moved in
+    /// the transaction of each change to who may do what); false when the store keeps them
+    /// beside it (SQLite's mapped `-auth` file, moved after the commit).
+    package let storesAccessGenerations: Bool
 
     package init(
         position: String, leftFirstJoin: String, memberOrder: String, claimLocking: String, appendEvent: String,
-        currentRevision: String
+        currentRevision: String, storesAccessGenerations: Bool
     ) {
         self.position = position
         self.leftFirstJoin = leftFirstJoin
@@ -38,5 +42,6 @@ package final class SQLDialect: Sendable {
         self.claimLocking = claimLocking
         self.appendEvent = appendEvent
         self.currentRevision = currentRevision
+        self.storesAccessGenerations = storesAccessGenerations
     }
 }

@@ -14,5 +14,7 @@ extension SQLDialect {
             RETURNING revision
             """,
         // AUTOINCREMENT keeps the highest revision ever assigned in sqlite_sequence.
-        currentRevision: "SELECT seq FROM sqlite_sequence WHERE name = 'event_log'")
+        currentRevision: "SELECT seq FROM sqlite_sequence WHERE name = 'event_log'",
+        // Every process using the database maps the `-auth` file (`AccessGenerations`).
+        storesAccessGenerations: false)
 }
