@@ -121,13 +121,8 @@ struct PostgresNodesTests {
 
     @Test("a commit on one node wakes another node's commit listeners through LISTEN, within a second")
     func commitWakesOtherNode() throws {
-        let url = try TemporaryPostgres.freshDatabase()
-        var options = PostgresStore.Options()
-        options.connections = 2
         // No safety poll within the test: the wake-up can only come from the notification.
-        options.safetyPollIntervalMs = 600_000
-        let a = try PostgresStore(url: url, options: options), b = try PostgresStore(url: url, options: options)
-        #expect(waitUntil { a.listenerBackendPID != nil }, "a's LISTEN connection is open")
+        let (a, b, _) = try twoListeningNodes(safetyPollIntervalMs: 600_000)
         let woken = DispatchSemaphore(value: 0)
         a.onCommit { woken.signal() }
         let before = try a.currentRevision()
@@ -138,12 +133,7 @@ struct PostgresNodesTests {
 
     @Test("a revocation or a share on one node moves the other node's access generations")
     func generationsCrossNodes() throws {
-        let url = try TemporaryPostgres.freshDatabase()
-        var options = PostgresStore.Options()
-        options.connections = 2
-        options.safetyPollIntervalMs = 600_000
-        let a = try PostgresStore(url: url, options: options), b = try PostgresStore(url: url, options: options)
-        #expect(waitUntil { a.listenerBackendPID != nil })
+        let (a, b, _) = try twoListeningNodes(safetyPollIntervalMs: 600_000)
         let owner = try b.createUser(name: "ada", isWorker: false, tokenHash: Array(repeating: 1, count: 32), payload: { _ in [] }).user
         let guest = try b.createUser(name: "bob", isWorker: false, tokenHash: Array(repeating: 2, count: 32), payload: { _ in [] }).user
         let project = try b.createProject(ownerID: owner.id, name: "p", description: "", payload: { _ in [] }).project
@@ -163,11 +153,7 @@ struct PostgresNodesTests {
 
     @Test("after its LISTEN connection is killed, a node still sees the next commit of another node, and listens again")
     func listenConnectionKilled() throws {
-        let url = try TemporaryPostgres.freshDatabase()
-        var options = PostgresStore.Options()
-        options.connections = 2
-        let a = try PostgresStore(url: url, options: options), b = try PostgresStore(url: url, options: options)
-        #expect(waitUntil { a.listenerBackendPID != nil })
+        let (a, b, url) = try twoListeningNodes(safetyPollIntervalMs: PostgresStore.Options().safetyPollIntervalMs)
         let killed = try #require(a.listenerBackendPID)
         let woken = DispatchSemaphore(value: 0)
         a.onCommit { woken.signal() }
@@ -185,6 +171,19 @@ struct PostgresNodesTests {
         _ = try b.createUser(name: "bob", isWorker: false, tokenHash: Array(repeating: 8, count: 32), payload: { _ in [] })
         #expect(woken.wait(timeout: .now() + 1) == .success)
     }
+}
+
+/// Two stores ("nodes") on a fresh database, once the first one's LISTEN connection is open
+/// (it opens on the listener's thread: a commit before that would be heard only by the safety
+/// poll).
+private func twoListeningNodes(safetyPollIntervalMs: Int64) throws -> (a: PostgresStore, b: PostgresStore, url: String) {
+    let url = try TemporaryPostgres.freshDatabase()
+    var options = PostgresStore.Options()
+    options.connections = 2
+    options.safetyPollIntervalMs = safetyPollIntervalMs
+    let a = try PostgresStore(url: url, options: options), b = try PostgresStore(url: url, options: options)
+    try #require(waitUntil { a.listenerBackendPID != nil }, "a's LISTEN connection is open")
+    return (a, b, url)
 }
 
 /// Polls `condition` until it holds or `seconds` passed (a value another thread moves has no
