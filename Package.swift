@@ -134,12 +134,16 @@ let package = Package(
             swiftSettings: strictSwift
         ),
 
-        // SQLite storage (the only importer of CSQLite): implements the domain's ports —
-        // migrations, repositories, counters, the event log. Knows nothing about protos or RPC.
-        .target(name: "CellHubStore", dependencies: ["CSQLite", "CellHub", "CLinuxShim"], swiftSettings: strictSwift),
-        // PostgreSQL storage (the only importer of CLibPQ): the same ports as CellHubStore, for
-        // several nodes sharing one database. Imports neither CellHubStore nor SQLite.
-        .target(name: "CellHubPostgres", dependencies: ["CLibPQ", "CellHub"], swiftSettings: strictSwift),
+        // The domain's ports written once for both stores: every repository operation, its
+        // counters and its event-log row, as SQL SQLite and PostgreSQL both run, on a small
+        // connection protocol (`SQLDatabase`, `SQLRow`) and a dialect for what they spell apart.
+        .target(name: "CellHubSQL", dependencies: ["CellHub"], swiftSettings: strictSwift),
+        // SQLite storage (the only importer of CSQLite): connections, migrations, group commit
+        // and WAL checkpoints under CellHubSQL's repositories. Knows nothing about protos or RPC.
+        .target(name: "CellHubStore", dependencies: ["CSQLite", "CellHub", "CellHubSQL", "CLinuxShim"], swiftSettings: strictSwift),
+        // PostgreSQL storage (the only importer of CLibPQ): the same repositories (CellHubSQL),
+        // for several nodes sharing one database. Imports neither CellHubStore nor SQLite.
+        .target(name: "CellHubPostgres", dependencies: ["CLibPQ", "CellHub", "CellHubSQL"], swiftSettings: strictSwift),
 
         // Raw protobuf-c pack/unpack timed in C: the baseline the Swift layer is measured against.
         .target(name: "CProtoBaseline", dependencies: ["CellHubProtoC"]),
@@ -168,7 +172,7 @@ let package = Package(
         .target(name: "CStoreBaseline", linkerSettings: [.linkedLibrary("sqlite3")]),
         .executableTarget(
             name: "StoreBenchmark",
-            dependencies: ["CellHub", "CellHubServer", "CellHubStore", "CStoreBaseline"],
+            dependencies: ["CellHub", "CellHubServer", "CellHubStore", "CellHubSQL", "CStoreBaseline"],
             swiftSettings: strictSwift
         ),
 
@@ -182,19 +186,19 @@ let package = Package(
         // The store and domain tests' stores: `StoreKind` (SQLite, PostgreSQL) and the temporary
         // PostgreSQL server of a test process.
         .target(
-            name: "StoreTestSupport", dependencies: ["CellHub", "CellHubStore", "CellHubPostgres"], path: "Tests/StoreTestSupport",
+            name: "StoreTestSupport", dependencies: ["CellHub", "CellHubSQL", "CellHubStore", "CellHubPostgres"], path: "Tests/StoreTestSupport",
             swiftSettings: strictSwift
         ),
         .testTarget(
-            name: "CellHubStoreTests", dependencies: ["CellHubStore", "CellHubPostgres", "CellHub", "TestSupport", "StoreTestSupport"],
+            name: "CellHubStoreTests", dependencies: ["CellHubStore", "CellHubPostgres", "CellHubSQL", "CellHub", "TestSupport", "StoreTestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(
-            name: "CellHubTests", dependencies: ["CellHub", "CellHubCrypto", "CellHubStore", "TestSupport", "StoreTestSupport"],
+            name: "CellHubTests", dependencies: ["CellHub", "CellHubCrypto", "CellHubStore", "CellHubSQL", "TestSupport", "StoreTestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(
-            name: "CellHubServerTests", dependencies: ["CellHubServer", "CellHub", "CellHubStore", "CellHubProto", "RPC", "StoreTestSupport"],
+            name: "CellHubServerTests", dependencies: ["CellHubServer", "CellHub", "CellHubStore", "CellHubSQL", "CellHubProto", "RPC", "StoreTestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(name: "TLSTests", dependencies: ["TLS", "EventLoop", "TestSupport"], swiftSettings: strictSwift),

@@ -236,7 +236,7 @@ public final class EventLoop: @unchecked Sendable {
                     selectable.writable()
                 }
             }
-            timers.fireDue(now: monotonicNanoseconds())
+            fireDueTimers()
             let queued = incoming.withLock { work -> [Work] in
                 defer { work.removeAll(keepingCapacity: true) }
                 return work
@@ -261,10 +261,17 @@ public final class EventLoop: @unchecked Sendable {
             })
             runLocalWork()
             runFlushes()
-            timers.fireDue(now: monotonicNanoseconds())
+            fireDueTimers()
             let more = !localWork.isEmpty || !afterIteration.isEmpty || !flushQueue.isEmpty || incoming.withLock { !$0.isEmpty }
             if !more { return }
         }
+    }
+
+    /// Runs the actions of the timers due now, each after it left the heap (an action may
+    /// schedule another timer; one due by now runs in this pass too).
+    private func fireDueTimers() {
+        let now = monotonicNanoseconds()
+        while let action = timers.takeDue(now: now) { action() }
     }
 
     /// Stops `run()` after its current iteration. Thread-safe.

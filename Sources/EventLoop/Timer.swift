@@ -43,14 +43,19 @@ struct TimerHeap {
         return Int32(min((first.deadline - now + 999_999) / 1_000_000, UInt64(Int32.max)))
     }
 
-    mutating func fireDue(now: UInt64) {
+    /// Takes the earliest timer due by `now` off the heap and returns its action (cleared on
+    /// the timer, so it runs once); nil when none is due. The caller runs the action after this
+    /// returns: an action may schedule a timer, and inserting into the heap while a mutating
+    /// method of it runs is an overlapping access (a trap in a checked build).
+    mutating func takeDue(now: UInt64) -> (() -> Void)? {
         while let first = heap.first, first.deadline <= now {
             removeFirst()
             if let action = first.action {
                 first.action = nil
-                action()
+                return action
             }
         }
+        return nil
     }
 
     private mutating func sweepCancelled() {

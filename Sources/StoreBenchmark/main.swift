@@ -1,5 +1,6 @@
 import CellHub
 import CellHubServer
+import CellHubSQL
 import CellHubStore
 import CStoreBaseline
 import Synchronization

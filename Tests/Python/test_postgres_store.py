@@ -19,6 +19,7 @@ from api_support import (
     common_pb2,
     expect_error,
     images_pb2,
+    projects_pb2,
     requires_cellhubd,
     segmentation_pb2,
     unique,
@@ -79,7 +80,7 @@ def streams(api):
 
 def test_the_store_is_postgres_and_the_data_directory_has_no_sqlite_file(api):
     assert api.sql("SELECT count(*) FROM users") == "2"
-    assert api.sql("SELECT name FROM schema_migrations") == "v1-initial"
+    assert api.sql("SELECT string_agg(name, ',' ORDER BY name) FROM schema_migrations") == "v1-initial,v2-access-generations"
     assert not (api.data_dir / "cellhub.sqlite").exists()
 
 
@@ -138,6 +139,43 @@ def test_the_built_in_worker_claims_and_completes_jobs_in_postgres(api):
     poll_until(finished, timeout=30, what="three jobs finished by the built-in worker")
     assert api.sql(f"SELECT count(*) FROM segmentation_jobs WHERE project_id = '{project.id}' AND status IN (3, 4)") == "3"
     assert api.sql("SELECT queued, processing FROM queue_counters") == "0|0"
+
+
+def test_a_second_node_sees_the_first_nodes_commits_and_revocations(api, streams, tmp_path):
+    """Two servers on one database: a change through node B reaches a stream on node A (B's
+    NOTIFY wakes A's listener, which reads the log), and a share revoked through B refuses the
+    ex-member's next call on A at once (A's role cache follows the shared generation). Node B
+    has a data directory of its own (image files are not shared between nodes yet), so it
+    makes no upload."""
+    node_b = Server(tmp_path / "node-b", ["--database", api.database])
+    channel_b = grpc.insecure_channel(node_b.address, options=CHANNEL_OPTIONS + API_OPTIONS)
+    try:
+        alice_b = Client(channel_b, "alice", api.alice.token)
+        project = api.alice.create_project(unique("pg-nodes"))
+        api.alice.share(project.id, api.bob, role=common_pb2.ROLE_VIEWER)
+        assert api.bob.project_stats(project.id).image_count == 0  # bob's role is cached on A now
+        w = streams.project(api.alice, project.id, min_update_interval_ms=0)
+        snapshot, _ = wait_caught_up(w)
+
+        alice_b.projects.UpdateProject(projects_pb2.UpdateProjectRequest(project_id=project.id, project_description="from B"))
+        updated = w.wait_for(lambda e: e.WhichOneof("payload") == "project_updated", timeout=2)
+        assert updated.revision > snapshot.revision, describe(updated)
+
+        alice_b.projects.RevokeShare(projects_pb2.RevokeShareRequest(project_id=project.id, user_name="bob"))
+        shares = w.wait_for(lambda e: e.WhichOneof("payload") == "shares_changed", timeout=2)
+        assert shares.revision == updated.revision + 1, describe(shares)
+
+        def refused():
+            try:
+                api.bob.project_stats(project.id)
+                return False
+            except grpc.RpcError as error:
+                return error.code() in (Code.NOT_FOUND, Code.PERMISSION_DENIED)
+
+        poll_until(refused, timeout=1, what="bob refused on node A after node B revoked his share")
+    finally:
+        channel_b.close()
+        node_b.stop()
 
 
 def test_revisions_are_gap_free_and_check_is_clean(api):

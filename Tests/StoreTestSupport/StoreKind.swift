@@ -1,5 +1,6 @@
 package import CellHub
 import CellHubPostgres
+import CellHubSQL
 import CellHubStore
 import Foundation
 

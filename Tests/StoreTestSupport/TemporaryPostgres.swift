@@ -1,4 +1,5 @@
 import CellHubPostgres
+import CellHubSQL
 import Foundation
 import Synchronization
 
@@ -80,20 +81,24 @@ package enum TemporaryPostgres {
             guard let account = getpwnam("postgres") else { return failure("running as root and there is no postgres user") }
             for path in [directory, socket, log] { _ = chown(path, account.pointee.pw_uid, account.pointee.pw_gid) }
         }
-        func command(_ arguments: [String]) -> (String, [String]) {
-            asRoot ? ("/usr/sbin/runuser", ["-u", "postgres", "--"] + arguments) : (arguments[0], Array(arguments.dropFirst()))
-        }
         guard let logFile = FileHandle(forWritingAtPath: log) else { return failure("cannot open \(log)") }
-        let (initdbPath, initdbArguments) = command([
+        /// A server program run in `directory` (as the postgres user when we are root), its
+        /// output to the log.
+        func process(_ arguments: [String]) -> Process {
+            let (path, rest) = asRoot
+                ? ("/usr/sbin/runuser", ["-u", "postgres", "--"] + arguments) : (arguments[0], Array(arguments.dropFirst()))
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: path)
+            process.arguments = rest
+            process.currentDirectoryURL = URL(fileURLWithPath: directory)
+            process.standardInput = FileHandle.nullDevice
+            process.standardOutput = logFile
+            process.standardError = logFile
+            return process
+        }
+        let initdb = process([
             binaries + "/initdb", "-D", data, "-A", "trust", "-U", "postgres", "-E", "UTF8", "--no-sync", "--no-instructions",
         ])
-        let initdb = Process()
-        initdb.executableURL = URL(fileURLWithPath: initdbPath)
-        initdb.arguments = initdbArguments
-        initdb.currentDirectoryURL = URL(fileURLWithPath: directory)
-        initdb.standardInput = FileHandle.nullDevice
-        initdb.standardOutput = logFile
-        initdb.standardError = logFile
         do {
             try initdb.run()
         } catch {
@@ -101,17 +106,10 @@ package enum TemporaryPostgres {
         }
         initdb.waitUntilExit()
         guard initdb.terminationStatus == 0 else { return failure("initdb exited with \(initdb.terminationStatus)") }
-        let (postgresPath, postgresArguments) = command([
+        let postgres = process([
             binaries + "/postgres", "-D", data, "-k", socket, "-c", "listen_addresses=", "-c", "fsync=off",
             "-c", "synchronous_commit=off", "-c", "full_page_writes=off", "-c", "max_connections=300",
         ])
-        let postgres = Process()
-        postgres.executableURL = URL(fileURLWithPath: postgresPath)
-        postgres.arguments = postgresArguments
-        postgres.currentDirectoryURL = URL(fileURLWithPath: directory)
-        postgres.standardInput = FileHandle.nullDevice
-        postgres.standardOutput = logFile
-        postgres.standardError = logFile
         do {
             try postgres.run()
         } catch {

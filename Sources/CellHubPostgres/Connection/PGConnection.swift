@@ -1,21 +1,24 @@
 import CellHub
+import CellHubSQL
 internal import CLibPQ
 
 /// One libpq connection: typed parameters, rows read by column index, explicit transactions.
 ///
-/// The store's SQL is written with SQLite-style placeholders (`?` and `?N`) so that it reads
-/// like the SQLite store's; `PGStatementText` turns them into PostgreSQL's `$N` once per
+/// The store's SQL is the shared repositories' (CellHubSQL), written with SQLite's
+/// placeholders (`?` and `?N`); `PGStatementText` turns them into PostgreSQL's `$N` once per
 /// text. Parameters go as text (numbers) or binary (`bytea`), with their types named, so a
 /// parameter used only in `? IS NULL` still has a type. Results come back as text.
 ///
 /// Not thread-safe: its owner (`ConnectionPool`) lends it to one caller at a time. Calls
 /// block the calling thread for one round trip (`PQexecParams`); the domain calls the store
 /// from its blocking pool, never from an event loop.
-final class PGConnection {
+final class PGConnection: SQLDatabase {
     /// Owned: opened by `PQconnectdb` in init, closed by `PQfinish` in deinit. Never escapes.
     private let handle: OpaquePointer
     /// Translated statement texts by the store's SQL text.
     private var translated: [String: PGStatementText] = [:]
+    /// PostgreSQL's spelling of what the engines do not share.
+    var dialect: SQLDialect { .postgres }
 
     /// Connects to `url` (a libpq URI or key=value string).
     init(url: String) throws(PGError) {
@@ -41,6 +44,33 @@ final class PGConnection {
     /// Reconnects with the same parameters.
     func reset() { PQreset(handle) }
 
+    // MARK: Notifications
+
+    /// The connection's socket, to wait on with `poll` (-1 when the connection is closed).
+    var socket: Int32 { PQsocket(handle) }
+
+    /// The server process serving this connection.
+    var backendPID: Int32 { PQbackendPID(handle) }
+
+    /// libpq's text for the last failure on this connection.
+    var lastErrorMessage: String { Self.errorMessage(handle) }
+
+    /// Reads whatever the server sent without blocking (libpq queues notifications for
+    /// `takeNotifications`); false when the connection broke.
+    func consumeInput() -> Bool { PQconsumeInput(handle) == 1 && !isBroken }
+
+    /// Takes and frees the notifications libpq has queued; returns how many. (Their channel
+    /// and payload are not read: the store LISTENs on one channel and sends no payload.)
+    func takeNotifications() -> Int {
+        var count = 0
+        // Each PGnotify is one malloc'd block, freed with PQfreemem as libpq requires.
+        while let notification = PQnotifies(handle) {
+            PQfreemem(notification)
+            count += 1
+        }
+        return count
+    }
+
     private static func errorMessage(_ handle: OpaquePointer?) -> String {
         guard let handle, let text = PQerrorMessage(handle) else { return "unknown libpq error" }
         return String(cString: text).trimmingTrailingWhitespace()
@@ -58,42 +88,50 @@ final class PGConnection {
 
     /// Runs a statement and returns the number of rows it changed.
     @discardableResult
-    func run(_ sql: String, _ arguments: any PGBindable...) throws(PGError) -> Int {
+    func run(_ sql: String, _ arguments: any SQLBindable...) throws(PGError) -> Int {
         try run(sql, arguments: arguments)
     }
 
     @discardableResult
-    func run(_ sql: String, arguments: [any PGBindable]) throws(PGError) -> Int {
-        try withResult(sql, arguments) { result in
+    func run(_ sql: String, arguments: [any SQLBindable]) throws(PGError) -> Int {
+        try withResult(sql, arguments.map { PGValue($0.sqlValue) }) { result in
             guard let text = PQcmdTuples(result) else { return 0 }
             return Int(String(cString: text)) ?? 0
         }
     }
 
     /// Every row of a query, each mapped by `row`.
-    func query<T>(_ sql: String, _ arguments: any PGBindable..., row: (PGRow) -> T) throws(PGError) -> [T] {
+    func query<T>(_ sql: String, _ arguments: any SQLBindable..., row: (any SQLRow) -> T) throws(PGError) -> [T] {
         try query(sql, arguments: arguments, row: row)
     }
 
-    func query<T>(_ sql: String, arguments: [any PGBindable], row: (PGRow) -> T) throws(PGError) -> [T] {
-        try withResult(sql, arguments) { result in
+    func query<T>(_ sql: String, arguments: [any SQLBindable], row: (any SQLRow) -> T) throws(PGError) -> [T] {
+        try withResult(sql, arguments.map { PGValue($0.sqlValue) }) { result in
             (0..<PQntuples(result)).map { index in row(PGRow(result: result, index: index)) }
         }
     }
 
     /// The first row of a query mapped by `row`, or nil when there is none.
-    func queryOne<T>(_ sql: String, _ arguments: any PGBindable..., row: (PGRow) -> T) throws(PGError) -> T? {
+    func queryOne<T>(_ sql: String, _ arguments: any SQLBindable..., row: (any SQLRow) -> T) throws(PGError) -> T? {
         try queryOne(sql, arguments: arguments, row: row)
     }
 
-    func queryOne<T>(_ sql: String, arguments: [any PGBindable], row: (PGRow) -> T) throws(PGError) -> T? {
-        try withResult(sql, arguments) { result in
+    func queryOne<T>(_ sql: String, arguments: [any SQLBindable], row: (any SQLRow) -> T) throws(PGError) -> T? {
+        try withResult(sql, arguments.map { PGValue($0.sqlValue) }) { result in
             PQntuples(result) > 0 ? row(PGRow(result: result, index: 0)) : nil
         }
     }
 
-    /// Runs `sql` with `arguments` through `PQexecParams` and lends the result to `body`.
-    private func withResult<T>(_ sql: String, _ arguments: [any PGBindable], _ body: (OpaquePointer) -> T) throws(PGError) -> T {
+    /// Every row of a query with values of PostgreSQL's own kinds (`PGValue.untyped`), each
+    /// mapped by `row`: for `PostgresRawConnection`.
+    func query<T>(_ sql: String, values: [PGValue], row: (PGRow) -> T) throws(PGError) -> [T] {
+        try withResult(sql, values) { result in
+            (0..<PQntuples(result)).map { index in row(PGRow(result: result, index: index)) }
+        }
+    }
+
+    /// Runs `sql` with `values` through `PQexecParams` and lends the result to `body`.
+    private func withResult<T>(_ sql: String, _ values: [PGValue], _ body: (OpaquePointer) -> T) throws(PGError) -> T {
         let statement: PGStatementText
         if let known = translated[sql] {
             statement = known
@@ -102,9 +140,8 @@ final class PGConnection {
             translated[sql] = statement
         }
         precondition(
-            statement.parameterCount == arguments.count,
-            "\(arguments.count) arguments for \(statement.parameterCount) parameters in `\(sql)`: a bug in CellHub")
-        let values = arguments.map(\.pgValue)
+            statement.parameterCount == values.count,
+            "\(values.count) arguments for \(statement.parameterCount) parameters in `\(sql)`: a bug in CellHub")
         var types: [Oid] = []
         var formats: [Int32] = []
         var lengths: [Int32] = []
@@ -126,7 +163,7 @@ final class PGConnection {
                 formats.append(0)
                 buffers.append(Array(text.utf8CString))
                 lengths.append(0)
-            case .bytes(let bytes):
+            case .blob(let bytes):
                 types.append(17)  // bytea, sent binary: the bytes as they are
                 formats.append(1)
                 // An empty value still needs a non-null pointer (null means SQL NULL).

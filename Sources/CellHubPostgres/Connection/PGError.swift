@@ -1,7 +1,8 @@
 import CellHub
+import CellHubSQL
 
 /// A failed libpq call or statement: PostgreSQL's SQLSTATE, its message, and the statement.
-struct PGError: Error, Sendable, Equatable, CustomStringConvertible {
+struct PGError: SQLDatabaseError, Sendable, Equatable {
     /// The five-character SQLSTATE ("23505" unique violation, "08006" connection failure, ...).
     let sqlState: String
     let message: String

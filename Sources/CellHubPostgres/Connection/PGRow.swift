@@ -1,4 +1,5 @@
 import CellHub
+import CellHubSQL
 internal import CLibPQ
 
 /// One row of a query result, read by column index (0-based), values in text format.
@@ -6,7 +7,7 @@ internal import CLibPQ
 /// It borrows the result, which lives only while `PGConnection` lends it to a row closure:
 /// values are copied out at once. The getters mirror the SQLite store's row so that the
 /// two stores' decoders read alike; booleans ("t"/"f") read as integers 1/0.
-struct PGRow {
+struct PGRow: SQLRow {
     /// Borrowed from `PGConnection.withResult`, valid only inside the row closure.
     fileprivate let result: OpaquePointer
     fileprivate let index: Int32

@@ -1,4 +1,5 @@
 package import CellHub
+import CellHubSQL
 
 /// One connection that reads raw tables as text, for brute-force recounts in tests and for
 /// tools; never used by the store itself. Parameters are text of no declared type (the
@@ -17,7 +18,7 @@ package final class PostgresRawConnection {
     /// Every row of `sql` (placeholders `?` or `?N`), each column as text or nil.
     package func rows(_ sql: String, _ arguments: [String?]) throws(StoreError) -> [[String?]] {
         do {
-            return try connection.query(sql, arguments: arguments.map { $0.map(PGValue.untyped) ?? .null }) { row in
+            return try connection.query(sql, values: arguments.map { $0.map(PGValue.untyped) ?? .null }) { row in
                 (0..<row.count).map { row.isNull($0) ? nil : row.string($0) }
             }
         } catch {

@@ -1,24 +1,13 @@
 import CellHub
-
-/// One named schema change of the PostgreSQL store (the same discipline as the SQLite
-/// store's `Migration`: append-only, a name and its SQL never change once released).
-package struct PostgresMigration: Sendable, Hashable {
-    package let name: String
-    /// A script of one or more statements, run in one transaction with its record.
-    package let sql: String
-
-    package init(name: String, sql: String) {
-        self.name = name
-        self.sql = sql
-    }
-}
+package import CellHubSQL
 
 /// The PostgreSQL schema's history and the code that brings a database up to date.
 package enum PostgresMigrations {
     /// Every migration, oldest first. Append only. (The PostgreSQL store starts from the
     /// SQLite schema's latest shape, so its history starts at one.)
-    package static let all: [PostgresMigration] = [
-        PostgresMigration(name: "v1-initial", sql: PostgresSchemaV1.sql),
+    package static let all: [Migration] = [
+        Migration(name: "v1-initial", sql: PostgresSchemaV1.sql),
+        Migration(name: "v2-access-generations", sql: PostgresSchemaV2AccessGenerations.sql),
     ]
 
     /// An arbitrary constant naming CellHub's migration lock among advisory locks.
@@ -32,7 +21,7 @@ package enum PostgresMigrations {
     /// A database holding a migration this list does not know was written by a newer
     /// binary: opening it fails rather than guessing.
     static func apply(
-        _ migrations: [PostgresMigration], to db: PGConnection, now: Int64, epoch newEpoch: String
+        _ migrations: [Migration], to db: PGConnection, now: Int64, epoch newEpoch: String
     ) throws -> (epoch: String, applied: [String]) {
         precondition(Set(migrations.map(\.name)).count == migrations.count, "duplicate migration names: a bug in CellHub")
         try db.run("SELECT pg_advisory_lock(?)", advisoryLockKey)

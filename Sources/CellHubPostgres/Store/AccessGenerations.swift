@@ -1,25 +1,22 @@
+import CellHubSQL
 import Synchronization
 
-/// The generations of `credentialsGeneration` and `membershipGeneration`, bumped after the
-/// commit of each change to who may do what. In process only: a change committed by another
-/// node or process does not move them yet (cross-node propagation rides on LISTEN later).
+/// The generations of `credentialsGeneration` and `membershipGeneration` in this process,
+/// bumped after the commit of each change to who may do what through this store, and when
+/// `ChangeListener` finds that the shared row (`access_generations`) moved: another node's
+/// (or process's) change.
 final class AccessGenerations: Sendable {
-    enum Counter {
-        case credentials
-        case memberships
-    }
-
     private let credentials = Atomic<UInt64>(0)
     private let memberships = Atomic<UInt64>(0)
 
-    func current(_ counter: Counter) -> UInt64 {
+    func current(_ counter: AccessGeneration) -> UInt64 {
         switch counter {
         case .credentials: credentials.load(ordering: .acquiring)
         case .memberships: memberships.load(ordering: .acquiring)
         }
     }
 
-    func bump(_ counter: Counter) {
+    func bump(_ counter: AccessGeneration) {
         switch counter {
         case .credentials: credentials.wrappingAdd(1, ordering: .releasing)
         case .memberships: memberships.wrappingAdd(1, ordering: .releasing)

@@ -1,8 +1,14 @@
 package import CellHub
+package import CellHubSQL
 import Synchronization
 
 /// CellHub's storage in PostgreSQL: the same tables, counters, event log and semantics as the
 /// SQLite store (CellHubStore), for several nodes sharing one database.
+///
+/// The repositories themselves — every operation and its SQL — are CellHubSQL's (`SQLStore`),
+/// shared with the SQLite store; this type provides what is PostgreSQL's: the connection
+/// pool, migrations under an advisory lock, the `log_head` lock that serialises writers, the
+/// commit signal and the access generations.
 ///
 /// Every write operation is one transaction that changes the rows, moves the counters
 /// incrementally and appends exactly one row to `event_log` (the transactional outbox), whose
@@ -10,10 +16,14 @@ import Synchronization
 /// revision. Each write transaction starts by locking the single row of `log_head` and, when
 /// it records a change, takes its revision there (`UPDATE log_head SET revision = revision +
 /// 1`): writes are serialised across every node exactly as SQLite's one writer serialises
-/// them, so revisions are gap-free in commit order (see `Transaction.recording`), and every
-/// check a write makes (a name taken, an idempotency key used) sees the writes before it.
+/// them, so revisions are gap-free in commit order (see `SQLDialect.postgres`'s
+/// `appendEvent`), and every check a write makes (a name taken, an idempotency key used) sees
+/// the writes before it.
 /// Each write transaction that records a change also sends `NOTIFY cellhub_log` (no payload:
-/// the log is the data) for other nodes' listeners.
+/// the log is the data), and every store LISTENs (`ChangeListener`): another node's commit
+/// wakes this store's commit listeners (the EventHub reads "the log after R"), and another
+/// node's revocation moves this store's access generations, within a notification's round
+/// trip — or, should the LISTEN connection drop, within the safety poll's interval.
 ///
 /// Reads run in REPEATABLE READ, READ ONLY transactions: every query of one call sees one
 /// snapshot, as with SQLite's WAL readers.
@@ -31,9 +41,16 @@ package final class PostgresStore: Sendable {
         /// New ids (users, projects, images, jobs, batches, leases, the epoch).
         package var makeID: @Sendable () -> String = PostgresStore.randomUUID
         /// The schema history to apply on open.
-        package var migrations: [PostgresMigration] = PostgresMigrations.all
+        package var migrations: [Migration] = PostgresMigrations.all
         /// Connections in the pool: concurrent calls each take a free one.
         package var connections = 4
+        /// Whether to hear other nodes' commits and revocations (`ChangeListener`: one more
+        /// connection and one thread).
+        package var listens = true
+        /// How often the listener reads the log's head and the access generations without a
+        /// notification: the longest another node's change can go unseen when the LISTEN
+        /// connection dropped.
+        package var safetyPollIntervalMs: Int64 = 1_000
 
         package init() {}
     }
@@ -46,15 +63,22 @@ package final class PostgresStore: Sendable {
     let options: Options
     private let pool: ConnectionPool
     /// Called after every commit of this store (`CommitSignal`): the EventHub's wake-up.
-    private let commitListeners = CommitListeners()
-    /// Changed after every revocation and membership change made through this store.
-    /// In-process only for now: other nodes' changes reach it with cross-node propagation.
-    let access = AccessGenerations()
+    private let commitListeners: CommitListeners
+    /// Changed after every revocation and membership change made through this store, and
+    /// when the listener finds that another node made one (`access_generations` moved).
+    let access: AccessGenerations
+    /// Hears other nodes' commits; nil when `Options.listens` is off. Stopped in deinit.
+    private let listener: ChangeListener?
 
     /// Connects to `url` (a libpq URI, `postgres://…` or `postgresql://…`), applies pending
     /// migrations under an advisory lock and creates the epoch on first open.
     package init(url: String, options: Options = Options()) throws(StoreError) {
         self.options = options
+        let commitListeners = CommitListeners(), access = AccessGenerations()
+        self.commitListeners = commitListeners
+        self.access = access
+        let pool: ConnectionPool
+        let initial: ChangeListener.Snapshot
         do {
             pool = try ConnectionPool(url: url, size: options.connections)
             let opened = try pool.withConnection { db in
@@ -62,14 +86,32 @@ package final class PostgresStore: Sendable {
             }
             epoch = opened.epoch
             appliedMigrations = opened.applied
+            initial = try pool.withConnection { db in try ChangeListener.snapshot(db) }
         } catch {
             throw StoreError.wrapping(error)
         }
+        self.pool = pool
+        guard options.listens else {
+            listener = nil
+            return
+        }
+        let changes = ObservedChanges(initial, commitListeners: commitListeners, access: access)
+        listener = ChangeListener(
+            url: url, safetyIntervalMs: options.safetyPollIntervalMs,
+            safetyRead: { try pool.withConnection { db in try ChangeListener.snapshot(db) } },
+            observe: { changes.observe($0) })
     }
+
+    deinit {
+        listener?.stop()
+    }
+
+    /// The server process of the LISTEN connection; nil while it is not connected (tests).
+    package var listenerBackendPID: Int32? { listener?.listenerBackendPID }
 
     /// Runs `body` as one write transaction at one instant (`Transaction.now`) and returns
     /// once it is committed; anything it throws rolls it back.
-    func write<T>(_ body: (Transaction) throws -> T) throws(StoreError) -> T {
+    package func write<T: Sendable>(_ body: (Transaction) throws -> T) throws(StoreError) -> T {
         let result: T
         do {
             result = try pool.withConnection { db in
@@ -87,7 +129,7 @@ package final class PostgresStore: Sendable {
     }
 
     /// Runs `body` in one REPEATABLE READ, READ ONLY transaction: one snapshot.
-    func read<T>(_ body: (PGConnection) throws -> T) throws(StoreError) -> T {
+    package func read<T: Sendable>(_ body: (any SQLDatabase) throws -> T) throws(StoreError) -> T {
         do {
             return try pool.withConnection { db in try db.readTransaction { try body(db) } }
         } catch {
@@ -99,6 +141,12 @@ package final class PostgresStore: Sendable {
     package func onCommit(_ wake: @escaping @Sendable () -> Void) {
         commitListeners.add(wake)
     }
+
+    package var idempotencyWindowMs: Int64 { options.idempotencyWindowMs }
+
+    package func generation(_ generation: AccessGeneration) -> UInt64 { access.current(generation) }
+
+    package func bumpGeneration(_ generation: AccessGeneration) { access.bump(generation) }
 
     /// The current time in milliseconds since the Unix epoch (the domain's clock).
     package static func systemClock() -> Int64 { SystemValues.milliseconds() }
@@ -119,6 +167,36 @@ package final class PostgresStore: Sendable {
         } catch {
             throw StoreError.wrapping(error)
         }
+    }
+}
+
+/// The listener's reads compared with the last one: a newer head wakes the commit listeners,
+/// moved shared generations move this store's (before the wake-up, so that what it wakes
+/// finds them moved).
+private final class ObservedChanges: Sendable {
+    private let last: Mutex<ChangeListener.Snapshot>
+    private let commitListeners: CommitListeners
+    private let access: AccessGenerations
+
+    init(_ initial: ChangeListener.Snapshot, commitListeners: CommitListeners, access: AccessGenerations) {
+        last = Mutex(initial)
+        self.commitListeners = commitListeners
+        self.access = access
+    }
+
+    func observe(_ snapshot: ChangeListener.Snapshot) {
+        let (committed, credentials, memberships) = last.withLock { last -> (Bool, Bool, Bool) in
+            let moved = (
+                snapshot.revision > last.revision, snapshot.credentials > last.credentials,
+                snapshot.memberships > last.memberships)
+            last.revision = max(last.revision, snapshot.revision)
+            last.credentials = max(last.credentials, snapshot.credentials)
+            last.memberships = max(last.memberships, snapshot.memberships)
+            return moved
+        }
+        if credentials { access.bump(.credentials) }
+        if memberships { access.bump(.memberships) }
+        if committed { commitListeners.wakeAll() }
     }
 }
 

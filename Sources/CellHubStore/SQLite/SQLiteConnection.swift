@@ -1,4 +1,5 @@
 import CellHub
+import CellHubSQL
 internal import CSQLite
 
 /// One SQLite database connection: opening with the house pragmas, a prepared-statement
@@ -8,7 +9,7 @@ internal import CSQLite
 /// (`Store`) already confines each connection behind a lock, so SQLite's own mutex would only
 /// cost time. Every failure arrives as a typed `SQLiteError`; misuse of the API by this module
 /// (wrong argument count, an unfinished SQL script in `prepare`) traps, because it is a bug.
-final class SQLiteConnection {
+final class SQLiteConnection: SQLDatabase {
     /// Read-write (creating the file) or read-only access.
     enum Mode: Sendable {
         case readWrite
@@ -22,6 +23,8 @@ final class SQLiteConnection {
     private var statements: [String: SQLiteStatement] = [:]
     /// The database file.
     let path: String
+    /// SQLite's spelling of what the engines do not share.
+    var dialect: SQLDialect { .sqlite }
 
     /// Opens (for `.readWrite`, creates) the database at `path`.
     ///
@@ -123,13 +126,13 @@ final class SQLiteConnection {
 
     /// Runs one statement and returns the number of rows it inserted, updated or deleted.
     @discardableResult
-    func run(_ sql: String, _ arguments: any SQLiteBindable...) throws(SQLiteError) -> Int {
+    func run(_ sql: String, _ arguments: any SQLBindable...) throws(SQLiteError) -> Int {
         try run(sql, arguments: arguments)
     }
 
     /// `run` with an argument array, for statements built with a variable parameter list.
     @discardableResult
-    func run(_ sql: String, arguments: [any SQLiteBindable]) throws(SQLiteError) -> Int {
+    func run(_ sql: String, arguments: [any SQLBindable]) throws(SQLiteError) -> Int {
         try withStatement(sql) { statement throws(SQLiteError) in
             try statement.bind(arguments)
             while try statement.step() {}
@@ -138,12 +141,12 @@ final class SQLiteConnection {
     }
 
     /// Runs one query and maps every result row with `row`.
-    func query<T>(_ sql: String, _ arguments: any SQLiteBindable..., row: (SQLiteRow) -> T) throws(SQLiteError) -> [T] {
+    func query<T>(_ sql: String, _ arguments: any SQLBindable..., row: (any SQLRow) -> T) throws(SQLiteError) -> [T] {
         try query(sql, arguments: arguments, row: row)
     }
 
     /// `query` with an argument array.
-    func query<T>(_ sql: String, arguments: [any SQLiteBindable], row: (SQLiteRow) -> T) throws(SQLiteError) -> [T] {
+    func query<T>(_ sql: String, arguments: [any SQLBindable], row: (any SQLRow) -> T) throws(SQLiteError) -> [T] {
         try withStatement(sql) { statement throws(SQLiteError) in
             try statement.bind(arguments)
             var rows: [T] = []
@@ -154,20 +157,17 @@ final class SQLiteConnection {
 
     /// The first result row mapped with `row`, or nil when there is none. The rest are not
     /// stepped.
-    func queryOne<T>(_ sql: String, _ arguments: any SQLiteBindable..., row: (SQLiteRow) -> T) throws(SQLiteError) -> T? {
+    func queryOne<T>(_ sql: String, _ arguments: any SQLBindable..., row: (any SQLRow) -> T) throws(SQLiteError) -> T? {
         try queryOne(sql, arguments: arguments, row: row)
     }
 
     /// `queryOne` with an argument array.
-    func queryOne<T>(_ sql: String, arguments: [any SQLiteBindable], row: (SQLiteRow) -> T) throws(SQLiteError) -> T? {
+    func queryOne<T>(_ sql: String, arguments: [any SQLBindable], row: (any SQLRow) -> T) throws(SQLiteError) -> T? {
         try withStatement(sql) { statement throws(SQLiteError) in
             try statement.bind(arguments)
             return try statement.step() ? row(statement.row) : nil
         }
     }
-
-    /// The rowid of the last successful INSERT on this connection.
-    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
     /// True while a transaction is open (SQLite's autocommit is off).
     var isInTransaction: Bool { sqlite3_get_autocommit(handle) == 0 }

@@ -1,11 +1,12 @@
 import CellHub
+import CellHubSQL
 /// A failed SQLite call: the primary and extended result codes, SQLite's message, and the
 /// statement it concerned.
 ///
 /// The codes and message are read from the connection right after the failing call, before
 /// any other call on it can overwrite them (SQLite's error state is per connection, like
 /// `errno` is per thread). Constraint violations arrive as this error, never as a trap.
-package struct SQLiteError: Error, Sendable, Equatable, CustomStringConvertible {
+package struct SQLiteError: SQLDatabaseError, Sendable, Equatable {
     /// The primary result code (`SQLITE_CONSTRAINT`, `SQLITE_BUSY`, ...).
     package let code: Int32
     /// The extended result code (`SQLITE_CONSTRAINT_UNIQUE`, ...); equals `code` when SQLite

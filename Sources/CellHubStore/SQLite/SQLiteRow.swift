@@ -1,4 +1,5 @@
 import CellHub
+import CellHubSQL
 internal import CSQLite
 
 /// The current row of a statement being stepped, read by column index (0-based).
@@ -7,7 +8,7 @@ internal import CSQLite
 /// non-escaping closures because SQLite invalidates it on the next step or reset. Columns are
 /// read with the getter matching the schema's STRICT column type; SQLite would convert any
 /// other way silently, which is why the getters are explicit.
-struct SQLiteRow {
+struct SQLiteRow: SQLRow {
     /// Borrowed from `SQLiteStatement`, valid only while the statement sits on this row.
     fileprivate let statement: OpaquePointer
 
@@ -67,7 +68,7 @@ struct SQLiteRow {
     }
 
     /// The column in its stored class, for generic code and tests.
-    func value(_ column: Int) -> SQLiteValue {
+    func value(_ column: Int) -> SQLValue {
         switch sqlite3_column_type(statement, Int32(column)) {
         case SQLITE_INTEGER: .integer(int64(column))
         case SQLITE_FLOAT: .real(double(column))

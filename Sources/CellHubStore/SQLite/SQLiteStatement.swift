@@ -1,4 +1,5 @@
 import CellHub
+import CellHubSQL
 internal import CSQLite
 
 /// One prepared statement: binds arguments, steps, and always leaves itself reset.
@@ -28,17 +29,17 @@ final class SQLiteStatement {
 
     /// Binds `arguments` to the parameters `?1...?n` in order. The count must match: a
     /// mismatch is a bug in the SQL of this module, not a runtime condition.
-    func bind(_ arguments: [any SQLiteBindable]) throws(SQLiteError) {
+    func bind(_ arguments: [any SQLBindable]) throws(SQLiteError) {
         let expected = Int(sqlite3_bind_parameter_count(handle))
         precondition(
             arguments.count == expected,
             "\(arguments.count) arguments for \(expected) parameters in `\(sql)`: a bug in CellHub")
         for (offset, argument) in arguments.enumerated() {
-            try bind(argument.sqliteValue, at: Int32(offset + 1))
+            try bind(argument.sqlValue, at: Int32(offset + 1))
         }
     }
 
-    private func bind(_ value: SQLiteValue, at index: Int32) throws(SQLiteError) {
+    private func bind(_ value: SQLValue, at index: Int32) throws(SQLiteError) {
         let transient = cellhub_sqlite_transient()
         let result: Int32
         switch value {

@@ -1,5 +1,7 @@
 import CellHub
-/// The schema's history and the code that brings a database up to date.
+package import CellHubSQL
+
+/// The SQLite schema's history and the code that brings a database up to date.
 package enum Migrations {
     /// Every migration, oldest first. Append only.
     package static let all: [Migration] = [

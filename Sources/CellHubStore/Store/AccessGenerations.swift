@@ -1,3 +1,4 @@
+import CellHubSQL
 import CLinuxShim
 import Synchronization
 #if canImport(Glibc)
@@ -17,13 +18,6 @@ import Glibc
 /// extended with zeros. A file that cannot be opened or mapped makes every check answer a
 /// new value: nothing is cached then.
 final class AccessGenerations: @unchecked Sendable {
-    enum Counter: Int {
-        /// Users and tokens revoked.
-        case credentials = 0
-        /// Shares granted, changed or revoked; projects deleted.
-        case memberships = 1
-    }
-
     static let size = 16
     /// The mapped counters; nil when the file could not be mapped. Only touched atomically.
     private let counters: UnsafeMutablePointer<UInt64>?
@@ -56,13 +50,13 @@ final class AccessGenerations: @unchecked Sendable {
     }
 
     /// The counter's value now (0 for one never bumped).
-    func current(_ counter: Counter) -> UInt64 {
+    func current(_ counter: AccessGeneration) -> UInt64 {
         guard let counters else { return unmapped.wrappingAdd(1, ordering: .relaxed).newValue }
         return cellhub_shared_load(counters + counter.rawValue)
     }
 
     /// Changes the counter: call after the transaction that changed access committed.
-    func bump(_ counter: Counter) {
+    func bump(_ counter: AccessGeneration) {
         guard let counters else { return }
         cellhub_shared_increment(counters + counter.rawValue)
     }

@@ -1,4 +1,5 @@
 package import CellHub
+package import CellHubSQL
 import Synchronization
 #if canImport(Glibc)
 import Glibc
@@ -6,6 +7,10 @@ import Glibc
 
 /// CellHub's storage: users, projects, shares, images, segmentation jobs, their counters and
 /// the event log, in one SQLite database.
+///
+/// The repositories themselves — every operation and its SQL — are CellHubSQL's (`SQLStore`),
+/// shared with the PostgreSQL store; this type provides what is SQLite's: opening and
+/// migrations, the connections, group commit, the commit signal and the access generations.
 ///
 /// Every write operation is one `BEGIN IMMEDIATE` transaction that changes the rows, moves
 /// the counters incrementally (never recounts) and appends exactly one row to `event_log`
@@ -123,7 +128,7 @@ package final class Store: Sendable {
     /// other writes wait at the same time, as one savepoint of a shared transaction (group
     /// commit: one fsync for all) — and returns once it is committed. Anything it throws
     /// rolls back its own changes only.
-    func write<T: Sendable>(_ body: (Transaction) throws -> T) throws(StoreError) -> T {
+    package func write<T: Sendable>(_ body: (Transaction) throws -> T) throws(StoreError) -> T {
         var result: T?
         do {
             try group.write { db in
@@ -144,16 +149,21 @@ package final class Store: Sendable {
         commitListeners.add(wake)
     }
 
-    /// Runs `body` in one read transaction, so all its queries see the same snapshot.
     /// Runs `body` in one read transaction on a free reader, so all its queries see the same
     /// snapshot.
-    func read<T: Sendable>(_ body: (SQLiteConnection) throws -> T) throws(StoreError) -> T {
+    package func read<T: Sendable>(_ body: (any SQLDatabase) throws -> T) throws(StoreError) -> T {
         do {
             return try readers.withReader { db in try db.readTransaction { try body(db) } }
         } catch {
             throw StoreError.wrapping(error)
         }
     }
+
+    package var idempotencyWindowMs: Int64 { options.idempotencyWindowMs }
+
+    package func generation(_ generation: AccessGeneration) -> UInt64 { access.current(generation) }
+
+    package func bumpGeneration(_ generation: AccessGeneration) { access.bump(generation) }
 
     /// The current time in milliseconds since the Unix epoch (the domain's clock).
     package static func systemClock() -> Int64 { SystemValues.milliseconds() }

@@ -1,6 +1,7 @@
 import CellHub
 import CellHubProto
 import CellHubServer
+import CellHubSQL
 import CellHubStore
 import Foundation
 import StoreTestSupport

@@ -1,4 +1,5 @@
 import CellHub
+@testable import CellHubSQL
 @testable import CellHubStore
 import Testing
 
@@ -13,7 +14,7 @@ struct SQLiteConnectionTests {
         }
     }
 
-    static let values: [SQLiteValue] = [
+    static let values: [SQLValue] = [
         .integer(0), .integer(Int64.max), .integer(Int64.min), .integer(-1),
         .real(0.5), .real(-1e300), .real(.infinity), .real(Double.leastNonzeroMagnitude),
         .text(""), .text("plain"), .text("Zellkern 🧫 細胞 ÄÖÜ ß"), .text("nul\u{0}inside"), .text(String(repeating: "x", count: 100_000)),
@@ -22,10 +23,10 @@ struct SQLiteConnectionTests {
     ]
 
     @Test("every value round-trips through bind and column read", arguments: values)
-    func roundTrip(value: SQLiteValue) throws {
+    func roundTrip(value: SQLValue) throws {
         try withTable { db, _ in
             try db.run("INSERT INTO t (id, v) VALUES (1, ?)", value)
-            let read = try db.queryOne("SELECT v FROM t WHERE id = 1") { $0.value(0) }
+            let read = try db.queryOne("SELECT v FROM t WHERE id = 1") { ($0 as! SQLiteRow).value(0) }
             #expect(read == value)
             // And through the typed getters.
             switch value {

@@ -1,3 +1,4 @@
+@testable import CellHubSQL
 @testable import CellHubStore
 import CellHub
 import Dispatch

@@ -1,9 +1,14 @@
 import CellHub
+import Dispatch
 import CellHubPostgres
+import CellHubSQL
 import StoreTestSupport
 import Synchronization
 import Testing
 import TestSupport
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// What the PostgreSQL store promises beyond the shared tests: several stores ("nodes") on
 /// one database hand out one gap-free, commit-ordered revision sequence, and a reader that
@@ -18,7 +23,7 @@ struct PostgresNodesTests {
         options.connections = 3
         let nodes = try (0..<3).map { _ in try PostgresStore(url: url, options: options) }
         #expect(Set(nodes.map(\.epoch)).count == 1, "one database, one epoch")
-        #expect(nodes[0].appliedMigrations == ["v1-initial"] && nodes[1].appliedMigrations.isEmpty)
+        #expect(nodes[0].appliedMigrations == ["v1-initial", "v2-access-generations"] && nodes[1].appliedMigrations.isEmpty)
         let owner = try nodes[0].createUser(name: "ada", isWorker: false, tokenHash: Array(repeating: 7, count: 32), payload: { _ in [] }).user
         let project = try nodes[1].createProject(ownerID: owner.id, name: "p", description: "", payload: { _ in [] }).project
         let start = try nodes[2].currentRevision()
@@ -106,10 +111,88 @@ struct PostgresNodesTests {
         #expect(failures.withLock { $0 } == [])
         let results = opened.withLock { $0 }
         #expect(results.count == 4 && Set(results.map(\.epoch)).count == 1)
-        #expect(results.filter { !$0.applied.isEmpty }.map(\.applied) == [["v1-initial"]], "exactly one node migrated")
+        #expect(
+            results.filter { !$0.applied.isEmpty }.map(\.applied) == [["v1-initial", "v2-access-generations"]], "exactly one node migrated")
 
         let raw = try PostgresRawConnection(url: url)
         _ = try raw.rows("INSERT INTO schema_migrations (name, applied_at_ms) VALUES ('v99-from-the-future', 0)", [])
         #expect(throws: StoreError.unknownMigration("v99-from-the-future")) { try PostgresStore(url: url) }
     }
+
+    @Test("a commit on one node wakes another node's commit listeners through LISTEN, within a second")
+    func commitWakesOtherNode() throws {
+        // No safety poll within the test: the wake-up can only come from the notification.
+        let (a, b, _) = try twoListeningNodes(safetyPollIntervalMs: 600_000)
+        let woken = DispatchSemaphore(value: 0)
+        a.onCommit { woken.signal() }
+        let before = try a.currentRevision()
+        _ = try b.createUser(name: "ada", isWorker: false, tokenHash: Array(repeating: 7, count: 32), payload: { _ in [] })
+        #expect(woken.wait(timeout: .now() + 1) == .success, "a woke within 1 s")
+        #expect(try a.events(after: before, limit: 10).map(\.revision) == [before + 1])
+    }
+
+    @Test("a revocation or a share on one node moves the other node's access generations")
+    func generationsCrossNodes() throws {
+        let (a, b, _) = try twoListeningNodes(safetyPollIntervalMs: 600_000)
+        let owner = try b.createUser(name: "ada", isWorker: false, tokenHash: Array(repeating: 1, count: 32), payload: { _ in [] }).user
+        let guest = try b.createUser(name: "bob", isWorker: false, tokenHash: Array(repeating: 2, count: 32), payload: { _ in [] }).user
+        let project = try b.createProject(ownerID: owner.id, name: "p", description: "", payload: { _ in [] }).project
+
+        let memberships = a.membershipGeneration, credentials = a.credentialsGeneration
+        _ = try b.share(projectID: project.id, userID: guest.id, role: .viewer, actor: owner.id, payload: { _ in [] })
+        #expect(waitUntil { a.membershipGeneration != memberships }, "a's role caches see b's share")
+        #expect(a.credentialsGeneration == credentials, "a share revokes no credentials")
+
+        let afterShare = a.membershipGeneration
+        _ = try b.revokeShare(projectID: project.id, userID: guest.id, actor: owner.id, payload: { _ in [] })
+        #expect(waitUntil { a.membershipGeneration != afterShare }, "a's role caches see b's revocation")
+
+        _ = try b.revokeUser(id: guest.id, payload: { _ in [] })
+        #expect(waitUntil { a.credentialsGeneration != credentials }, "a's token caches see b's revocation")
+    }
+
+    @Test("after its LISTEN connection is killed, a node still sees the next commit of another node, and listens again")
+    func listenConnectionKilled() throws {
+        let (a, b, url) = try twoListeningNodes(safetyPollIntervalMs: PostgresStore.Options().safetyPollIntervalMs)
+        let killed = try #require(a.listenerBackendPID)
+        let woken = DispatchSemaphore(value: 0)
+        a.onCommit { woken.signal() }
+        let raw = try PostgresRawConnection(url: url)
+        #expect(try raw.rows("SELECT pg_terminate_backend(?)", [String(killed)]) == [["t"]])
+
+        let before = try a.currentRevision()
+        _ = try b.createUser(name: "ada", isWorker: false, tokenHash: Array(repeating: 7, count: 32), payload: { _ in [] })
+        #expect(woken.wait(timeout: .now() + 3) == .success, "a woke (reconnected listener or safety poll)")
+        #expect(try a.events(after: before, limit: 10).map(\.revision) == [before + 1])
+        #expect(waitUntil(seconds: 5) { a.listenerBackendPID.map { $0 != killed } ?? false }, "a listens on a new connection")
+
+        // And the new connection hears: with the safety poll out of the way, a wakes again.
+        while woken.wait(timeout: .now()) == .success {}
+        _ = try b.createUser(name: "bob", isWorker: false, tokenHash: Array(repeating: 8, count: 32), payload: { _ in [] })
+        #expect(woken.wait(timeout: .now() + 1) == .success)
+    }
+}
+
+/// Two stores ("nodes") on a fresh database, once the first one's LISTEN connection is open
+/// (it opens on the listener's thread: a commit before that would be heard only by the safety
+/// poll).
+private func twoListeningNodes(safetyPollIntervalMs: Int64) throws -> (a: PostgresStore, b: PostgresStore, url: String) {
+    let url = try TemporaryPostgres.freshDatabase()
+    var options = PostgresStore.Options()
+    options.connections = 2
+    options.safetyPollIntervalMs = safetyPollIntervalMs
+    let a = try PostgresStore(url: url, options: options), b = try PostgresStore(url: url, options: options)
+    try #require(waitUntil { a.listenerBackendPID != nil }, "a's LISTEN connection is open")
+    return (a, b, url)
+}
+
+/// Polls `condition` until it holds or `seconds` passed (a value another thread moves has no
+/// event to wait on); true when it held.
+private func waitUntil(seconds: Double = 2, _ condition: () -> Bool) -> Bool {
+    let deadline = DispatchTime.now() + seconds
+    while DispatchTime.now() < deadline {
+        if condition() { return true }
+        usleep(5_000)
+    }
+    return condition()
 }

@@ -1,5 +1,6 @@
 import CellHub
 import CellHubPostgres
+@testable import CellHubSQL
 @testable import CellHubStore
 import StoreTestSupport
 
@@ -28,9 +29,9 @@ final class RawSQL {
     func query<T>(_ sql: String, arguments: [any RawBindable], row: (RawRow) -> T) throws -> [T] {
         switch connection {
         case .sqlite(let db):
-            return try db.query(sql, arguments: arguments.map { $0.sqliteValue as any SQLiteBindable }) { sqliteRow in
+            return try db.query(sql, arguments: arguments.map { $0.sqlValue as any SQLBindable }) { sqliteRow in
                 row(RawRow(values: (0..<sqliteRow.count).map { column in
-                    switch sqliteRow.value(column) {
+                    switch (sqliteRow as! SQLiteRow).value(column) {
                     case .integer(let value): String(value)
                     case .real(let value): String(value)
                     case .text(let value): value
@@ -66,7 +67,7 @@ struct RawRow {
 
 /// A value a raw query binds: integers and text.
 protocol RawBindable {
-    var sqliteValue: SQLiteValue { get }
+    var sqlValue: SQLValue { get }
     var rawText: String? { get }
 }
 

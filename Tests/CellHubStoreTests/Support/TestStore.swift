@@ -1,4 +1,5 @@
 import CellHub
+@testable import CellHubSQL
 @testable import CellHubStore
 import StoreTestSupport
 

@@ -2,6 +2,7 @@ import StoreTestSupport
 import Testing
 @testable import CellHub
 import CellHub
+import CellHubSQL
 import CellHubStore
 
 /// The activity feed: who gets which entry for each change (the members of that moment,

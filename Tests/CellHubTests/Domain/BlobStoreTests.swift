@@ -3,6 +3,7 @@ import Testing
 @testable import CellHub
 import CellHub
 import CellHubCrypto
+import CellHubSQL
 import CellHubStore
 
 @Suite struct BlobStoreTests {

@@ -2,6 +2,7 @@ import StoreTestSupport
 import Testing
 @testable import CellHub
 import CellHub
+import CellHubSQL
 import CellHubStore
 
 /// Each write hands its committed result to the payload encoder, and what the encoder

@@ -4,6 +4,7 @@ import TestSupport
 @testable import CellHub
 import CellHub
 import CellHubCrypto
+import CellHubSQL
 import CellHubStore
 
 @Suite struct ImageServiceTests {

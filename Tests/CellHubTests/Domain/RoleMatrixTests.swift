@@ -2,6 +2,7 @@ import StoreTestSupport
 import Testing
 @testable import CellHub
 import CellHub
+import CellHubSQL
 import CellHubStore
 
 /// Every operation × owner / editor / viewer / stranger: success, PERMISSION_DENIED for a

@@ -2,6 +2,7 @@ import StoreTestSupport
 import Testing
 @testable import CellHub
 import CellHub
+import CellHubSQL
 import CellHubStore
 
 @Suite struct SegmentationServiceTests {

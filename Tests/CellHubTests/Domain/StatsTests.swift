@@ -3,6 +3,7 @@ import Testing
 import TestSupport
 @testable import CellHub
 import CellHub
+import CellHubSQL
 import CellHubStore
 
 @Suite struct DashboardTimeZoneTests {

@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 @testable import CellHub
 import CellHub
+import CellHubSQL
 import CellHubStore
 import StoreTestSupport
 

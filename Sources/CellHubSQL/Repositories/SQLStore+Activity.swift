@@ -1,5 +1,5 @@
 package import CellHub
-extension Store {
+extension SQLStore {
     /// One page of a user's activity feed, newest first: entries before `cursor` (nil = from
     /// the newest), optionally only about one project.
     package func activity(
@@ -9,46 +9,14 @@ extension Store {
         return try read { db in
             let rows = try db.query(
                 """
-                \(Self.activitySelect)
-                WHERE a.user_id = ?1 AND (?2 IS NULL OR a.project_id = ?2) AND (?3 IS NULL OR a.seq < ?3)
+                \(Rows.activitySelect)
+                WHERE a.user_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR a.project_id = ?2)
+                    AND (CAST(?3 AS BIGINT) IS NULL OR a.seq < ?3)
                 ORDER BY a.seq DESC LIMIT ?4
-                """, userID, projectID, cursor, limit + 1) { (entry: Self.activityEntry($0), seq: $0.int64(21)) }
+                """, userID, projectID, cursor, limit + 1) { (entry: Rows.activityEntry($0), seq: $0.int64(21)) }
             let page = rows.prefix(limit)
             return (page.map(\.entry), rows.count > limit ? page.last?.seq : nil)
         }
-    }
-
-    /// The columns `activityEntry` decodes (column 21 is the entry's `seq`, 22 its number
-    /// among the recipient's entries of the same revision).
-    static let activitySelect = """
-        SELECT a.user_id, a.revision, a.committed_at_ms, a.kind, a.activity, a.project_id, a.project_name,
-               a.owner_id, o.name, a.actor_id, x.name, a.image_count, a.sample_names, a.failed_count,
-               a.duration_ms, a.shared_with_id, w.name, a.role, a.previous_role, a.left_project, a.counters,
-               a.seq,
-               (SELECT count(*) FROM activity_entries b WHERE b.user_id = a.user_id AND b.revision = a.revision AND b.seq <= a.seq)
-        FROM activity_entries a
-        JOIN users o ON o.id = a.owner_id
-        LEFT JOIN users x ON x.id = a.actor_id
-        LEFT JOIN users w ON w.id = a.shared_with_id
-        """
-
-    static func activityEntry(_ row: SQLiteRow) -> ActivityEntry {
-        func ref(_ id: Int, _ name: Int) -> UserRef? {
-            row.optionalString(id).map { UserRef(id: $0, name: row.optionalString(name) ?? "") }
-        }
-        let projectID = row.string(5)
-        let names = row.string(12)
-        return ActivityEntry(
-            recipientID: row.string(0), revision: row.int64(1), committedAtMs: row.int64(2),
-            kind: ActivityEntryKind(rawValue: row.int64(3)) ?? .ownAction,
-            activity: ActivityKind(rawValue: row.int64(4)) ?? .none, projectID: projectID,
-            projectName: row.string(6), owner: UserRef(id: row.string(7), name: row.string(8)), actor: ref(9, 10),
-            imageCount: row.int64(11),
-            sampleImageNames: names.isEmpty ? [] : names.split(separator: "\n", omittingEmptySubsequences: false).map(String.init),
-            failedCount: row.int64(13), durationMs: row.int64(14), sharedWith: ref(15, 16),
-            role: row.optionalString(17).map(MemberRole.stored), previousRole: row.optionalString(18).map(MemberRole.stored),
-            left: row.bool(19), counters: row.isNull(20) ? nil : Rows.decodeCounters(row.blob(20), projectID: projectID),
-            sequence: UInt32(clamping: row.int64(22)))
     }
 }
 
@@ -59,7 +27,7 @@ struct ActivityProject {
     var ownerID: String
 
     /// Read inside the write transaction (before a delete removes the row).
-    init?(_ db: SQLiteConnection, id: String) throws(SQLiteError) {
+    init?(_ db: any SQLDatabase, id: String) throws {
         guard let (name, ownerID) = try db.queryOne("SELECT name, owner_id FROM projects WHERE id = ?", id, row: {
             ($0.string(0), $0.string(1))
         }) else { return nil }
@@ -131,6 +99,39 @@ extension Transaction {
 }
 
 extension Rows {
+    /// The columns `activityEntry` decodes (column 21 is the entry's `seq`, 22 its number
+    /// among the recipient's entries of the same revision).
+    static let activitySelect = """
+        SELECT a.user_id, a.revision, a.committed_at_ms, a.kind, a.activity, a.project_id, a.project_name,
+               a.owner_id, o.name, a.actor_id, x.name, a.image_count, a.sample_names, a.failed_count,
+               a.duration_ms, a.shared_with_id, w.name, a.role, a.previous_role, a.left_project, a.counters,
+               a.seq,
+               (SELECT count(*) FROM activity_entries b WHERE b.user_id = a.user_id AND b.revision = a.revision AND b.seq <= a.seq)
+        FROM activity_entries a
+        JOIN users o ON o.id = a.owner_id
+        LEFT JOIN users x ON x.id = a.actor_id
+        LEFT JOIN users w ON w.id = a.shared_with_id
+        """
+
+    static func activityEntry(_ row: any SQLRow) -> ActivityEntry {
+        func ref(_ id: Int, _ name: Int) -> UserRef? {
+            row.optionalString(id).map { UserRef(id: $0, name: row.optionalString(name) ?? "") }
+        }
+        let projectID = row.string(5)
+        let names = row.string(12)
+        return ActivityEntry(
+            recipientID: row.string(0), revision: row.int64(1), committedAtMs: row.int64(2),
+            kind: ActivityEntryKind(rawValue: row.int64(3)) ?? .ownAction,
+            activity: ActivityKind(rawValue: row.int64(4)) ?? .none, projectID: projectID,
+            projectName: row.string(6), owner: UserRef(id: row.string(7), name: row.string(8)), actor: ref(9, 10),
+            imageCount: row.int64(11),
+            sampleImageNames: names.isEmpty ? [] : names.split(separator: "\n", omittingEmptySubsequences: false).map(String.init),
+            failedCount: row.int64(13), durationMs: row.int64(14), sharedWith: ref(15, 16),
+            role: row.optionalString(17).map(MemberRole.stored), previousRole: row.optionalString(18).map(MemberRole.stored),
+            left: row.bool(19), counters: row.isNull(20) ? nil : Rows.decodeCounters(row.blob(20), projectID: projectID),
+            sequence: UInt32(clamping: row.int64(22)))
+    }
+
     /// A counters row as ten little-endian Int64s (the project id is the entry's own).
     static func encodeCounters(_ counters: ProjectCounters) -> [UInt8] {
         let values = [

@@ -1,5 +1,5 @@
 package import CellHub
-extension PostgresStore {
+extension SQLStore {
     /// Queues one job per selected image: NO_SEGMENTATION and FAILED images (SEGMENTED too
     /// with `force`) move to QUEUED; QUEUED and PROCESSING ones are skipped. All jobs of the
     /// call share a new batch id. Appends `segmentationQueued` (nothing when nothing queued).
@@ -102,7 +102,7 @@ extension PostgresStore {
             SELECT \(Rows.jobColumns) FROM segmentation_jobs j
             WHERE j.status = 1 AND j.model IN (\(placeholders))
             ORDER BY j.priority DESC, j.seq LIMIT ?
-            FOR UPDATE SKIP LOCKED
+            \(tx.db.dialect.claimLocking)
             """, arguments: request.models + [request.limit], row: Rows.job)
         guard !jobs.isEmpty else { return JobsClaimed(assignments: [], counters: [], revision: nil) }
         return try tx.recording(.segmentationStarted, projectID: singleProject(jobs), actor: nil, payload: payload) { revision in
@@ -409,14 +409,14 @@ extension PostgresStore {
 
     /// Sets an image's status (and status time), plus `extra` assignments bound to `arguments`.
     private static func setImage(
-        _ imageID: String, to status: ImageStatus, _ tx: Transaction, extra: String?, _ arguments: any PGBindable...
+        _ imageID: String, to status: ImageStatus, _ tx: Transaction, extra: String?, _ arguments: any SQLBindable...
     ) throws {
         try tx.db.run(setImageSQL(extra), arguments: [status.rawValue, tx.now] + arguments + [imageID])
     }
 
     /// `setImage`, returning the image as the change left it (instead of reading it again).
     private static func setImageReturning(
-        _ imageID: String, to status: ImageStatus, _ tx: Transaction, extra: String?, _ arguments: any PGBindable...
+        _ imageID: String, to status: ImageStatus, _ tx: Transaction, extra: String?, _ arguments: any SQLBindable...
     ) throws -> ImageRecord {
         let image = try tx.db.queryOne(
             setImageSQL(extra) + " RETURNING \(Rows.imageReturning)", arguments: [status.rawValue, tx.now] + arguments + [imageID],
@@ -451,7 +451,8 @@ extension PostgresStore {
         if open { return nil }
         let summary = try tx.db.queryOne(
             """
-            SELECT min(requested_by), min(project_id), sum((status = 3)::int), sum((status = 4)::int), sum((status = 5)::int),
+            SELECT min(requested_by), min(project_id), sum(CASE WHEN status = 3 THEN 1 ELSE 0 END),
+                   sum(CASE WHEN status = 4 THEN 1 ELSE 0 END), sum(CASE WHEN status = 5 THEN 1 ELSE 0 END),
                    max(finished_at_ms) - min(enqueued_at_ms)
             FROM segmentation_jobs WHERE batch_id = ?
             """, batchID

@@ -1,5 +1,5 @@
 package import CellHub
-extension Store {
+extension SQLStore {
     /// Creates a user with one API token, stored as its SHA-256 only (hashing is the
     /// caller's: the raw token never reaches the store). Appends `userCreated`.
     /// - Throws: `userNameTaken`.
@@ -65,6 +65,7 @@ extension Store {
                 return UserRevoked(user: user, revokedTokenCount: 0, revision: nil)
             }
             return try tx.recording(.userRevoked, projectID: nil, actor: nil, payload: payload) { revision in
+                try tx.accessChanged(.credentials)
                 try tx.db.run("UPDATE users SET revoked_at_ms = ? WHERE id = ?", tx.now, id)
                 let tokens = try tx.db.run(
                     "UPDATE api_tokens SET revoked_at_ms = ? WHERE user_id = ? AND revoked_at_ms IS NULL", tx.now, id)
@@ -74,10 +75,10 @@ extension Store {
             }
         }
         // After the commit: a cache that reloads now must find the revocation.
-        if revoked.revision != nil { access.bump(.credentials) }
+        if revoked.revision != nil { bumpGeneration(.credentials) }
         return revoked
     }
 
     /// Changes after every committed revocation, in any process using this database.
-    package var credentialsGeneration: UInt64 { access.current(.credentials) }
+    package var credentialsGeneration: UInt64 { generation(.credentials) }
 }

@@ -1,5 +1,5 @@
 package import CellHub
-extension Store {
+extension SQLStore {
     /// Up to `limit` events after `revision`, oldest first: the replay for a resuming stream
     /// and the EventHub's catch-up after each commit.
     package func events(after revision: Int64, limit: Int) throws(StoreError) -> [StoredEvent] {
@@ -12,13 +12,13 @@ extension Store {
         }
     }
 
-    static func storedEvent(_ row: SQLiteRow) -> StoredEvent {
+    static func storedEvent(_ row: any SQLRow) -> StoredEvent {
         StoredEvent(
             revision: row.int64(0), committedAtMs: row.int64(1), rawKind: row.int64(2),
             projectID: row.optionalString(3), actorUserID: row.optionalString(4), payload: row.blob(5))
     }
 
-    static func projectEvents(_ db: SQLiteConnection, after revision: Int64, through last: Int64, projectID: String, limit: Int) throws(SQLiteError) -> [StoredEvent] {
+    static func projectEvents(_ db: any SQLDatabase, after revision: Int64, through last: Int64, projectID: String, limit: Int) throws -> [StoredEvent] {
         try db.query(
             """
             SELECT revision, committed_at_ms, kind, project_id, actor_user_id, payload
@@ -48,7 +48,7 @@ extension Store {
 
     /// Deletes events committed before `beforeMs` (the retention window) and, beyond those,
     /// all but the newest `keep`; records the highest revision deleted; returns how many were
-    /// deleted. The current revision survives (AUTOINCREMENT).
+    /// deleted. The current revision survives (see `currentRevision`).
     package func pruneEvents(committedBefore beforeMs: Int64, keepingNewest keep: Int = .max) throws(StoreError) -> Int {
         try write { tx in
             let byAge = try tx.db.queryOne(
@@ -65,13 +65,13 @@ extension Store {
         }
     }
 
-    /// AUTOINCREMENT keeps the highest revision ever assigned in sqlite_sequence, which
-    /// survives deleting the newest rows (max(revision) would not).
-    static func currentRevision(_ db: SQLiteConnection) throws(SQLiteError) -> Int64 {
-        try db.queryOne("SELECT seq FROM sqlite_sequence WHERE name = 'event_log'") { $0.int64(0) } ?? 0
+    /// The highest revision ever committed, which survives deleting the newest rows
+    /// (`SQLDialect.currentRevision`).
+    static func currentRevision(_ db: any SQLDatabase) throws -> Int64 {
+        try db.queryOne(db.dialect.currentRevision) { $0.int64(0) } ?? 0
     }
 
-    static func prunedThrough(_ db: SQLiteConnection) throws(SQLiteError) -> Int64 {
+    static func prunedThrough(_ db: any SQLDatabase) throws -> Int64 {
         try db.queryOne("SELECT value FROM store_meta WHERE key = 'events_pruned_through'") { Int64($0.string(0)) ?? 0 } ?? 0
     }
 }

@@ -1,16 +1,17 @@
 import CellHub
+
 /// The write side of one store transaction: the connection, the instant it runs at, and the
 /// steps every operation shares (the event row, counter moves), so each is written once.
-struct Transaction {
+package struct Transaction {
     /// The writer connection, borrowed for the transaction.
-    let db: SQLiteConnection
+    let db: any SQLDatabase
     /// One timestamp for the whole operation: every row it touches agrees on the time.
     let now: Int64
     let makeID: @Sendable () -> String
     /// Set inside `deferringCounters`: counter moves are summed there and written at its end.
     private(set) var ledger: CounterLedger?
 
-    init(db: SQLiteConnection, now: Int64, makeID: @escaping @Sendable () -> String) {
+    package init(db: any SQLDatabase, now: Int64, makeID: @escaping @Sendable () -> String) {
         self.db = db
         self.now = now
         self.makeID = makeID
@@ -45,13 +46,28 @@ struct Transaction {
         _ kind: ChangeKind, projectID: String?, actor: String?,
         payload: (Result) -> [UInt8], _ body: (Int64) throws -> Result
     ) throws -> Result {
-        try db.run(
-            "INSERT INTO event_log (committed_at_ms, kind, project_id, actor_user_id, payload) VALUES (?, ?, ?, ?, ?)",
-            now, kind.rawValue, projectID, actor, [UInt8]())
-        let revision = db.lastInsertRowID
+        // The engine's own statement (`SQLDialect.appendEvent`): how a revision is taken is
+        // what keeps the log gap-free in commit order, and each engine does it differently.
+        guard let revision = try db.queryOne(
+            db.dialect.appendEvent, now, kind.rawValue, projectID, actor, [UInt8](), row: { $0.int64(0) })
+        else {
+            preconditionFailure("appending to event_log returned no revision: a bug in CellHub")
+        }
         let result = try body(revision)
         try db.run("UPDATE event_log SET payload = ? WHERE revision = ?", payload(result), revision)
         return result
+    }
+
+    /// Records a change to who may do what in the database's access generations, when the
+    /// engine keeps them there (`SQLDialect.storesAccessGenerations`): in this transaction, so
+    /// other nodes find it with the change. The store moves its own after the commit
+    /// (`SQLStore.bumpGeneration`) either way.
+    func accessChanged(_ generation: AccessGeneration) throws {
+        guard db.dialect.storesAccessGenerations else { return }
+        switch generation {
+        case .credentials: try db.run("UPDATE access_generations SET credentials = credentials + 1 WHERE id = 1")
+        case .memberships: try db.run("UPDATE access_generations SET memberships = memberships + 1 WHERE id = 1")
+        }
     }
 
     /// Runs `body` in a savepoint: when it throws, what it wrote is rolled back (the rest of
@@ -83,13 +99,14 @@ struct Transaction {
         let updated = try db.queryOne(
             """
             UPDATE project_counters SET
-                image_count = image_count + ?, no_segmentation = no_segmentation + ?,
-                queued = queued + ?, processing = processing + ?, segmented = segmented + ?,
-                failed = failed + ?, total_bytes = total_bytes + ?,
-                last_image_added_at_ms = max(last_image_added_at_ms, ?),
-                last_segmentation_completed_at_ms = max(last_segmentation_completed_at_ms, ?),
-                updated_at_ms = ?, revision = ?
-            WHERE project_id = ?
+                image_count = image_count + ?1, no_segmentation = no_segmentation + ?2,
+                queued = queued + ?3, processing = processing + ?4, segmented = segmented + ?5,
+                failed = failed + ?6, total_bytes = total_bytes + ?7,
+                last_image_added_at_ms = CASE WHEN last_image_added_at_ms > ?8 THEN last_image_added_at_ms ELSE ?8 END,
+                last_segmentation_completed_at_ms = CASE
+                    WHEN last_segmentation_completed_at_ms > ?9 THEN last_segmentation_completed_at_ms ELSE ?9 END,
+                updated_at_ms = ?10, revision = ?11
+            WHERE project_id = ?12
             RETURNING \(Rows.counterColumns)
             """,
             delta.imageCount, delta.count(.noSegmentation), delta.count(.queued), delta.count(.processing),
@@ -135,8 +152,8 @@ struct Transaction {
         try db.run(
             """
             UPDATE user_counters AS u SET
-                projects_owned = u.projects_owned + ?1 * (?2 = 'owner'),
-                projects_shared = u.projects_shared + ?1 * (?2 <> 'owner'),
+                projects_owned = u.projects_owned + ?1 * (CASE WHEN ?2 = 'owner' THEN 1 ELSE 0 END),
+                projects_shared = u.projects_shared + ?1 * (CASE WHEN ?2 <> 'owner' THEN 1 ELSE 0 END),
                 image_count = u.image_count + ?1 * c.image_count, no_segmentation = u.no_segmentation + ?1 * c.no_segmentation,
                 queued = u.queued + ?1 * c.queued, processing = u.processing + ?1 * c.processing,
                 segmented = u.segmented + ?1 * c.segmented, failed = u.failed + ?1 * c.failed,
@@ -147,15 +164,15 @@ struct Transaction {
         if sign > 0 {
             try db.run(
                 """
-                INSERT INTO user_activity_counters (user_id, quarter_hour, uploaded, completed, projects_created)
+                INSERT INTO user_activity_counters AS t (user_id, quarter_hour, uploaded, completed, projects_created)
                 SELECT ?1, quarter_hour, uploaded, completed, 0 FROM project_activity_counters WHERE project_id = ?2 AND true
                 ON CONFLICT (user_id, quarter_hour) DO UPDATE SET
-                    uploaded = uploaded + excluded.uploaded, completed = completed + excluded.completed
+                    uploaded = t.uploaded + excluded.uploaded, completed = t.completed + excluded.completed
                 """, userID, projectID)
             try db.run(
                 """
                 INSERT INTO user_activity_counters (user_id, quarter_hour, projects_created) VALUES (?, ?, 1)
-                ON CONFLICT (user_id, quarter_hour) DO UPDATE SET projects_created = projects_created + 1
+                ON CONFLICT (user_id, quarter_hour) DO UPDATE SET projects_created = user_activity_counters.projects_created + 1
                 """, userID, ActivityBucket.quarterHour(created))
         } else {
             // Every bucket being removed was added with the membership, so the rows exist.
@@ -184,17 +201,17 @@ struct Transaction {
         let bucket = ActivityBucket.quarterHour(atMs)
         try db.run(
             """
-            INSERT INTO project_activity_counters (project_id, quarter_hour, uploaded, completed) VALUES (?, ?, ?, ?)
+            INSERT INTO project_activity_counters AS t (project_id, quarter_hour, uploaded, completed) VALUES (?, ?, ?, ?)
             ON CONFLICT (project_id, quarter_hour) DO UPDATE SET
-                uploaded = uploaded + excluded.uploaded, completed = completed + excluded.completed
+                uploaded = t.uploaded + excluded.uploaded, completed = t.completed + excluded.completed
             """,
             projectID, bucket, uploaded, completed)
         try db.run(
             """
-            INSERT INTO user_activity_counters (user_id, quarter_hour, uploaded, completed)
+            INSERT INTO user_activity_counters AS t (user_id, quarter_hour, uploaded, completed)
             SELECT user_id, ?2, ?3, ?4 FROM project_members WHERE project_id = ?1
             ON CONFLICT (user_id, quarter_hour) DO UPDATE SET
-                uploaded = uploaded + excluded.uploaded, completed = completed + excluded.completed
+                uploaded = t.uploaded + excluded.uploaded, completed = t.completed + excluded.completed
             """,
             projectID, bucket, uploaded, completed)
         if completed > 0 { try addCompletions(projectID: projectID, atMs: atMs, count: completed) }
@@ -208,7 +225,7 @@ struct Transaction {
         let total = try db.queryOne(
             """
             INSERT INTO project_completion_minutes (project_id, minute, completed) VALUES (?, ?, ?)
-            ON CONFLICT (project_id, minute) DO UPDATE SET completed = completed + excluded.completed
+            ON CONFLICT (project_id, minute) DO UPDATE SET completed = project_completion_minutes.completed + excluded.completed
             RETURNING completed
             """, projectID, minute, count) { $0.int64(0) }
         guard total == count else { return }

@@ -1,5 +1,5 @@
 package import CellHub
-extension PostgresStore {
+extension SQLStore {
     /// A project's counters: one primary-key read.
     package func counters(projectID: String) throws(StoreError) -> ProjectCounters? {
         try read { db in try Rows.counters(db, projectID: projectID) }
@@ -18,7 +18,7 @@ extension PostgresStore {
         try read { db in try Self.dashboard(db, userID: userID, todayStartMs: todayStartMs, weekStartMs: weekStartMs) }
     }
 
-    static func dashboard(_ db: PGConnection, userID: String, todayStartMs: Int64, weekStartMs: Int64) throws -> DashboardAggregates {
+    static func dashboard(_ db: any SQLDatabase, userID: String, todayStartMs: Int64, weekStartMs: Int64) throws -> DashboardAggregates {
         let todayBucket = ActivityBucket.quarterHour(todayStartMs)
         let weekBucket = ActivityBucket.quarterHour(weekStartMs)
         let totals = try db.queryOne(
@@ -33,8 +33,8 @@ extension PostgresStore {
             SELECT coalesce(sum(CASE WHEN quarter_hour >= ?2 THEN uploaded END), 0),
                    coalesce(sum(CASE WHEN quarter_hour >= ?2 THEN completed END), 0),
                    coalesce(sum(CASE WHEN quarter_hour >= ?3 THEN projects_created END), 0)
-            FROM user_activity_counters WHERE user_id = ?1 AND quarter_hour >= LEAST(?2, ?3)
-            """, userID, todayBucket, weekBucket
+            FROM user_activity_counters WHERE user_id = ?1 AND quarter_hour >= ?4
+            """, userID, todayBucket, weekBucket, min(todayBucket, weekBucket)
         ) { row in (0..<3).map { row.int64($0) } } ?? [0, 0, 0]
         return DashboardAggregates(
             projectsOwned: totals[0], projectsSharedWithMe: totals[1], totalImages: totals[2],
@@ -52,7 +52,7 @@ extension PostgresStore {
         try read { db in try Self.queueStats(db, projectID: projectID, userID: userID) }
     }
 
-    static func queueStats(_ db: PGConnection, projectID: String?, userID: String?) throws -> QueueStats {
+    static func queueStats(_ db: any SQLDatabase, projectID: String?, userID: String?) throws -> QueueStats {
         let (queued, processing) = try db.queryOne("SELECT queued, processing FROM queue_counters WHERE id = 1") {
             ($0.int64(0), $0.int64(1))
         } ?? (0, 0)
@@ -84,7 +84,7 @@ extension PostgresStore {
                 "SELECT priority, seq FROM segmentation_jobs WHERE status = 1 ORDER BY priority DESC, seq LIMIT 1"
             ) { ($0.int64(0), $0.int64(1)) }
         }
-        let position = try head.map { head throws(PGError) in
+        let position = try head.map { head throws in
             try Rows.queuePosition(db, priority: head.priority, seq: head.seq)
         } ?? 0
         return QueueStats(
@@ -107,7 +107,7 @@ extension PostgresStore {
         try read { db in try Self.completionStats(db, userID: userID, sinceMs: sinceMs) }
     }
 
-    static func completionStats(_ db: PGConnection, userID: String?, sinceMs: Int64) throws -> CompletionStats {
+    static func completionStats(_ db: any SQLDatabase, userID: String?, sinceMs: Int64) throws -> CompletionStats {
         // Whole minutes from here on come from the minute rows; before it, from the jobs.
         let firstWholeMinute = CompletionMinute.of(sinceMs + CompletionMinute.widthMs - 1)
         let edgeEndMs = firstWholeMinute * CompletionMinute.widthMs
@@ -126,15 +126,15 @@ extension PostgresStore {
             ) { $0.int64(0) } ?? 0
             return CompletionStats(averageProcessingMs: average, sampleCount: samples, completedSince: since)
         }
-        // CROSS JOIN keeps the member rows first (the planner would otherwise walk every
+        // `leftFirstJoin` keeps the member rows first (the planner would otherwise walk every
         // recent completion of the service); "> 0" lets it use the partial index.
         let since = try db.queryOne(
             """
             SELECT coalesce((SELECT sum(b.completed) FROM project_members m
-                JOIN project_completion_minutes b ON b.project_id = m.project_id AND b.minute >= ?4
+                \(db.dialect.leftFirstJoin) project_completion_minutes b ON b.project_id = m.project_id AND b.minute >= ?4
                 WHERE m.user_id = ?1 AND m.last_completed_at_ms > 0 AND m.last_completed_at_ms >= ?2), 0)
                  + (SELECT count(*) FROM project_members m
-                JOIN segmentation_jobs j ON j.project_id = m.project_id AND j.status = 3
+                \(db.dialect.leftFirstJoin) segmentation_jobs j ON j.project_id = m.project_id AND j.status = 3
                     AND j.finished_at_ms >= ?2 AND j.finished_at_ms < ?3
                 WHERE m.user_id = ?1 AND m.last_completed_at_ms > 0 AND m.last_completed_at_ms >= ?2)
             """, userID, sinceMs, edgeEndMs, firstWholeMinute
@@ -178,7 +178,7 @@ extension PostgresStore {
     }
 
     /// The first queued job of a project in claim order.
-    private static func queueHead(_ db: PGConnection, projectID: String) throws(PGError) -> (priority: Int64, seq: Int64)? {
+    private static func queueHead(_ db: any SQLDatabase, projectID: String) throws -> (priority: Int64, seq: Int64)? {
         try db.queryOne(
             "SELECT priority, seq FROM segmentation_jobs WHERE project_id = ? AND status = 1 ORDER BY priority DESC, seq LIMIT 1",
             projectID) { ($0.int64(0), $0.int64(1)) }

@@ -1,5 +1,5 @@
 package import CellHub
-extension Store {
+extension SQLStore {
     /// Gives `userID` a role on the project, or changes their role. The same role again
     /// changes nothing (`revision` nil). Appends `shareGranted`. Role checks are the caller's.
     /// - Parameter role: `.editor` or `.viewer` (`.owner` is a bug: ownership is not shared).
@@ -21,6 +21,7 @@ extension Store {
                     members: try Rows.members(tx.db, projectID: projectID), revision: nil)
             }
             return try tx.recording(.shareGranted, projectID: projectID, actor: actor, payload: payload) { revision in
+                try tx.accessChanged(.memberships)
                 // An upsert keeps the row (and its place in grant order) on a role change.
                 try tx.db.run(
                     """
@@ -58,7 +59,7 @@ extension Store {
             }
         }
         // After the commit: a role cache that reloads now must find the new role.
-        if granted.revision != nil { access.bump(.memberships) }
+        if granted.revision != nil { bumpGeneration(.memberships) }
         return granted
     }
 
@@ -77,6 +78,7 @@ extension Store {
             }
             if member.role == .owner { throw StoreError.ownerMembership(projectID: projectID) }
             return try tx.recording(.shareRevoked, projectID: projectID, actor: actor, payload: payload) { revision in
+                try tx.accessChanged(.memberships)
                 try tx.moveMembership(projectID: projectID, userID: userID, role: member.role, sign: -1)
                 try tx.db.run("DELETE FROM project_members WHERE project_id = ? AND user_id = ?", projectID, userID)
                 var revoked = tx.activity(.none, about: try ActivityProject(tx.db, id: projectID)!, actor: actor, revision: revision)
@@ -90,7 +92,7 @@ extension Store {
                     members: try Rows.members(tx.db, projectID: projectID), revision: revision)
             }
         }
-        access.bump(.memberships)
+        bumpGeneration(.memberships)
         return revoked
     }
 
@@ -111,7 +113,7 @@ extension Store {
 
     /// Changes after every committed share, role change, revocation or project deletion, in
     /// any process using this database.
-    package var membershipGeneration: UInt64 { access.current(.memberships) }
+    package var membershipGeneration: UInt64 { generation(.memberships) }
 
     /// Every (project, user, role), for building the EventHub's in-memory access index at
     /// start; keep it current from the event log afterwards.

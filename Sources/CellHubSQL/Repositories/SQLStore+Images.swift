@@ -1,5 +1,5 @@
 package import CellHub
-extension PostgresStore {
+extension SQLStore {
     /// Inserts 1...n images into a project in one transaction: rows, blob references,
     /// counters (NO_SEGMENTATION, bytes, last upload time) and the upload bucket. Appends one
     /// `imagesUploaded` event for the whole batch.
@@ -17,7 +17,7 @@ extension PostgresStore {
         response: (ImagesUploaded) -> [UInt8] = { _ in [] }, payload: (ImagesUploaded) -> [UInt8]
     ) throws(StoreError) -> UploadResult {
         precondition(!images.isEmpty, "an upload of no images: a bug in CellHub")
-        let window = options.idempotencyWindowMs
+        let window = idempotencyWindowMs
         return try write { tx in
             guard let previous = try Rows.counters(tx.db, projectID: projectID) else {
                 throw StoreError.notFound(.project, id: projectID)
@@ -105,17 +105,17 @@ extension PostgresStore {
         let statusList = statuses.isEmpty ? "" : statuses.map { String($0.rawValue) }.sorted().joined(separator: ", ")
         // The status list is made of our own integers, so it can be spelled into the SQL
         // (one cached statement per distinct filter) instead of a variable parameter list.
-        let conditions = """
-            i.project_id = ?1 \(statusList.isEmpty ? "" : "AND i.status IN (\(statusList))")
-            AND (?2 = '' OR strpos(i.name_folded, ?2) > 0)
-            """
         let needle = nameContains.lowercased()
         return try read { db in
+            let conditions = """
+                i.project_id = ?1 \(statusList.isEmpty ? "" : "AND i.status IN (\(statusList))")
+                AND (?2 = '' OR \(db.dialect.position)(i.name_folded, ?2) > 0)
+                """
             let rows = try db.query(
                 """
                 SELECT \(Rows.imageColumns) FROM images i \(Rows.imageJoins)
                 WHERE \(conditions)
-                  AND (?3::bigint IS NULL OR i.uploaded_at_ms < ?3 OR (i.uploaded_at_ms = ?3 AND i.id < ?4))
+                  AND (CAST(?3 AS BIGINT) IS NULL OR i.uploaded_at_ms < ?3 OR (i.uploaded_at_ms = ?3 AND i.id < ?4))
                 ORDER BY i.uploaded_at_ms DESC, i.id DESC LIMIT ?5
                 """, projectID, needle, cursor?.uploadedAtMs, cursor?.id ?? "", limit + 1, row: Rows.image)
             let total: Int64

@@ -1,6 +1,6 @@
 package import CellHub
 
-extension PostgresStore {
+extension SQLStore {
     /// Every member of every project, owner first then grant order within a project.
     package func allMembers() throws(StoreError) -> [MemberRecord] {
         try read { db in
@@ -8,7 +8,7 @@ extension PostgresStore {
                 """
                 SELECT \(Rows.memberColumns) FROM project_members m
                 JOIN users u ON u.id = m.user_id JOIN users g ON g.id = m.granted_by
-                ORDER BY m.project_id, m.role <> 'owner', m.created_at_ms, m.seq
+                ORDER BY m.project_id, m.role <> 'owner', m.created_at_ms, m.\(db.dialect.memberOrder)
                 """, row: Rows.member)
         }
     }
@@ -22,7 +22,7 @@ extension PostgresStore {
                 return ProjectStreamStart(project: nil, members: [], events: [], bounds: bounds)
             }
             let members = try Rows.members(db, projectID: projectID)
-            let events = try replayAfter.map { after throws(PGError) in
+            let events = try replayAfter.map { after throws in
                 try Self.projectEvents(db, after: after, through: bounds.current, projectID: projectID, limit: limit)
             } ?? []
             return ProjectStreamStart(project: project, members: members, events: events, bounds: bounds)
@@ -38,17 +38,17 @@ extension PostgresStore {
             if let replayAfter {
                 entries = try db.query(
                     """
-                    \(Self.activitySelect)
-                    WHERE a.user_id = ?1 AND (?2::text IS NULL OR a.project_id = ?2) AND a.revision > ?3
+                    \(Rows.activitySelect)
+                    WHERE a.user_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR a.project_id = ?2) AND a.revision > ?3
                     ORDER BY a.seq LIMIT ?4
-                    """, userID, projectID, replayAfter, limit, row: Self.activityEntry)
+                    """, userID, projectID, replayAfter, limit, row: Rows.activityEntry)
             } else if backlog > 0 {
                 entries = try db.query(
                     """
-                    \(Self.activitySelect)
-                    WHERE a.user_id = ?1 AND (?2::text IS NULL OR a.project_id = ?2)
+                    \(Rows.activitySelect)
+                    WHERE a.user_id = ?1 AND (CAST(?2 AS TEXT) IS NULL OR a.project_id = ?2)
                     ORDER BY a.seq DESC LIMIT ?3
-                    """, userID, projectID, backlog, row: Self.activityEntry).reversed()
+                    """, userID, projectID, backlog, row: Rows.activityEntry).reversed()
             } else {
                 entries = []
             }
@@ -63,10 +63,10 @@ extension PostgresStore {
             for userID in userIDs {
                 entries += try db.query(
                     """
-                    \(Self.activitySelect)
+                    \(Rows.activitySelect)
                     WHERE a.user_id = ?1 AND a.revision > ?2 AND a.revision <= ?3
                     ORDER BY a.seq
-                    """, userID, after, through, row: Self.activityEntry)
+                    """, userID, after, through, row: Rows.activityEntry)
             }
             return entries.sorted { $0.revision < $1.revision }
         }

@@ -7,13 +7,13 @@ enum Rows {
 
     static let userColumns = "u.id, u.name, u.is_worker, u.created_at_ms, u.revoked_at_ms"
 
-    static func user(_ row: PGRow) -> UserRecord {
+    static func user(_ row: any SQLRow) -> UserRecord {
         UserRecord(
             id: row.string(0), name: row.string(1), isWorker: row.bool(2),
             createdAtMs: row.int64(3), revokedAtMs: row.optionalInt64(4))
     }
 
-    static func user(_ db: PGConnection, id: String) throws(PGError) -> UserRecord? {
+    static func user(_ db: any SQLDatabase, id: String) throws -> UserRecord? {
         try db.queryOne("SELECT \(userColumns) FROM users u WHERE u.id = ?", id, row: user)
     }
 
@@ -30,7 +30,7 @@ enum Rows {
         c.total_bytes, c.last_image_added_at_ms, c.last_segmentation_completed_at_ms, c.updated_at_ms, c.revision
         """
 
-    static func counters(_ row: PGRow, at first: Int) -> ProjectCounters {
+    static func counters(_ row: any SQLRow, at first: Int) -> ProjectCounters {
         ProjectCounters(
             projectID: row.string(first), imageCount: row.int64(first + 1), noSegmentation: row.int64(first + 2),
             queued: row.int64(first + 3), processing: row.int64(first + 4), segmented: row.int64(first + 5),
@@ -39,7 +39,7 @@ enum Rows {
             updatedAtMs: row.int64(first + 10), revision: row.int64(first + 11))
     }
 
-    static func counters(_ db: PGConnection, projectID: String) throws(PGError) -> ProjectCounters? {
+    static func counters(_ db: any SQLDatabase, projectID: String) throws -> ProjectCounters? {
         try db.queryOne("SELECT \(counterColumns) FROM project_counters WHERE project_id = ?", projectID) {
             counters($0, at: 0)
         }
@@ -62,7 +62,7 @@ enum Rows {
         JOIN project_counters c ON c.project_id = p.id
         """
 
-    static func project(_ row: PGRow) -> ProjectRecord {
+    static func project(_ row: any SQLRow) -> ProjectRecord {
         ProjectRecord(
             id: row.string(0), owner: UserRef(id: row.string(1), name: row.string(2)), name: row.string(3),
             description: row.string(4), createdAtMs: row.int64(5), updatedAtMs: row.int64(6),
@@ -72,7 +72,7 @@ enum Rows {
 
     /// The project as `callerID` sees it (nil when they are not a member), or without a
     /// caller role when `callerID` is nil.
-    static func project(_ db: PGConnection, id: String, callerID: String?) throws(PGError) -> ProjectRecord? {
+    static func project(_ db: any SQLDatabase, id: String, callerID: String?) throws -> ProjectRecord? {
         if let callerID {
             return try db.queryOne(
                 """
@@ -92,7 +92,7 @@ enum Rows {
         m.project_id, m.user_id, u.name, m.role, m.role_changed_at_ms, m.granted_by, g.name
         """
 
-    static func member(_ row: PGRow) -> MemberRecord {
+    static func member(_ row: any SQLRow) -> MemberRecord {
         MemberRecord(
             projectID: row.string(0), user: UserRef(id: row.string(1), name: row.string(2)),
             role: MemberRole.stored(row.string(3)), sharedAtMs: row.int64(4),
@@ -101,16 +101,16 @@ enum Rows {
 
     /// Owner first, then shares in the order they were granted (a role change keeps the
     /// place: the row and its created_at_ms stay).
-    static func members(_ db: PGConnection, projectID: String) throws(PGError) -> [MemberRecord] {
+    static func members(_ db: any SQLDatabase, projectID: String) throws -> [MemberRecord] {
         try db.query(
             """
             SELECT \(memberColumns) FROM project_members m
             JOIN users u ON u.id = m.user_id JOIN users g ON g.id = m.granted_by
-            WHERE m.project_id = ? ORDER BY m.role <> 'owner', m.created_at_ms, m.seq
+            WHERE m.project_id = ? ORDER BY m.role <> 'owner', m.created_at_ms, m.\(db.dialect.memberOrder)
             """, projectID, row: member)
     }
 
-    static func member(_ db: PGConnection, projectID: String, userID: String) throws(PGError) -> MemberRecord? {
+    static func member(_ db: any SQLDatabase, projectID: String, userID: String) throws -> MemberRecord? {
         try db.queryOne(
             """
             SELECT \(memberColumns) FROM project_members m
@@ -136,7 +136,7 @@ enum Rows {
         cell_count, failure_reason
         """
 
-    static func image(_ row: PGRow) -> ImageRecord {
+    static func image(_ row: any SQLRow) -> ImageRecord {
         ImageRecord(
             id: row.string(0), projectID: row.string(1), name: row.string(2), contentType: row.string(3),
             sizeBytes: row.int64(4), sha256Hex: row.string(5), status: ImageStatus.stored(row.int64(6)),
@@ -145,7 +145,7 @@ enum Rows {
             cellCount: row.int64(13), failureReason: row.string(14))
     }
 
-    static func image(_ db: PGConnection, id: String) throws(PGError) -> ImageRecord? {
+    static func image(_ db: any SQLDatabase, id: String) throws -> ImageRecord? {
         try db.queryOne("SELECT \(imageColumns) FROM images i \(imageJoins) WHERE i.id = ?", id, row: image)
     }
 
@@ -163,7 +163,7 @@ enum Rows {
     /// reading it again.
     static let jobReturning = jobColumnNames.joined(separator: ", ")
 
-    static func job(_ row: PGRow) -> JobRecord {
+    static func job(_ row: any SQLRow) -> JobRecord {
         JobRecord(
             id: row.string(0), imageID: row.string(1), projectID: row.string(2), batchID: row.string(3),
             status: JobStatus.stored(row.int64(4)), priority: row.int(5), model: row.string(6),
@@ -173,14 +173,14 @@ enum Rows {
             finishedAtMs: row.int64(15), processingMs: row.int64(16), error: row.string(17))
     }
 
-    static func job(_ db: PGConnection, id: String) throws(PGError) -> JobRecord? {
+    static func job(_ db: any SQLDatabase, id: String) throws -> JobRecord? {
         try db.queryOne("SELECT \(jobColumns) FROM segmentation_jobs j WHERE j.id = ?", id, row: job)
     }
 
     /// 1-based service-wide position of a queued job: the queued jobs that a claim would take
     /// before it (higher priority, or same priority and enqueued earlier), plus one; 0 when
     /// the job is unknown or not queued.
-    static func queuePosition(_ db: PGConnection, jobID: String) throws(PGError) -> Int64 {
+    static func queuePosition(_ db: any SQLDatabase, jobID: String) throws -> Int64 {
         guard let (priority, seq) = try db.queryOne(
             "SELECT priority, seq FROM segmentation_jobs WHERE id = ? AND status = 1", jobID, row: { ($0.int64(0), $0.int64(1)) }
         ) else { return 0 }
@@ -191,7 +191,7 @@ enum Rows {
     /// numbers from `queue_buckets` (every higher priority, and this priority's earlier
     /// blocks), then a count within the job's own block — O(blocks + 1,024), however long
     /// the queue.
-    static func queuePosition(_ db: PGConnection, priority: Int64, seq: Int64) throws(PGError) -> Int64 {
+    static func queuePosition(_ db: any SQLDatabase, priority: Int64, seq: Int64) throws -> Int64 {
         let block = seq >> 10
         return try db.queryOne(
             """

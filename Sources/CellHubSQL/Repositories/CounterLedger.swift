@@ -49,9 +49,11 @@ final class CounterLedger {
         after.updatedAtMs = now
         after.revision = revision
         guard ImageStatus.allCases.allSatisfy({ after.count($0) >= 0 }), after.imageCount >= 0, after.totalBytes >= 0 else {
-            throw SQLiteError(
-                code: 19, extendedCode: 275,  // SQLITE_CONSTRAINT_CHECK
-                message: "CHECK constraint failed: the counters of project \(projectID) would go below zero", sql: "")
+            // What the CHECK constraints of the counters row would refuse, refused the same way
+            // (a database fault: the caller's bug, not a domain outcome).
+            throw StoreError.database(DatabaseFault(
+                description: "CHECK constraint failed: the counters of project \(projectID) would go below zero",
+                isUniqueViolation: false))
         }
         project.current = after
         project.delta.add(delta)

@@ -1,5 +1,5 @@
 package import CellHub
-extension PostgresStore {
+extension SQLStore {
     /// Recomputes one project's counters from its rows and reports every difference (empty
     /// = consistent). Read-only: it repairs nothing.
     /// - Throws: `notFound(.project)`.
@@ -28,7 +28,7 @@ extension PostgresStore {
                 found += try Self.recount(counters, db)
                 let owners = try db.queryOne(
                     """
-                    SELECT count(*), coalesce(sum((m.user_id = p.owner_id)::int), 0) FROM project_members m
+                    SELECT count(*), coalesce(sum(CASE WHEN m.user_id = p.owner_id THEN 1 ELSE 0 END), 0) FROM project_members m
                     JOIN projects p ON p.id = m.project_id WHERE m.project_id = ? AND m.role = 'owner'
                     """, projectID) { ($0.int64(0), $0.int64(1)) } ?? (0, 0)
                 if owners != (1, 1) {
@@ -39,7 +39,11 @@ extension PostgresStore {
                 ($0.int64(0), $0.int64(1))
             } ?? (0, 0)
             let (openQueued, openProcessing) = try db.queryOne(
-                "SELECT coalesce(sum((status = 1)::int), 0), coalesce(sum((status = 2)::int), 0) FROM segmentation_jobs"
+                """
+                SELECT coalesce(sum(CASE WHEN status = 1 THEN 1 ELSE 0 END), 0),
+                       coalesce(sum(CASE WHEN status = 2 THEN 1 ELSE 0 END), 0)
+                FROM segmentation_jobs
+                """
             ) { ($0.int64(0), $0.int64(1)) } ?? (0, 0)
             found += Self.compare("queue", [("queued", queued, openQueued), ("processing", processing, openProcessing)])
             found += try Self.recountUsers(db)
@@ -61,21 +65,23 @@ extension PostgresStore {
         }
     }
 
-    private static func recount(_ counters: ProjectCounters, _ db: PGConnection) throws -> [Inconsistency] {
+    private static func recount(_ counters: ProjectCounters, _ db: any SQLDatabase) throws -> [Inconsistency] {
         let projectID = counters.projectID
         let scope = "project \(projectID)"
         let images = try db.queryOne(
             """
-            SELECT count(*), coalesce(sum((status = 1)::int), 0), coalesce(sum((status = 2)::int), 0),
-                   coalesce(sum((status = 3)::int), 0), coalesce(sum((status = 4)::int), 0),
-                   coalesce(sum((status = 5)::int), 0), coalesce(sum(size_bytes), 0),
+            SELECT count(*), coalesce(sum(CASE WHEN status = 1 THEN 1 ELSE 0 END), 0),
+                   coalesce(sum(CASE WHEN status = 2 THEN 1 ELSE 0 END), 0),
+                   coalesce(sum(CASE WHEN status = 3 THEN 1 ELSE 0 END), 0),
+                   coalesce(sum(CASE WHEN status = 4 THEN 1 ELSE 0 END), 0),
+                   coalesce(sum(CASE WHEN status = 5 THEN 1 ELSE 0 END), 0), coalesce(sum(size_bytes), 0),
                    coalesce(max(uploaded_at_ms), 0)
             FROM images WHERE project_id = ?
             """, projectID
         ) { row in (0..<8).map { row.int64($0) } }!
         let jobs = try db.queryOne(
             """
-            SELECT coalesce(sum((status = 1)::int), 0), coalesce(sum((status = 2)::int), 0),
+            SELECT coalesce(sum(CASE WHEN status = 1 THEN 1 ELSE 0 END), 0), coalesce(sum(CASE WHEN status = 2 THEN 1 ELSE 0 END), 0),
                    coalesce(max(CASE WHEN status = 3 THEN finished_at_ms END), 0)
             FROM segmentation_jobs WHERE project_id = ?
             """, projectID
@@ -107,7 +113,7 @@ extension PostgresStore {
                 UNION ALL
                 SELECT uploaded_at_ms / ?2, 0, 0, 1, 0 FROM images WHERE project_id = ?1
                 UNION ALL
-                SELECT finished_at_ms / ?2, 0, 0, 0, 1 FROM segmentation_jobs WHERE project_id = ?1 AND status = 3) AS rows
+                SELECT finished_at_ms / ?2, 0, 0, 0, 1 FROM segmentation_jobs WHERE project_id = ?1 AND status = 3) AS counted
             GROUP BY quarter_hour ORDER BY quarter_hour
             """, projectID, width
         ) { row in (row.int64(0), row.int64(1), row.int64(2), row.int64(3), row.int64(4)) }
@@ -122,7 +128,7 @@ extension PostgresStore {
 
     /// Each user's counters and activity buckets against the sums over their memberships,
     /// and each member row's copies of its project's queued count and last completion.
-    private static func recountUsers(_ db: PGConnection) throws -> [Inconsistency] {
+    private static func recountUsers(_ db: any SQLDatabase) throws -> [Inconsistency] {
         var found: [Inconsistency] = []
         let fields = ["projects_owned", "projects_shared", "image_count", "no_segmentation", "queued", "processing",
                       "segmented", "failed", "total_bytes"]
@@ -158,7 +164,7 @@ extension PostgresStore {
                 FROM project_members m JOIN project_activity_counters a ON a.project_id = m.project_id
                 UNION ALL
                 SELECT m.user_id, p.created_at_ms / ?1, 0, 0, 0, 0, 0, 1
-                FROM project_members m JOIN projects p ON p.id = m.project_id) AS rows
+                FROM project_members m JOIN projects p ON p.id = m.project_id) AS counted
             GROUP BY user_id, quarter_hour ORDER BY user_id, quarter_hour
             """, ActivityBucket.widthMs
         ) { row in (row.string(0), row.int64(1), (2...7).map { row.int64($0) }) }
@@ -187,7 +193,7 @@ extension PostgresStore {
 
     /// Each project's completion minutes against its completed jobs: every stored row, and
     /// every minute with completions within the retention behind the project's latest row.
-    private static func recountCompletionMinutes(_ db: PGConnection) throws -> [Inconsistency] {
+    private static func recountCompletionMinutes(_ db: any SQLDatabase) throws -> [Inconsistency] {
         let rows = try db.query(
             """
             WITH latest AS (SELECT project_id, max(minute) AS top FROM project_completion_minutes GROUP BY project_id),
@@ -198,7 +204,7 @@ extension PostgresStore {
                 UNION ALL
                 SELECT a.project_id, a.minute, 0, a.n FROM actual a LEFT JOIN latest l ON l.project_id = a.project_id
                 WHERE l.top IS NULL OR a.minute >= l.top - ?2
-                   OR EXISTS (SELECT 1 FROM project_completion_minutes b WHERE b.project_id = a.project_id AND b.minute = a.minute)) AS rows
+                   OR EXISTS (SELECT 1 FROM project_completion_minutes b WHERE b.project_id = a.project_id AND b.minute = a.minute)) AS counted
             GROUP BY project_id, minute HAVING sum(stored) <> sum(n) ORDER BY project_id, minute
             """, CompletionMinute.widthMs, CompletionMinute.retention
         ) { row in (row.string(0), row.int64(1), row.int64(2), row.int64(3)) }
@@ -206,13 +212,13 @@ extension PostgresStore {
     }
 
     /// The queue blocks against the queued jobs they count.
-    private static func recountQueueBlocks(_ db: PGConnection) throws -> [Inconsistency] {
+    private static func recountQueueBlocks(_ db: any SQLDatabase) throws -> [Inconsistency] {
         let blocks = try db.query(
             """
             SELECT priority, block, sum(stored), sum(actual) FROM (
                 SELECT priority, block, queued AS stored, 0 AS actual FROM queue_buckets
                 UNION ALL
-                SELECT priority, seq >> 10, 0, 1 FROM segmentation_jobs WHERE status = 1) AS rows
+                SELECT priority, seq >> 10, 0, 1 FROM segmentation_jobs WHERE status = 1) AS counted
             GROUP BY priority, block HAVING sum(stored) <> sum(actual) ORDER BY priority, block
             """
         ) { row in (row.int64(0), row.int64(1), row.int64(2), row.int64(3)) }

@@ -1,5 +1,5 @@
 package import CellHub
-extension PostgresStore {
+extension SQLStore {
     /// Creates a project owned by `ownerID`, with its owner membership and zero counters
     /// stamped with the new revision. Appends `projectCreated`.
     /// - Throws: `notFound(.user)`, `projectNameTaken` (the owner has one with this name).
@@ -58,19 +58,19 @@ extension PostgresStore {
         case .owned: 1
         case .shared: 2
         }
-        let conditions = """
-            m.user_id = ?1
-            AND (?2 = 0 OR (?2 = 1 AND m.role = 'owner') OR (?2 = 2 AND m.role <> 'owner'))
-            AND (?3 = '' OR strpos(p.name_folded, ?3) > 0)
-            """
         let needle = nameContains.lowercased()
         return try read { db in
+            let conditions = """
+                m.user_id = ?1
+                AND (?2 = 0 OR (?2 = 1 AND m.role = 'owner') OR (?2 = 2 AND m.role <> 'owner'))
+                AND (?3 = '' OR \(db.dialect.position)(p.name_folded, ?3) > 0)
+                """
             let rows = try db.query(
                 """
                 SELECT \(Rows.projectColumns()) FROM project_members m
                 JOIN projects p ON p.id = m.project_id \(Rows.projectJoins)
                 WHERE \(conditions)
-                  AND (?4::bigint IS NULL OR p.created_at_ms < ?4 OR (p.created_at_ms = ?4 AND p.id < ?5))
+                  AND (CAST(?4 AS BIGINT) IS NULL OR p.created_at_ms < ?4 OR (p.created_at_ms = ?4 AND p.id < ?5))
                 ORDER BY p.created_at_ms DESC, p.id DESC LIMIT ?6
                 """, userID, roleFilter, needle, cursor?.createdAtMs, cursor?.id ?? "", limit + 1, row: Rows.project)
             let total = try db.queryOne(
@@ -134,6 +134,7 @@ extension PostgresStore {
                 "SELECT sha256, count(*) FROM images WHERE project_id = ? GROUP BY sha256 ORDER BY sha256", id
             ) { ($0.string(0), $0.int64(1)) }
             return try tx.recording(.projectDeleted, projectID: id, actor: actor, payload: payload) { revision in
+                try tx.accessChanged(.memberships)
                 // The queue counters are the only counters outside the project's own rows.
                 let queued = Int64(openJobs.count { $0.status == .queued })
                 try tx.db.run(
@@ -157,11 +158,11 @@ extension PostgresStore {
                     cancelledJobs: openJobs.map(CancelledJob.init), orphanedBlobs: orphaned, revision: revision)
             }
         }
-        access.bump(.memberships)  // its members' roles are gone
+        bumpGeneration(.memberships)  // its members' roles are gone
         return deleted
     }
 
-    private static func requireUniqueName(_ db: PGConnection, ownerID: String, name: String, except projectID: String?) throws {
+    private static func requireUniqueName(_ db: any SQLDatabase, ownerID: String, name: String, except projectID: String?) throws {
         let clash = try db.queryOne(
             "SELECT 1 FROM projects WHERE owner_id = ? AND name = ? AND id <> ?", ownerID, name, projectID ?? ""
         ) { _ in true }

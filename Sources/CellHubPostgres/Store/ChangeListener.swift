@@ -1,0 +1,235 @@
+import CellHub
+import CellHubSQL
+import Dispatch
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a node learns of other nodes' commits: one dedicated libpq connection that LISTENs on
+/// `cellhub_log`, watched by one thread blocked in `poll(2)`, plus a safety poll.
+///
+/// A notification carries no data (the log is the data): on one, the thread reads the log's
+/// head and the shared access generations on its own connection and hands them to `observe`,
+/// which wakes the commit listeners (the EventHub then reads "the log after R") and moves the
+/// local generations. Every `safetyIntervalMs` it also reads them through `safetyRead` (the
+/// store's pool, not the LISTEN connection): a LISTEN connection that died silently, or a
+/// notification lost while reconnecting, costs at most one interval. A broken LISTEN
+/// connection is reopened with exponential backoff (50 ms doubling to 5 s); each reopening
+/// reads once, for what was committed while nobody listened.
+///
+/// Why a thread and not an event loop: the store is opened by every `cellhubd` command and by
+/// the tests, most of which run no event loop, and CellHubPostgres does not depend on
+/// EventLoop (it would be the store's only reason to); the thread sleeps in `poll` on two
+/// descriptors and costs nothing while the database is quiet. libpq's connecting
+/// (`PQconnectdb`) blocks, which would be a second reason to keep it off a loop.
+final class ChangeListener: @unchecked Sendable {
+    /// The log's head and the access generations, as one read saw them.
+    struct Snapshot: Equatable, Sendable {
+        var revision: Int64
+        var credentials: Int64
+        var memberships: Int64
+    }
+
+    static let snapshotSQL = """
+        SELECT l.revision, g.credentials, g.memberships FROM log_head l CROSS JOIN access_generations g
+        """
+
+    private let url: String
+    private let safetyIntervalMs: Int64
+    private let safetyRead: @Sendable () throws -> Snapshot
+    private let observe: @Sendable (Snapshot) -> Void
+    /// Written once by `stop` to end the thread's `poll`; both ends owned by this object,
+    /// closed in deinit after the thread exited.
+    private let stopPipe: (read: Int32, write: Int32)
+    private let exited = DispatchSemaphore(value: 0)
+    private let stopped = Atomic<Bool>(false)
+    /// The backend pid of the LISTEN connection (0 while there is none): for tests.
+    private let backendPID = Atomic<Int32>(0)
+    /// Failed connects, reads and safety reads so far, and the last one's text (diagnostics:
+    /// the store has no logger, and a failure here only delays wake-ups).
+    private let failureCount = Atomic<Int>(0)
+    private let lastFailure = Mutex<String?>(nil)
+    /// Notifications received so far (tests, diagnostics).
+    private let notificationCount = Atomic<Int>(0)
+
+    init(
+        url: String, safetyIntervalMs: Int64, safetyRead: @escaping @Sendable () throws -> Snapshot,
+        observe: @escaping @Sendable (Snapshot) -> Void
+    ) {
+        self.url = url
+        self.safetyIntervalMs = safetyIntervalMs
+        self.safetyRead = safetyRead
+        self.observe = observe
+        var ends: [Int32] = [0, 0]
+        let status = pipe(&ends)
+        precondition(status == 0, "pipe failed: errno \(errno)")
+        // Not inherited by processes the server starts.
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        stopPipe = (ends[0], ends[1])
+        let box = Unmanaged.passRetained(self)
+        var thread = pthread_t()
+        let created = pthread_create(&thread, nil, { argument in
+            Unmanaged<ChangeListener>.fromOpaque(argument!).takeRetainedValue().run()
+            return nil
+        }, box.toOpaque())
+        precondition(created == 0, "pthread_create failed: \(created)")
+        pthread_detach(thread)
+    }
+
+    deinit {
+        close(stopPipe.read)
+        close(stopPipe.write)
+    }
+
+    /// Ends the thread and closes its connection; returns once it is gone. Idempotent.
+    func stop() {
+        guard !stopped.exchange(true, ordering: .acquiringAndReleasing) else { return }
+        var byte: UInt8 = 1
+        _ = write(stopPipe.write, &byte, 1)
+        exited.wait()
+    }
+
+    var listenerBackendPID: Int32? {
+        let pid = backendPID.load(ordering: .acquiring)
+        return pid == 0 ? nil : pid
+    }
+
+    var failures: (count: Int, last: String?) { (failureCount.load(ordering: .relaxed), lastFailure.withLock { $0 }) }
+
+    var notifications: Int { notificationCount.load(ordering: .relaxed) }
+
+    // MARK: The thread
+
+    private func run() {
+        var connection: PGConnection?
+        var backoffMs: Int64 = Self.firstBackoffMs
+        var retryAt: Int64 = 0
+        var safetyAt = Self.now() + safetyIntervalMs
+        while true {
+            let now = Self.now()
+            if connection == nil, now >= retryAt {
+                connection = connect()
+                if connection == nil {
+                    retryAt = now + backoffMs
+                    backoffMs = min(backoffMs * 2, Self.maxBackoffMs)
+                } else {
+                    backoffMs = Self.firstBackoffMs
+                }
+            }
+            let deadline = min(safetyAt, connection == nil ? retryAt : safetyAt)
+            let event = wait(on: connection, untilMs: deadline)
+            if event == .stop { break }
+            if event == .readable, let open = connection, !read(open) {
+                connection = nil
+                backoffMs = Self.firstBackoffMs
+                retryAt = Self.now()  // reconnect at once: a single drop is the common case
+            }
+            if Self.now() >= safetyAt {
+                safetyAt = Self.now() + safetyIntervalMs
+                do {
+                    observe(try safetyRead())
+                } catch {
+                    failed("safety read: \(error)")
+                }
+            }
+        }
+        backendPID.store(0, ordering: .releasing)
+        connection = nil  // PQfinish
+        exited.signal()
+    }
+
+    private static let firstBackoffMs: Int64 = 50
+    private static let maxBackoffMs: Int64 = 5_000
+
+    /// Opens the LISTEN connection and reads once (what was committed while none was open).
+    private func connect() -> PGConnection? {
+        do {
+            let connection = try PGConnection(url: url)
+            try connection.execute("LISTEN cellhub_log")
+            backendPID.store(connection.backendPID, ordering: .releasing)
+            try catchUp(connection)
+            return connection
+        } catch {
+            backendPID.store(0, ordering: .releasing)
+            failed("opening the LISTEN connection: \(error)")
+            return nil
+        }
+    }
+
+    /// Takes the input that arrived and, when it held notifications, reads the snapshot on the
+    /// same connection. False when the connection broke.
+    private func read(_ connection: PGConnection) -> Bool {
+        guard connection.consumeInput() else {
+            failed("the LISTEN connection broke: \(connection.lastErrorMessage)")
+            backendPID.store(0, ordering: .releasing)
+            return false
+        }
+        let count = connection.takeNotifications()
+        guard count > 0 else { return true }
+        notificationCount.add(count, ordering: .relaxed)
+        do {
+            try catchUp(connection)
+            return true
+        } catch {
+            failed("reading after a notification: \(error)")
+            backendPID.store(0, ordering: .releasing)
+            return !connection.isBroken
+        }
+    }
+
+    /// Reads and observes the snapshot until no notification arrived during the read: libpq
+    /// queues those it reads along with a result, and `poll` would not report them again.
+    private func catchUp(_ connection: PGConnection) throws {
+        while true {
+            observe(try Self.snapshot(connection))
+            let more = connection.takeNotifications()
+            guard more > 0 else { return }
+            notificationCount.add(more, ordering: .relaxed)
+        }
+    }
+
+    /// The log's head and the access generations, read on `db`.
+    static func snapshot(_ db: PGConnection) throws -> Snapshot {
+        guard let snapshot = try db.queryOne(snapshotSQL, row: {
+            Snapshot(revision: $0.int64(0), credentials: $0.int64(1), memberships: $0.int64(2))
+        }) else {
+            preconditionFailure("log_head or access_generations has no row: a bug in CellHub")
+        }
+        return snapshot
+    }
+
+    private enum Event { case stop, readable, timeout }
+
+    /// Sleeps in `poll` until the stop pipe or the connection's socket is readable, or the
+    /// deadline (monotonic ms) passed.
+    private func wait(on connection: PGConnection?, untilMs deadline: Int64) -> Event {
+        var descriptors = [pollfd(fd: stopPipe.read, events: Int16(POLLIN), revents: 0)]
+        if let connection { descriptors.append(pollfd(fd: connection.socket, events: Int16(POLLIN), revents: 0)) }
+        while true {
+            let timeout = Int32(clamping: max(0, deadline - Self.now()))
+            let ready = poll(&descriptors, nfds_t(descriptors.count), timeout)
+            if ready < 0 {
+                let code = errno
+                if code == EINTR { continue }
+                preconditionFailure("poll failed: errno \(code): a bug in CellHub")
+            }
+            if descriptors[0].revents != 0 { return .stop }
+            if descriptors.count > 1, descriptors[1].revents != 0 { return .readable }
+            return .timeout
+        }
+    }
+
+    private func failed(_ description: String) {
+        failureCount.add(1, ordering: .relaxed)
+        lastFailure.withLock { $0 = description }
+    }
+
+    /// Monotonic milliseconds.
+    private static func now() -> Int64 {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Int64(time.tv_sec) * 1_000 + Int64(time.tv_nsec) / 1_000_000
+    }
+}

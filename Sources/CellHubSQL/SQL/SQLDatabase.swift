@@ -1,0 +1,57 @@
+package import CellHub
+
+/// One connection of an SQL engine, as the shared repositories use it: statements written
+/// with SQLite's placeholders (`?` takes one more than the largest number so far, `?N` is
+/// number N and may repeat), values bound from `SQLBindable`s, rows read by column index, and
+/// the few spellings the engines do not share in `dialect`.
+///
+/// `SQLiteConnection` (CellHubStore) and `PGConnection` (CellHubPostgres) implement it; the
+/// repositories hold it as an existential, which costs a witness-table call per statement and
+/// per column read and no allocation — SQLite's `step` or PostgreSQL's round trip dominates.
+/// What a statement throws is the engine's own error, which conforms to `SQLDatabaseError`.
+/// Not thread-safe: a store lends a connection to one caller at a time.
+package protocol SQLDatabase: AnyObject {
+    /// How this engine spells what the two engines do not share.
+    var dialect: SQLDialect { get }
+    /// Runs one statement and returns the number of rows it inserted, updated or deleted.
+    @discardableResult
+    func run(_ sql: String, arguments: [any SQLBindable]) throws -> Int
+    /// Runs one query and maps every result row with `row`.
+    func query<T>(_ sql: String, arguments: [any SQLBindable], row: (any SQLRow) -> T) throws -> [T]
+    /// The first result row mapped with `row`, or nil when there is none.
+    func queryOne<T>(_ sql: String, arguments: [any SQLBindable], row: (any SQLRow) -> T) throws -> T?
+}
+
+extension SQLDatabase {
+    @discardableResult
+    package func run(_ sql: String, _ arguments: any SQLBindable...) throws -> Int {
+        try run(sql, arguments: arguments)
+    }
+
+    package func query<T>(_ sql: String, _ arguments: any SQLBindable..., row: (any SQLRow) -> T) throws -> [T] {
+        try query(sql, arguments: arguments, row: row)
+    }
+
+    package func queryOne<T>(_ sql: String, _ arguments: any SQLBindable..., row: (any SQLRow) -> T) throws -> T? {
+        try queryOne(sql, arguments: arguments, row: row)
+    }
+}
+
+/// An engine's error: what the shared code needs to know of it.
+package protocol SQLDatabaseError: Error, CustomStringConvertible {
+    /// A UNIQUE or PRIMARY KEY constraint failed: the row already exists.
+    var isUniqueViolation: Bool { get }
+}
+
+extension StoreError {
+    /// Maps whatever a store body threw: store errors pass through, engine errors become
+    /// `.database`. Nothing else is thrown inside a store.
+    package static func wrapping(_ error: any Error) -> StoreError {
+        switch error {
+        case let error as StoreError: return error
+        case let error as any SQLDatabaseError:
+            return .database(DatabaseFault(description: error.description, isUniqueViolation: error.isUniqueViolation))
+        default: preconditionFailure("unexpected error \(error) inside the store: a bug in CellHub")
+        }
+    }
+}
