@@ -46,6 +46,11 @@ package enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible 
             return (try PostgresStore(url: url, options: options), url)
         }
     }
+
+    /// Another node on the PostgreSQL database `url` (an `open` location).
+    package static func anotherPostgresNode(url: String) throws -> any CellHubStorage {
+        try PostgresStore(url: url)
+    }
 }
 
 /// The defaults the stores' own methods have, for calls through the protocols.

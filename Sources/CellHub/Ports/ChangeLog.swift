@@ -29,4 +29,7 @@ package protocol CommitSignal: Sendable {
     /// Registers `wake`, called on the committing thread after each commit; it must return
     /// quickly (set a flag, signal a thread).
     func onCommit(_ wake: @escaping @Sendable () -> Void)
+    /// Whether other processes commit changes to this store's counters (several nodes on one
+    /// database): then a cache fed by this process's writes can miss a change.
+    var hasOtherWriters: Bool { get }
 }

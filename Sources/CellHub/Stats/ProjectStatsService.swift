@@ -16,6 +16,9 @@ package final class ProjectStatsService: Sendable {
     private let store: any StatsRepository & ProjectRepository & CommitSignal
     private let options: DomainOptions
     private let cache: StatsCache
+    /// Whether `cache` may answer: not when other nodes write to the store (their commits
+    /// would not reach it; reads then go to the store).
+    private let countersCached: Bool
     private let access: ProjectAccess
     /// Who may see which project, as last read: lets `cachedProjectStats` answer without the
     /// store. Roles are kept, never their absence (a share granted later needs no flush).
@@ -31,6 +34,7 @@ package final class ProjectStatsService: Sendable {
         self.store = store
         self.options = options
         cache = StatsCache(capacity: options.statsCacheCapacity)
+        countersCached = !store.hasOtherWriters
         access = ProjectAccess(store: store)
         viewers = GenerationCache(limit: options.statsCacheCapacity)
         dashboards = GenerationCache(limit: options.statsCacheCapacity)
@@ -41,7 +45,9 @@ package final class ProjectStatsService: Sendable {
 
     /// Records the counters a committed write returned. Writers outside these services (the
     /// worker and lease paths) must call this too.
-    package func record(_ counters: ProjectCounters) { cache.record(counters) }
+    package func record(_ counters: ProjectCounters) {
+        if countersCached { cache.record(counters) }
+    }
 
     /// Forgets a deleted project.
     package func forget(_ projectID: String) { cache.remove(projectID) }
@@ -65,7 +71,7 @@ package final class ProjectStatsService: Sendable {
     /// blocks for long: fit for an event loop.
     package func cachedProjectStats(projectID: String, caller: Caller) -> ProjectStats? {
         let viewer = ProjectViewer(projectID: projectID, userID: caller.userID)
-        guard viewers.value(viewer, generation: store.membershipGeneration) != nil,
+        guard countersCached, viewers.value(viewer, generation: store.membershipGeneration) != nil,
               let counters = cache.counters(projectID)
         else { return nil }
         return ProjectStats(counters)
@@ -77,7 +83,7 @@ package final class ProjectStatsService: Sendable {
     }
 
     private func counters(projectID: String) throws(StatsError) -> ProjectCounters {
-        if let cached = cache.counters(projectID) { return cached }
+        if countersCached, let cached = cache.counters(projectID) { return cached }
         let counters: ProjectCounters?
         do {
             counters = try store.counters(projectID: projectID)
@@ -85,7 +91,7 @@ package final class ProjectStatsService: Sendable {
             throw StatsError(error)
         }
         guard let counters else { throw .notFound("project \(projectID) not found") }
-        cache.record(counters)
+        record(counters)
         return counters
     }
 

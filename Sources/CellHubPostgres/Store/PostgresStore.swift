@@ -138,6 +138,9 @@ package final class PostgresStore: Sendable {
     }
 
     /// `CommitSignal`: `wake` runs after every commit of this store.
+    /// Every node of a cluster writes to the same database.
+    package var hasOtherWriters: Bool { true }
+
     package func onCommit(_ wake: @escaping @Sendable () -> Void) {
         commitListeners.add(wake)
     }

@@ -145,6 +145,9 @@ package final class Store: Sendable {
     package var writeTransactions: Int { group.transactions }
 
     /// `CommitSignal`: `wake` runs after every commit of this store.
+    /// One `serve` per database file (`serve.lock`); admin commands move no counters.
+    package var hasOtherWriters: Bool { false }
+
     package func onCommit(_ wake: @escaping @Sendable () -> Void) {
         commitListeners.add(wake)
     }

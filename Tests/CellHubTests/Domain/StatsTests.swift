@@ -316,6 +316,21 @@ import CellHubStore
     }
 }
 
+@Suite struct OtherNodesStatsTests {
+    @Test("on PostgreSQL, a node's project stats follow another node's writes (its own cache would miss them)")
+    func statsFollowAnotherNodesWrites() throws {
+        let test = try TestDomain(.postgres)
+        let owner = try test.user("owner").caller
+        let a = test.domain
+        let project = try a.projects.create(name: "P", description: "", caller: owner).project
+        #expect(try a.stats.projectStats(projectID: project.id, caller: owner).imageCount == 0)
+        let b = try Domain(store: try StoreKind.anotherPostgresNode(url: test.location), dataDirectory: test.path)
+        _ = try b.images.upload(projectID: project.id, images: [Sample.upload(seed: 1)], caller: owner)
+        #expect(try a.stats.projectStats(projectID: project.id, caller: owner).imageCount == 1)
+        #expect(a.stats.cachedProjectStats(projectID: project.id, caller: owner) == nil, "answered from memory")
+    }
+}
+
 @Suite struct CachedDashboardTests {
     @Test("a dashboard from memory is the last one read, per user and zone, until any commit, a membership change by any process, or midnight")
     func cachedDashboardFollowsCommits() throws {

@@ -41,6 +41,8 @@ final class TestDomain {
     let path: String
     let clock: FakeClock
     let store: any CellHubStorage
+    /// The SQLite file or the PostgreSQL database's URI.
+    let location: String
     let domain: Domain
 
     /// The SQLite store of a SQLite-only test (another process opens its file).
@@ -52,7 +54,7 @@ final class TestDomain {
         path = url.path
         self.clock = clock
         let ids = SequentialUUIDs()
-        store = try kind.makeStore(directory: path, clock: { clock.now }, makeID: { ids.make() })
+        (store, location) = try kind.open(directory: path, clock: { clock.now }, makeID: { ids.make() })
         var options = DomainOptions()
         options.clock = { clock.now }
         configure(&options)
