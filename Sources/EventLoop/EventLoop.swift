@@ -236,7 +236,7 @@ public final class EventLoop: @unchecked Sendable {
                     selectable.writable()
                 }
             }
-            timers.fireDue(now: monotonicNanoseconds())
+            fireDueTimers()
             let queued = incoming.withLock { work -> [Work] in
                 defer { work.removeAll(keepingCapacity: true) }
                 return work
@@ -261,10 +261,16 @@ public final class EventLoop: @unchecked Sendable {
             })
             runLocalWork()
             runFlushes()
-            timers.fireDue(now: monotonicNanoseconds())
+            fireDueTimers()
             let more = !localWork.isEmpty || !afterIteration.isEmpty || !flushQueue.isEmpty || incoming.withLock { !$0.isEmpty }
             if !more { return }
         }
+    }
+
+    /// Runs every timer due now, one at a time outside the heap's access (see `popDue`).
+    private func fireDueTimers() {
+        let now = monotonicNanoseconds()
+        while let action = timers.popDue(now: now) { action() }
     }
 
     /// Stops `run()` after its current iteration. Thread-safe.

@@ -43,14 +43,20 @@ struct TimerHeap {
         return Int32(min((first.deadline - now + 999_999) / 1_000_000, UInt64(Int32.max)))
     }
 
-    mutating func fireDue(now: UInt64) {
+    /// The action of the earliest timer due at `now`, taken out of the heap (cancelled timers
+    /// on the way are dropped); nil when none is due. The loop runs it after this access to
+    /// the heap has ended: an action that schedules a timer (a heartbeat re-arming itself)
+    /// inserts into the heap, which inside a mutating method of the heap is an overlapping
+    /// access — fatal in builds that check exclusivity.
+    mutating func popDue(now: UInt64) -> (() -> Void)? {
         while let first = heap.first, first.deadline <= now {
             removeFirst()
             if let action = first.action {
                 first.action = nil
-                action()
+                return action
             }
         }
+        return nil
     }
 
     private mutating func sweepCancelled() {
