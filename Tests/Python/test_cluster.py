@@ -133,6 +133,21 @@ def test_writes_spread_over_the_nodes_reach_every_nodes_subscriber_in_one_gap_fr
     assert len({s.epoch for s in snapshots}) == 1, "one epoch whichever node answers"
 
 
+def test_project_stats_on_every_node_follow_another_nodes_upload_within_a_second(api):
+    """Each node caches project stats; the counters of another node's commit reach the cache
+    through the event hub (it used to be fed only by the node's own writes, so GetProjectStats
+    on a node without its own write to the project answered the old count for ever)."""
+    project = api.alice.create_project(unique("stats"))
+    clients = [api.client_on(channel) for channel in api.node_channels]
+    for i in range(3):
+        for client in clients:
+            client.project_stats(project.id)  # cached on every node
+        clients[i].upload(project.id, upload_of("image/png", 3000 + i))
+        for client in clients:
+            poll_until(lambda: client.project_stats(project.id).image_count == i + 1, 1.0,
+                       what=f"upload {i + 1} through node {i} in the stats of every node")
+
+
 def test_identical_uploads_through_two_nodes_at_once_store_one_file(api):
     alice = api.alice
     project = alice.create_project(unique("dedupe"))
