@@ -22,6 +22,7 @@ final class StreamShard: @unchecked Sendable {
     private var flushTimer: (any StreamTimer)?
     private var flushTimerAt: UInt64 = .max
     private var heartbeatTimer: (any StreamTimer)?
+    private var heartbeatTimerAt: UInt64 = .max
     /// Stats frames encoded this round, by content: streams in step share the bytes.
     private var statsFrames: [String: (key: PendingKey, frames: [EventFrame])] = [:]
 
@@ -214,13 +215,21 @@ final class StreamShard: @unchecked Sendable {
     }
 
     /// One timer for the whole shard sends PROGRESS on the streams idle for their heartbeat
-    /// interval: armed at the earliest one due, but at most ten scans a second.
+    /// interval: armed at the earliest one due, but at most ten scans a second. A stream that
+    /// joins brings the timer forward to a scan within a second: armed for the streams already
+    /// there (30 s for the default interval), it would leave a new stream with a 1 s interval
+    /// without PROGRESS until then.
     private func armHeartbeat(at deadline: UInt64? = nil) {
-        guard heartbeatTimer == nil else { return }
         let now = monotonicNow()
         let at = max(deadline ?? now &+ 1_000_000_000, now &+ 100_000_000)
+        if let armed = heartbeatTimer {
+            guard at < heartbeatTimerAt else { return }
+            armed.cancel()
+        }
+        heartbeatTimerAt = at
         heartbeatTimer = executor.schedule(afterNanoseconds: at - now) { [self] in
             heartbeatTimer = nil
+            heartbeatTimerAt = .max
             let now = monotonicNow()
             var next: UInt64 = .max
             for stream in Array(byID.values) {
