@@ -14,14 +14,17 @@ package struct Domain: Sendable {
     package let activity: ActivityService
     package let workers: WorkerService
 
-    /// - Parameter dataDirectory: image files live under `<dataDirectory>/blobs`.
+    /// - Parameter dataDirectory: image files live under `<dataDirectory>/blobs` unless
+    ///   `options.blobDirectory` names another directory.
     /// - Parameter payloads: encodes each write's event-log payload (the EventHub's encoder).
     package init(
         store: any DomainStore, dataDirectory: String, options: DomainOptions = DomainOptions(),
         payloads: any EventPayloads = NoEventPayloads()
     ) throws(ImageError) {
         self.store = store
-        let blobs = try BlobStore(directory: dataDirectory + "/blobs", store: store)
+        let blobs = try BlobStore(
+            directory: options.blobDirectory ?? dataDirectory + "/blobs", store: store,
+            orphanGraceSeconds: options.blobOrphanGraceSeconds)
         self.blobs = blobs
         auth = AuthService(store: store)
         let stats = ProjectStatsService(store: store, options: options)

@@ -13,6 +13,13 @@ package struct DomainOptions: Sendable {
     package var defaultModel = "builtin-otsu"
     /// How long a claimed job's lease lasts (renewed with RenewJobLease).
     package var leaseDurationMs: Int64 = 60_000
+    /// Where image files live; nil = `<dataDirectory>/blobs`. Several nodes may share one
+    /// (`cellhubd serve --blob-dir`).
+    package var blobDirectory: String? = nil
+    /// Files and temporary files younger than this are never swept as orphans: on a blob
+    /// directory shared by several nodes, another node's upload may have written them and not
+    /// committed yet. 0 (one node owns the directory) = sweep every unreferenced file.
+    package var blobOrphanGraceSeconds: Int = 0
     /// Attempts allowed per segmentation job.
     package var maxAttempts = 3
     /// Service-wide bound on QUEUED jobs; nil = unbounded.

@@ -68,4 +68,6 @@ struct DataDirectoryOption: ParsableArguments {
     @Option(help: "Directory for the database and image files.") var dataDir = DataDirectory.defaultPath
     @Option(help: "A PostgreSQL database (postgres://… or postgresql://…, libpq's URI) instead of the SQLite file in --data-dir; image files stay in --data-dir.")
     var database: String?
+    @Option(help: "Directory for the image files instead of <data-dir>/blobs (the one the nodes of a cluster share).")
+    var blobDir: String?
 }

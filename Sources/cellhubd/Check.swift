@@ -18,7 +18,8 @@ struct Check: ParsableCommand {
             references (the next `serve` start sweeps them). Temporary files of uploads are no \
             problem: while a server runs on the directory they are listed as "upload in \
             progress: PATH"; when none runs, they are a crashed upload's leftovers and are \
-            removed ("removed temporary file: PATH"), the only change check makes. Run it while \
+            removed ("removed temporary file: PATH"), the only change check makes (never with \
+            --blob-dir: other nodes may write there, so they are listed as in progress). Run it while \
             the server is stopped for an exact answer: an upload in flight can look like an \
             orphan for a moment.
             """)
@@ -27,7 +28,7 @@ struct Check: ParsableCommand {
 
     func run() throws {
         try reportingFailures { () throws(CommandFailure) in
-            let directory = try DataDirectory.prepare(data.dataDir)
+            let directory = try DataDirectory.prepare(data.dataDir, blobDirectory: data.blobDir)
             let store = try directory.openStore(database: data.database)
             var problems: [String]
             do throws(StoreError) {
@@ -42,7 +43,8 @@ struct Check: ParsableCommand {
                 let detail = if case .internal(let fault) = error { fault.description } else { error.message }
                 throw .environment("cannot check the image files in \(directory.blobsPath): \(detail)")
             }
-            if directory.isServed() {
+            // A shared --blob-dir may be written by nodes whose lock is in their own data directory.
+            if directory.isServed() || data.blobDir != nil {
                 for file in files.temporaries { writeLine("upload in progress: \(file)", to: STDOUT_FILENO) }
             } else if !files.temporaries.isEmpty {
                 do throws(ImageError) {

@@ -10,7 +10,8 @@ import Glibc
 ///
 ///     <root>/cellhub.sqlite   the store (SQLite adds -wal and -shm beside it)
 ///     <root>/admin.token      the first admin's token, written once by the first `serve` (0600)
-///     <root>/blobs/           image files, content-addressed (see BlobStore)
+///     <root>/blobs/           image files, content-addressed (see BlobStore), unless
+///                             `--blob-dir` puts them elsewhere (a directory nodes share)
 ///     <root>/serve.lock       locked (flock) by the `serve` using the directory
 ///
 /// `prepare` creates the directory (and missing parents) with mode 0700; an existing one is
@@ -19,16 +20,19 @@ struct DataDirectory {
     static let defaultPath = "./cellhub-data"
 
     let root: String
+    /// `--blob-dir`: image files there instead of `<root>/blobs`.
+    var blobDirectory: String? = nil
 
     var databasePath: String { root + "/cellhub.sqlite" }
     var adminTokenPath: String { root + "/admin.token" }
-    var blobsPath: String { root + "/blobs" }
+    var blobsPath: String { blobDirectory ?? root + "/blobs" }
     var lockPath: String { root + "/serve.lock" }
 
     /// The directory at `path`, created 0700 when missing.
     /// - Throws: `.user` for an empty path, `.environment` when it cannot be created or is
     ///   not a writable directory.
-    static func prepare(_ path: String) throws(CommandFailure) -> DataDirectory {
+    static func prepare(_ path: String, blobDirectory: String? = nil) throws(CommandFailure) -> DataDirectory {
+        if let blobDirectory, blobDirectory.isEmpty { throw .user("--blob-dir must not be empty") }
         guard !path.isEmpty else { throw .user("--data-dir must not be empty") }
         var prefix = path.hasPrefix("/") ? "/" : ""
         for component in path.split(separator: "/") {
@@ -52,7 +56,7 @@ struct DataDirectory {
         guard access(path, R_OK | W_OK | X_OK) == 0 else {
             throw .environment("cannot use data directory \(path): \(errorText())")
         }
-        return DataDirectory(root: path)
+        return DataDirectory(root: path, blobDirectory: blobDirectory)
     }
 
     /// Opens the store, creating the database or migrating it as needed: the SQLite file of

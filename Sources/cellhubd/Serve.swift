@@ -25,6 +25,10 @@ struct Serve: ParsableCommand {
     @Option(help: "Directory for the database and image files (created 0700 if missing).") var dataDir = DataDirectory.defaultPath
     @Option(help: "A PostgreSQL database (postgres://… or postgresql://…, libpq's URI) instead of the SQLite file in --data-dir; image files stay in --data-dir.")
     var database: String?
+    @Option(help: "Directory for the image files instead of <data-dir>/blobs: several nodes on one PostgreSQL share it, each with its own --data-dir.")
+    var blobDir: String?
+    @Option(help: "With --blob-dir: seconds since its last write before an unreferenced image file is swept at start (another node's upload may not have committed yet).")
+    var blobOrphanGrace = 900.0
     @Flag(help: "Also serve the standard interop service grpc.testing.TestService.") var interop = false
     @Flag(help: "Do not serve server reflection (grpc.reflection.v1 and v1alpha, which grpcurl and Postman use to list and call services).")
     var noReflection = false
@@ -99,8 +103,12 @@ struct Serve: ParsableCommand {
                 throw .user("--event-retention must be a duration such as 90m, 36h or 7d, got '\(eventRetention)'")
             }
             retentionMs = retention
-            let directory = try DataDirectory.prepare(dataDir)
+            let directory = try DataDirectory.prepare(dataDir, blobDirectory: blobDir)
             try directory.lockForServing()
+            if let blobDir {
+                domainOptions.blobDirectory = blobDir
+                domainOptions.blobOrphanGraceSeconds = Int(max(0, blobOrphanGrace))
+            }
             store = try directory.openStore(database: database, durable: !fastCommits, idempotencyWindowMs: idempotencyWindowMs)
             if !store.appliedMigrations.isEmpty {
                 logger.info("database migrated", metadata: ["database": "\(directory.databaseName(database))", "migrations": "\(store.appliedMigrations)"])

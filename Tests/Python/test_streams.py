@@ -733,6 +733,20 @@ def test_progress_after_one_interval_of_silence(api, streams):
     assert not late, "want PROGRESS 0.8..1.5 s after the last event (heartbeat_interval_s=1):\n" + "\n".join(late)
 
 
+def test_a_short_heartbeat_joining_a_long_one_gets_progress_on_time(api, streams):
+    """The shard's one heartbeat timer, re-armed for a stream with the default interval (30 s),
+    is brought forward when a stream with a 1 s interval joins (same connection, same loop):
+    it used to wait for the 30 s scan."""
+    olga = api.olga
+    project = olga.create_project(unique("heartbeat-join"))
+    long = streams.project(olga, project.id, label="olga:default-heartbeat")
+    wait_caught_up(long)
+    time.sleep(1.3)  # the first scan (1 s after the join) re-arms the timer for 30 s
+    short = streams.project(olga, project.id, heartbeat_interval_s=1, label="olga:1s-heartbeat")
+    wait_caught_up(short)
+    short.wait_for("PROGRESS", 2.5, "PROGRESS about 1 s after joining")
+
+
 # ---------------------------------------------------------------------------------------------
 # roles and authentication
 

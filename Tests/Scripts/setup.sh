@@ -5,7 +5,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 packages=(libnghttp2-dev libprotobuf-c-dev protobuf-c-compiler protobuf-compiler zlib1g-dev
-          libsqlite3-dev postgresql libpq-dev libssl-dev openssl libpng-dev libjpeg62-turbo-dev libtiff-dev nghttp2-client python3-venv valgrind
+          libsqlite3-dev postgresql libpq-dev libssl-dev openssl libpng-dev libjpeg62-turbo-dev libtiff-dev nghttp2-client nginx python3-venv valgrind
           golang-go golang-google-grpc-dev golang-google-protobuf-dev golang-github-golang-protobuf-1-5-dev protoc-gen-go protoc-gen-go-grpc)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done

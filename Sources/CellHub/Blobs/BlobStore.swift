@@ -15,6 +15,17 @@ internal import Synchronization
 /// an upload registers its hashes before looking at the files and unregisters after its
 /// commit; a delete skips hashes an upload holds and re-checks `isBlobReferenced` first.
 /// Anything skipped (or left by a crash) is an unreferenced file that `sweep()` removes.
+///
+/// Shared by several processes (`cellhubd serve --blob-dir` on N nodes), the registry only
+/// knows this process's uploads, so:
+/// - Temporary names carry a random UUID and the pid, so two processes writing the same
+///   content never open the same temporary file; the second rename replaces an identical file.
+/// - An upload that finds its file present refreshes its modification time, and `sweep()`
+///   leaves files and temporary files younger than `orphanGraceSeconds` alone: another node's
+///   upload may have written them and not committed yet.
+/// - A delete's removal (`deleteUnreferenced`) stays immediate, so an upload on another node
+///   that found the file present just before the removal would commit a row without a file;
+///   so after its commit an upload puts back any of its files that has gone (`restoreIfMissing`).
 package final class BlobStore: Sendable {
     /// The blob root (`<dataDir>/blobs`).
     package let directory: String
@@ -24,9 +35,13 @@ package final class BlobStore: Sendable {
     /// Post-commit removals that failed: how many, and the last one.
     private let failures = Mutex<(count: Int, last: String?)>((0, nil))
 
-    package init(directory: String, store: any ImageRepository) throws(ImageError) {
+    /// Seconds since its last modification before an unreferenced file is swept (see above).
+    package let orphanGraceSeconds: Int
+
+    package init(directory: String, store: any ImageRepository, orphanGraceSeconds: Int = 0) throws(ImageError) {
         self.directory = directory
         self.store = store
+        self.orphanGraceSeconds = max(0, orphanGraceSeconds)
         do {
             try Self.makeDirectory(directory)
         } catch {
@@ -60,10 +75,11 @@ package final class BlobStore: Sendable {
     /// name is the content's hash and files appear only whole (rename), so it is the same.
     func write(_ content: [UInt8], sha256Hex: String) throws(BlobError) {
         let final = path(of: sha256Hex)
-        if Self.exists(final) { return }
+        // Present: touch it, so another node's sweep sees a fresh file (its grace period).
+        if utimensat(AT_FDCWD, final, nil, 0) == 0 { return }
         let shard = "\(directory)/\(sha256Hex.prefix(2))"
         try Self.makeDirectory(shard)
-        let temporary = "\(shard)/.tmp-\(sha256Hex.dropFirst(2))-\(SystemValues.randomUUID())"
+        let temporary = "\(shard)/.tmp-\(sha256Hex.dropFirst(2))-\(getpid())-\(SystemValues.randomUUID())"
         let fd = try Self.retrying("open", temporary) { open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644) }
         var closed = false
         defer { if !closed { _ = close(fd) } }
@@ -91,6 +107,20 @@ package final class BlobStore: Sendable {
             throw error
         }
         try Self.syncDirectory(shard)
+    }
+
+    /// Writes `content` again when its file has gone (after a commit that references it; see
+    /// the type's notes on shared directories). A failure is counted like a failed removal.
+    func restoreIfMissing(_ content: [UInt8], sha256Hex: String) {
+        guard !Self.exists(path(of: sha256Hex)) else { return }
+        do {
+            try write(content, sha256Hex: sha256Hex)
+        } catch {
+            failures.withLock { state in
+                state.count += 1
+                state.last = "restoring blob \(sha256Hex): \(error)"
+            }
+        }
     }
 
     // MARK: Read
@@ -159,6 +189,7 @@ package final class BlobStore: Sendable {
             for shard in try Self.list(directory) where shard.utf8.count == 2 && Self.isHex(shard) {
                 let shardPath = "\(directory)/\(shard)"
                 for name in try Self.list(shardPath) {
+                    if isWithinGrace("\(shardPath)/\(name)") { continue }
                     if name.hasPrefix(".tmp-") {
                         let hash = shard + String(name.dropFirst(5).prefix(62))
                         let held = inFlight.withLock { $0[hash] != nil }
@@ -242,6 +273,17 @@ package final class BlobStore: Sendable {
             }
             return true
         }
+    }
+
+    /// Whether the file was modified less than `orphanGraceSeconds` ago (never with no grace;
+    /// a file that has gone counts as young: there is nothing to remove).
+    private func isWithinGrace(_ file: String) -> Bool {
+        guard orphanGraceSeconds > 0 else { return false }
+        var info = stat()
+        guard stat(file, &info) == 0 else { return true }
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        return Int(now.tv_sec) - Int(info.st_mtim.tv_sec) < orphanGraceSeconds
     }
 
     /// Whether a file for the hash exists (tests, consistency checks).

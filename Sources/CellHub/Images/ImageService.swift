@@ -174,11 +174,19 @@ package final class ImageService: Sendable {
                     throw .internal(underlying: InternalFault(error))
                 }
             }
-            return try run { () throws(StoreError) in
+            let result = try run { () throws(StoreError) in
                 try store.uploadImages(
                     projectID: projectID, uploaderID: caller.userID, images: newImages, idempotency: idempotency,
                     response: { UploadReplayCodec.encode($0.images.map(ImageMetadata.init)) }, payload: payloads.imagesUploaded)
             }
+            // On a shared blob directory another node's delete may have removed a file this
+            // upload found present, between that node's check of the references and this commit.
+            guard case .stored = result else { return result }
+            var restored = Set<String>()
+            for image in prepared where restored.insert(image.sha256Hex).inserted {
+                blobs.restoreIfMissing(image.content, sha256Hex: image.sha256Hex)
+            }
+            return result
         }
     }
 

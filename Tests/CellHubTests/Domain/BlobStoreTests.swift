@@ -6,6 +6,10 @@ import CellHubCrypto
 import CellHubSQL
 import CellHubStore
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 @Suite struct BlobStoreTests {
     @Test(arguments: StoreKind.allCases) func identicalContentSharesOneFile(kind: StoreKind) throws {
         let test = try TestDomain(kind)
@@ -73,5 +77,63 @@ import CellHubStore
         }
         #expect(d.blobs.deleteUnreferenced([hash]) == 1)
         #expect(!d.blobs.contains(sha256Hex: hash))
+    }
+
+    /// Nodes sharing a blob directory: one node's sweep leaves files and temporary files of
+    /// another node's upload alone while they are younger than the grace period, and removes
+    /// them once older; an upload that finds its file present makes it young again.
+    @Test(arguments: StoreKind.allCases) func sweepOnASharedDirectoryHonoursTheGracePeriod(kind: StoreKind) throws {
+        let test = try TestDomain(kind)
+        let d = test.domain
+        let otherNode = try BlobStore(directory: d.blobs.directory, store: test.store, orphanGraceSeconds: 600)
+        // This node's upload wrote its file and a second upload of it is still being written:
+        // neither has committed.
+        let content = Sample.png(42)
+        let hash = SHA256.hexHash(content)
+        try d.blobs.holding([hash]) { () throws(BlobError) in try d.blobs.write(content, sha256Hex: hash) }
+        let file = d.blobs.path(of: hash)
+        let temporary = "\(d.blobs.directory)/\(hash.prefix(2))/.tmp-\(hash.dropFirst(2))-1-x"
+        #expect(FileManagerShim.create(temporary))
+        #expect(try otherNode.sweep().isEmpty)
+        #expect(d.blobs.contains(sha256Hex: hash) && Self.exists(temporary))
+
+        // An hour later: the upload found the file present (refreshing it), the temporary is old.
+        Self.age(file, seconds: 3_600)
+        Self.age(temporary, seconds: 3_600)
+        try d.blobs.holding([hash]) { () throws(BlobError) in try d.blobs.write(content, sha256Hex: hash) }
+        #expect(try otherNode.sweep().isEmpty)
+        #expect(d.blobs.contains(sha256Hex: hash) && !Self.exists(temporary))
+
+        // Never committed and old: swept.
+        Self.age(file, seconds: 3_600)
+        #expect(try otherNode.sweep() == [hash])
+        #expect(try test.blobFiles().isEmpty)
+    }
+
+    /// After its commit an upload writes back a file that went missing meanwhile (another
+    /// node's delete of the last reference removed it after this upload found it present).
+    @Test(arguments: StoreKind.allCases) func anUploadPutsBackAFileRemovedBeforeItsCommit(kind: StoreKind) throws {
+        let test = try TestDomain(kind)
+        let d = test.domain
+        let content = Sample.png(43)
+        let hash = SHA256.hexHash(content)
+        try d.blobs.holding([hash]) { () throws(BlobError) in try d.blobs.write(content, sha256Hex: hash) }
+        #expect(unlink(d.blobs.path(of: hash)) == 0)
+        d.blobs.restoreIfMissing(content, sha256Hex: hash)
+        #expect(try d.blobs.read(sha256Hex: hash) == content)
+        #expect(d.blobs.cleanupFailures.count == 0)
+    }
+
+    private static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0
+    }
+
+    /// Sets a file's modification time `seconds` into the past.
+    private static func age(_ path: String, seconds: Int) {
+        var now = timespec()
+        clock_gettime(CLOCK_REALTIME, &now)
+        var times = [timespec(tv_sec: now.tv_sec - seconds, tv_nsec: 0), timespec(tv_sec: now.tv_sec - seconds, tv_nsec: 0)]
+        #expect(utimensat(AT_FDCWD, path, &times, 0) == 0)
     }
 }
