@@ -148,12 +148,6 @@ package final class EventHub: Sendable {
                 continue
             }
             decoded.append(change)
-            // The counters of every change, this process's and other nodes' alike (`record`
-            // keeps the highest revision, so a late one never makes the cache older): the stats
-            // cache is otherwise fed only by this process's writes, and GetProjectStats kept
-            // answering with counters another node's commit had moved.
-            for counters in change.stats { stats.record(counters) }
-            if change.kind == .projectDeleted, let projectID = change.projectID { stats.forget(projectID) }
             let touched = change.projectIDs
             var concerned = Set(touched.flatMap { state.index.members(of: $0).map(\.user.id) })
             state.index.apply(change)
