@@ -46,7 +46,7 @@ package struct Authenticator: Sendable {
     package func cachedCaller(_ context: ServerContext) throws(RPCError) -> Caller? {
         let authorization = context.requestMetadata["authorization"]
         let generation = auth.credentialsGeneration
-        if let authorization, let known = context.connection.memoized(ConnectionCaller.self, for: authorization),
+        if let authorization, let known = context.connection.memoized(for: authorization) as? ConnectionCaller,
            known.generation == generation {
             return known.caller
         }
@@ -112,7 +112,12 @@ package struct Authenticator: Sendable {
 }
 
 /// A connection's caller and the credentials generation it was found under.
-private struct ConnectionCaller: Sendable {
+private final class ConnectionCaller: Sendable {
     let caller: Caller
     let generation: UInt64
+
+    init(caller: Caller, generation: UInt64) {
+        self.caller = caller
+        self.generation = generation
+    }
 }
