@@ -118,7 +118,7 @@ final class ChangeListener: @unchecked Sendable {
                     backoffMs = Self.firstBackoffMs
                 }
             }
-            let deadline = min(safetyAt, connection == nil ? retryAt : safetyAt)
+            let deadline = connection == nil ? min(safetyAt, retryAt) : safetyAt
             let event = wait(on: connection, untilMs: deadline)
             if event == .stop { break }
             if event == .readable, let open = connection, !read(open) {
@@ -227,9 +227,5 @@ final class ChangeListener: @unchecked Sendable {
     }
 
     /// Monotonic milliseconds.
-    private static func now() -> Int64 {
-        var time = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &time)
-        return Int64(time.tv_sec) * 1_000 + Int64(time.tv_nsec) / 1_000_000
-    }
+    private static func now() -> Int64 { Int64(monotonicNow() / 1_000_000) }
 }

@@ -202,14 +202,3 @@ private final class ObservedChanges: Sendable {
         if committed { commitListeners.wakeAll() }
     }
 }
-
-/// Who hears of each commit (`CommitSignal`).
-private final class CommitListeners: Sendable {
-    private let listeners = Mutex<[@Sendable () -> Void]>([])
-
-    func add(_ wake: @escaping @Sendable () -> Void) { listeners.withLock { $0.append(wake) } }
-
-    func wakeAll() {
-        for wake in listeners.withLock({ $0 }) { wake() }
-    }
-}

@@ -1,6 +1,5 @@
 package import CellHub
 package import CellHubSQL
-import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -173,15 +172,4 @@ package final class Store: Sendable {
 
     /// A random (version 4) UUID (the domain's ids).
     package static func randomUUID() -> String { SystemValues.randomUUID() }
-}
-
-/// Who hears of each commit (`CommitSignal`).
-private final class CommitListeners: Sendable {
-    private let listeners = Mutex<[@Sendable () -> Void]>([])
-
-    func add(_ wake: @escaping @Sendable () -> Void) { listeners.withLock { $0.append(wake) } }
-
-    func wakeAll() {
-        for wake in listeners.withLock({ $0 }) { wake() }
-    }
 }
