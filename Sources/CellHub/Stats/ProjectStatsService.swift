@@ -16,8 +16,9 @@ package final class ProjectStatsService: Sendable {
     private let store: any StatsRepository & ProjectRepository & CommitSignal
     private let options: DomainOptions
     private let cache: StatsCache
-    /// Whether `cache` may answer: not when other nodes write to the store (their commits
-    /// would not reach it; reads then go to the store).
+    /// Whether `cache` and `dashboards` may answer: not when other nodes write to the store
+    /// (their commits reach this node late or, for the counters, not at all; reads then go to
+    /// the store).
     private let countersCached: Bool
     private let access: ProjectAccess
     /// Who may see which project, as last read: lets `cachedProjectStats` answer without the
@@ -126,7 +127,7 @@ package final class ProjectStatsService: Sendable {
             figures.aggregates, queue: figures.queue, completions: figures.completions, timeZone: zone, bounds: bounds)
         // A throughput over a window that slides with the clock is only kept while it is
         // zero (time alone cannot raise it).
-        if figures.completions.completedSince == 0 {
+        if countersCached && figures.completions.completedSince == 0 {
             dashboards.insert(
                 CachedDashboard(metrics: metrics, memberships: memberships),
                 for: DashboardKey(userID: caller.userID, timeZone: timeZone), generation: generation)
@@ -139,7 +140,7 @@ package final class ProjectStatsService: Sendable {
     /// answering needs the store (`dashboard`). Never blocks for long: fit for an event loop.
     package func cachedDashboard(caller: Caller, timeZone: String) -> DashboardMetrics? {
         let key = DashboardKey(userID: caller.userID, timeZone: timeZone)
-        guard let cached = dashboards.value(key, generation: commits.load(ordering: .acquiring)),
+        guard countersCached, let cached = dashboards.value(key, generation: commits.load(ordering: .acquiring)),
               cached.memberships == store.membershipGeneration,
               options.clock() < cached.metrics.tomorrowStartMs
         else { return nil }

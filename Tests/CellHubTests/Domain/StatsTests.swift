@@ -317,7 +317,7 @@ import CellHubStore
 }
 
 @Suite struct OtherNodesStatsTests {
-    @Test("on PostgreSQL, a node's project stats follow another node's writes (its own cache would miss them)")
+    @Test("on PostgreSQL, a node's project stats and dashboard follow another node's writes (its own caches would miss them)")
     func statsFollowAnotherNodesWrites() throws {
         let test = try TestDomain(.postgres)
         let owner = try test.user("owner").caller
@@ -328,6 +328,10 @@ import CellHubStore
         _ = try b.images.upload(projectID: project.id, images: [Sample.upload(seed: 1)], caller: owner)
         #expect(try a.stats.projectStats(projectID: project.id, caller: owner).imageCount == 1)
         #expect(a.stats.cachedProjectStats(projectID: project.id, caller: owner) == nil, "answered from memory")
+        #expect(try a.stats.dashboard(caller: owner, timeZone: "UTC").totalImages == 1)
+        _ = try b.images.upload(projectID: project.id, images: [Sample.upload(seed: 2)], caller: owner)
+        #expect(a.stats.cachedDashboard(caller: owner, timeZone: "UTC") == nil, "a dashboard kept across another node's commit")
+        #expect(try a.stats.dashboard(caller: owner, timeZone: "UTC").totalImages == 2)
     }
 }
 
