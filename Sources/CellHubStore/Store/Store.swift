@@ -61,7 +61,7 @@ package final class Store: Sendable {
     /// Every write goes through it (`write`).
     private let group: GroupCommit
     /// Read-only connections, used only inside `read`.
-    private let readers: ReaderPool
+    private let readers: LendingPool<LockedConnection>
     /// Runs the WAL checkpoints off the commit path.
     let checkpointer: Checkpointer
     /// Called after every commit (`CommitSignal`): the EventHub's wake-up.
@@ -90,7 +90,7 @@ package final class Store: Sendable {
         let listeners = CommitListeners()
         commitListeners = listeners
         group = GroupCommit(writer: writer) { listeners.wakeAll() }
-        self.readers = ReaderPool(opened.readers)
+        self.readers = LendingPool(opened.readers.map(LockedConnection.init))
         let checkpointer = Checkpointer(connection: opened.checkpointer, restartFrames: options.walRestartFrames)
         self.checkpointer = checkpointer
         do {
@@ -155,7 +155,7 @@ package final class Store: Sendable {
     /// snapshot.
     package func read<T: Sendable>(_ body: (any SQLDatabase) throws -> T) throws(StoreError) -> T {
         do {
-            return try readers.withReader { db in try db.readTransaction { try body(db) } }
+            return try readers.withResource { reader in try reader.withConnection { db in try db.readTransaction { try body(db) } } }
         } catch {
             throw StoreError.wrapping(error)
         }
