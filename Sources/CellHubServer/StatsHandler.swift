@@ -10,8 +10,6 @@ package import RPC
 package struct StatsHandler: StatsServiceHandler, InlineAnswering {
     private let runner: DomainRunner
     private let hub: EventHub
-    private let statsReplies = EncodedReplies<String, CellHub.ProjectStats>(limit: 10_000)
-    private let dashboardReplies = EncodedReplies<DashboardReplyKey, CellHub.DashboardMetrics>(limit: 10_000)
 
     package init(runner: DomainRunner, hub: EventHub) {
         self.runner = runner
@@ -28,21 +26,30 @@ package struct StatsHandler: StatsServiceHandler, InlineAnswering {
 
     /// The common reads — a known token, and a role and counters or a dashboard in memory —
     /// are answered on the event loop, without a task; anything else takes the pool (the
-    /// store), which fills those caches.
+    /// store), which fills those caches. The encoded reply is kept with the value it encodes
+    /// (the same stats go to every viewer, a dashboard is polled): once the value is in
+    /// memory, encoding it would be most of what answering costs.
     package var inlineAnswers: [InlineAnswer] {
         [
             InlineAnswer(StatsService.getProjectStats, encoded: { [self] request, context in
+                let stats = runner.domain.stats
                 guard let caller = try runner.authenticator.cachedCaller(context),
-                      let cached = runner.domain.stats.cachedProjectStats(projectID: request.projectId, caller: caller)
+                      let cached = stats.cachedProjectStats(projectID: request.projectId, caller: caller)
                 else { return nil }
-                return statsReplies.reply(for: request.projectId, value: cached) { EncodedMessage(response(cached)) }
+                if let kept = cached.companion as? KeptReply { return kept.reply }
+                let reply = EncodedMessage(response(cached.value))
+                stats.keep(KeptReply(reply), with: cached)
+                return reply
             }),
             InlineAnswer(StatsService.getDashboardMetrics, encoded: { [self] request, context in
+                let stats = runner.domain.stats
                 guard let caller = try runner.authenticator.cachedCaller(context),
-                      let cached = runner.domain.stats.cachedDashboard(caller: caller, timeZone: request.timeZone)
+                      let cached = stats.cachedDashboard(caller: caller, timeZone: request.timeZone)
                 else { return nil }
-                let key = DashboardReplyKey(userID: caller.userID, timeZone: request.timeZone)
-                return dashboardReplies.reply(for: key, value: cached) { EncodedMessage(response(cached)) }
+                if let kept = cached.companion as? KeptReply { return kept.reply }
+                let reply = EncodedMessage(response(cached.value))
+                stats.keep(KeptReply(reply), with: cached, caller: caller, timeZone: request.timeZone)
+                return reply
             }),
         ]
     }
@@ -193,10 +200,11 @@ package struct StatsHandler: StatsServiceHandler, InlineAnswering {
     }
 }
 
-/// Whose dashboard, in which zone (as requested).
-private struct DashboardReplyKey: Hashable, Sendable {
-    let userID: String
-    let timeZone: String
+/// An encoded reply kept by the domain with the value it encodes.
+private final class KeptReply: Sendable {
+    let reply: EncodedMessage
+
+    init(_ reply: EncodedMessage) { self.reply = reply }
 }
 
 extension StreamResume {

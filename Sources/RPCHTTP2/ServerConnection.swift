@@ -17,6 +17,8 @@ final class ServerConnection: ConnectionHandler {
     var streams: [Int32: ServerStream] = [:]
     /// What this connection's calls share (`ServerContext.connection`).
     let scope = ConnectionScope()
+    /// The last `authorization` value a call on this connection sent (`repeatedAuthorization`).
+    private var lastAuthorization = ""
     /// The stream the last callback was about: header callbacks come in runs per stream.
     private var lastStream: ServerStream?
     private var draining = false
@@ -335,8 +337,12 @@ extension ServerConnection {
         default:
             break
         }
+        if name.count == 13 && name.equals("authorization") {
+            stream.metadata.append(Metadata.Entry(key: "authorization", value: .text(repeatedAuthorization(value))))
+            return
+        }
         let key = String(decoding: name, as: UTF8.self)
-        if key.hasSuffix("-bin") {
+        if name.count > 4 && UnsafeRawBufferPointer(rebasing: name[(name.count - 4)...]).equals("-bin") {
             guard let decoded = Base64.decode(value) else {
                 stream.headerProblem = RPCError(code: .invalidArgument, message: "metadata '\(key)' is not valid base64")
                 return
@@ -345,6 +351,18 @@ extension ServerConnection {
         } else {
             stream.metadata.append(Metadata.Entry(key: key, value: .text(String(decoding: value, as: UTF8.self))))
         }
+    }
+
+    /// The `authorization` value as a String, the same instance as the connection's last one
+    /// when the bytes repeat it (a client sends the same credentials on every call): no
+    /// allocation or UTF-8 check per call, and comparing it with what the connection's scope
+    /// remembers is an identity check.
+    private func repeatedAuthorization(_ value: UnsafeRawBufferPointer) -> String {
+        var last = lastAuthorization
+        let same = last.utf8.count == value.count && last.withUTF8 { value.equals(UnsafeRawBufferPointer($0)) }
+        if same { return last }
+        lastAuthorization = String(decoding: value, as: UTF8.self)
+        return lastAuthorization
     }
 
     /// The request headers are complete: validate, route, arm the deadline.

@@ -30,4 +30,10 @@ extension UnsafeRawBufferPointer {
     func equals(_ constant: StaticString) -> Bool {
         count == constant.utf8CodeUnitCount && (count == 0 || memcmp(baseAddress!, constant.utf8Start, count) == 0)
     }
+
+    /// Byte-wise equality with other bytes.
+    @inline(__always)
+    func equals(_ other: UnsafeRawBufferPointer) -> Bool {
+        count == other.count && (count == 0 || memcmp(baseAddress!, other.baseAddress!, count) == 0)
+    }
 }

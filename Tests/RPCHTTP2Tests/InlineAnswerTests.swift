@@ -48,6 +48,24 @@ import Testing
     }
 }
 
+/// The server keeps a connection's last `authorization` value to reuse when a call repeats it:
+/// every call must still see exactly what it sent.
+@Suite struct RepeatedAuthorizationTests {
+    @Test func eachCallOnAConnectionSeesItsOwnAuthorization() async throws {
+        let split = SplitService()
+        try await withTimeout {
+            try await withLoopback(extraServices: [split]) { _, client throws in
+                for value in ["Bearer a", "Bearer a", "Bearer b", "Bearer a", "", "Bearer ab", "Bearer b", nil, "Bearer a"] {
+                    var options = CallOptions()
+                    if let value { options.metadata.add("authorization", value) }
+                    let response = try await client.unary(SplitService.split, SplitService.request(.decline), options: options)
+                    #expect(response.message.oauthScope == value ?? "(none)")
+                }
+            }
+        }
+    }
+}
+
 /// One unary method whose inline answer answers, declines or fails as the request's
 /// `response_size` says.
 final class SplitService: InlineAnswering, Sendable {
@@ -68,10 +86,11 @@ final class SplitService: InlineAnswering, Sendable {
 
     var methods: [ServerMethod] {
         [
-            .unary(Self.split) { _, _ in
+            .unary(Self.split) { _, context in
                 self.counts.withLock { $0.handler += 1 }
                 var response = Grpc_Testing_SimpleResponse()
                 response.username = "handler"
+                response.oauthScope = context.requestMetadata["authorization"] ?? "(none)"
                 return response
             },
         ]

@@ -18,6 +18,15 @@ final class GenerationCache<Key: Hashable & Sendable, Value: Sendable>: Sendable
         state.withLock { $0.generation == generation ? $0.values[key] : nil }
     }
 
+    /// Changes the value kept for `key` in place, if it is still kept under `generation`.
+    func update(_ key: Key, generation: UInt64, _ change: (inout Value) -> Void) {
+        state.withLock { state in
+            guard state.generation == generation, var value = state.values[key] else { return }
+            change(&value)
+            state.values[key] = value
+        }
+    }
+
     /// Keeps `value`, found by a lookup that started at `generation`.
     func insert(_ value: Value, for key: Key, generation: UInt64) {
         state.withLock { state in

@@ -21,9 +21,6 @@ package final class ProjectStatsService: Sendable {
     /// the store).
     private let countersCached: Bool
     private let access: ProjectAccess
-    /// Who may see which project, as last read: lets `cachedProjectStats` answer without the
-    /// store. Roles are kept, never their absence (a share granted later needs no flush).
-    private let viewers: GenerationCache<ProjectViewer, MemberRole>
     private let days = DayBoundaries()
     /// Each user's last dashboard per time zone, under `commits`.
     private let dashboards: GenerationCache<DashboardKey, CachedDashboard>
@@ -37,7 +34,6 @@ package final class ProjectStatsService: Sendable {
         cache = StatsCache(capacity: options.statsCacheCapacity)
         countersCached = !store.hasOtherWriters
         access = ProjectAccess(store: store)
-        viewers = GenerationCache(limit: options.statsCacheCapacity)
         dashboards = GenerationCache(limit: options.statsCacheCapacity)
         store.onCommit { [weak self] in self?.commits.add(1, ordering: .releasing) }
     }
@@ -63,19 +59,27 @@ package final class ProjectStatsService: Sendable {
         // Read before the role lookup: a revocation committed during it is not cached past.
         let generation = store.membershipGeneration
         let (id, role) = try access.viewableProject(projectID, caller: caller)
-        viewers.insert(role, for: ProjectViewer(projectID: id, userID: caller.userID), generation: generation)
-        return ProjectStats(try counters(projectID: id))
+        let stats = ProjectStats(try counters(projectID: id))
+        // Roles are kept, never their absence (a share granted later needs no flush).
+        if countersCached { cache.admit(role, userID: caller.userID, projectID: id, generation: generation) }
+        return stats
     }
 
     /// A project's stats from memory alone — the caller's role on it and its counters both
-    /// cached and current — or nil when answering needs the store (`projectStats`). Never
-    /// blocks for long: fit for an event loop.
-    package func cachedProjectStats(projectID: String, caller: Caller) -> ProjectStats? {
-        let viewer = ProjectViewer(projectID: projectID, userID: caller.userID)
-        guard countersCached, viewers.value(viewer, generation: store.membershipGeneration) != nil,
-              let counters = cache.counters(projectID)
+    /// cached and current — with the companion `keep` attached to them, or nil when
+    /// answering needs the store (`projectStats`). Never blocks for long: fit for an event loop.
+    package func cachedProjectStats(projectID: String, caller: Caller) -> InMemory<ProjectStats>? {
+        guard countersCached,
+              let (counters, companion) = cache.read(projectID: projectID, userID: caller.userID, generation: store.membershipGeneration)
         else { return nil }
-        return ProjectStats(counters)
+        return InMemory(value: ProjectStats(counters), companion: companion, revision: counters.revision)
+    }
+
+    /// Keeps `companion` — something made from `stats` alone, such as its encoded reply — with
+    /// the counters `stats` came from, until they move: the next `cachedProjectStats` of the
+    /// project returns it.
+    package func keep(_ companion: any AnyObject & Sendable, with stats: InMemory<ProjectStats>) {
+        cache.attach(companion, projectID: stats.value.projectID, revision: stats.revision)
     }
 
     /// Stats without a caller, for the EventHub (which authorises at subscribe time).
@@ -129,7 +133,7 @@ package final class ProjectStatsService: Sendable {
         // zero (time alone cannot raise it).
         if countersCached && figures.completions.completedSince == 0 {
             dashboards.insert(
-                CachedDashboard(metrics: metrics, memberships: memberships),
+                CachedDashboard(metrics: metrics, memberships: memberships, companion: nil),
                 for: DashboardKey(userID: caller.userID, timeZone: timeZone), generation: generation)
         }
         return metrics
@@ -138,13 +142,22 @@ package final class ProjectStatsService: Sendable {
     /// The caller's dashboard from memory — computed since the last commit (and the last
     /// membership change of any process), before the next local midnight — or nil when
     /// answering needs the store (`dashboard`). Never blocks for long: fit for an event loop.
-    package func cachedDashboard(caller: Caller, timeZone: String) -> DashboardMetrics? {
+    package func cachedDashboard(caller: Caller, timeZone: String) -> InMemory<DashboardMetrics>? {
         let key = DashboardKey(userID: caller.userID, timeZone: timeZone)
-        guard countersCached, let cached = dashboards.value(key, generation: commits.load(ordering: .acquiring)),
+        let generation = commits.load(ordering: .acquiring)
+        guard countersCached, let cached = dashboards.value(key, generation: generation),
               cached.memberships == store.membershipGeneration,
               options.clock() < cached.metrics.tomorrowStartMs
         else { return nil }
-        return cached.metrics
+        return InMemory(value: cached.metrics, companion: cached.companion, revision: Int64(bitPattern: generation))
+    }
+
+    /// Keeps `companion` (made from `dashboard` alone) with the caller's cached dashboard in
+    /// `timeZone` until it is dropped: the next `cachedDashboard` returns it.
+    package func keep(_ companion: any AnyObject & Sendable, with dashboard: InMemory<DashboardMetrics>, caller: Caller, timeZone: String) {
+        dashboards.update(DashboardKey(userID: caller.userID, timeZone: timeZone), generation: UInt64(bitPattern: dashboard.revision)) { cached in
+            if cached.metrics == dashboard.value { cached.companion = companion }
+        }
     }
 
     /// The one derivation of DashboardMetrics from the store's figures.
@@ -181,10 +194,20 @@ struct CachedDashboard: Sendable {
     let metrics: DashboardMetrics
     /// The membership generation it was read under (shares change a user's totals).
     let memberships: UInt64
+    var companion: (any AnyObject & Sendable)?
 }
 
 /// A user's view of one project: the key of the role cache.
 struct ProjectViewer: Hashable, Sendable {
     let projectID: String
     let userID: String
+}
+
+/// A value read from memory, with the companion a reader kept with it (`keep`), if any: the
+/// server keeps the encoded reply there, so answering the same value again encodes nothing.
+package struct InMemory<Value: Sendable>: Sendable {
+    package let value: Value
+    package let companion: (any AnyObject & Sendable)?
+    /// What the companion is attached to: the counters' revision, the dashboard's commit count.
+    let revision: Int64
 }

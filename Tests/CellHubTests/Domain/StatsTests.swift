@@ -286,12 +286,12 @@ import CellHubStore
         _ = try d.sharing.share(projectID: project.id, grantee: .userID(viewer.userID), role: .viewer, caller: owner)
         #expect(d.stats.cachedProjectStats(projectID: project.id, caller: viewer) == nil, "role never read")
         #expect(try d.stats.projectStats(projectID: project.id, caller: viewer).imageCount == 0)
-        #expect(d.stats.cachedProjectStats(projectID: project.id, caller: viewer)?.imageCount == 0)
+        #expect(d.stats.cachedProjectStats(projectID: project.id, caller: viewer)?.value.imageCount == 0)
         #expect(d.stats.cachedProjectStats(projectID: project.id, caller: owner) == nil, "roles are per user")
 
         // Writes move the cached counters at once.
         _ = try d.images.upload(projectID: project.id, images: [Sample.upload(seed: 1)], caller: owner)
-        #expect(d.stats.cachedProjectStats(projectID: project.id, caller: viewer)?.imageCount == 1)
+        #expect(d.stats.cachedProjectStats(projectID: project.id, caller: viewer)?.value.imageCount == 1)
 
         // A revocation through the domain: the next read needs the store, which refuses.
         _ = try d.sharing.revoke(projectID: project.id, target: .userID(viewer.userID), caller: owner)
@@ -313,6 +313,67 @@ import CellHubStore
         _ = try d.projects.delete(projectID: project.id, caller: owner)
         #expect(d.stats.cachedProjectStats(projectID: project.id, caller: owner) == nil)
         #expect(code { try d.stats.projectStats(projectID: project.id, caller: owner) } == .notFound)
+    }
+}
+
+extension CachedProjectStatsTests {
+    /// What a reader keeps with a value read from memory (the server: its encoded reply).
+    final class Companion: Sendable {
+        let label: String
+        init(_ label: String) { self.label = label }
+    }
+
+    @Test("a companion kept with cached stats or a dashboard comes back with the same value and is dropped when it moves")
+    func companionsFollowTheirValue() throws {
+        let test = try TestDomain()
+        let (owner, viewer) = (try test.user("owner").caller, try test.user("viewer").caller)
+        let d = test.domain
+        let project = try d.projects.create(name: "P", description: "", caller: owner).project
+        _ = try d.sharing.share(projectID: project.id, grantee: .userID(viewer.userID), role: .viewer, caller: owner)
+        _ = try d.stats.projectStats(projectID: project.id, caller: viewer)
+        _ = try d.stats.projectStats(projectID: project.id, caller: owner)
+        let first = try #require(d.stats.cachedProjectStats(projectID: project.id, caller: viewer))
+        #expect(first.companion == nil)
+        d.stats.keep(Companion("0 images"), with: first)
+        #expect((d.stats.cachedProjectStats(projectID: project.id, caller: viewer)?.companion as? Companion)?.label == "0 images")
+        #expect((d.stats.cachedProjectStats(projectID: project.id, caller: owner)?.companion as? Companion)?.label == "0 images",
+                "one per project, shared by its viewers")
+
+        _ = try d.images.upload(projectID: project.id, images: [Sample.upload(seed: 1)], caller: owner)
+        let second = try #require(d.stats.cachedProjectStats(projectID: project.id, caller: viewer))
+        #expect(second.value.imageCount == 1 && second.companion == nil, "the counters moved: the companion went with them")
+        d.stats.keep(Companion("stale"), with: first)
+        #expect(d.stats.cachedProjectStats(projectID: project.id, caller: viewer)?.companion == nil, "kept with older counters: refused")
+
+        let dashboard = try d.stats.dashboard(caller: viewer, timeZone: "UTC")
+        let cached = try #require(d.stats.cachedDashboard(caller: viewer, timeZone: "UTC"))
+        #expect(cached.value == dashboard && cached.companion == nil)
+        d.stats.keep(Companion("dashboard"), with: cached, caller: viewer, timeZone: "UTC")
+        #expect((d.stats.cachedDashboard(caller: viewer, timeZone: "UTC")?.companion as? Companion)?.label == "dashboard")
+        #expect(d.stats.cachedDashboard(caller: viewer, timeZone: "")?.companion == nil)
+        _ = try d.images.upload(projectID: project.id, images: [Sample.upload(seed: 2)], caller: owner)
+        _ = try d.stats.dashboard(caller: viewer, timeZone: "UTC")
+        #expect(d.stats.cachedDashboard(caller: viewer, timeZone: "UTC")?.companion == nil)
+        d.stats.keep(Companion("stale"), with: cached, caller: viewer, timeZone: "UTC")
+        #expect(d.stats.cachedDashboard(caller: viewer, timeZone: "UTC")?.companion == nil, "kept with an older dashboard: refused")
+    }
+
+    @Test("a viewer's role kept for a project whose counters were evicted does not answer with the old counters")
+    func evictedCountersDoNotAnswer() throws {
+        let test = try TestDomain { $0.statsCacheCapacity = 2 }
+        let owner = try test.user("owner").caller
+        let d = test.domain
+        let first = try d.projects.create(name: "P1", description: "", caller: owner).project
+        _ = try d.stats.projectStats(projectID: first.id, caller: owner)
+        #expect(d.stats.cachedProjectStats(projectID: first.id, caller: owner) != nil)
+        // Two more projects fill the cache past its capacity: it starts over.
+        for name in ["P2", "P3"] { _ = try d.projects.create(name: name, description: "", caller: owner) }
+        #expect(d.stats.cachedProjectStats(projectID: first.id, caller: owner) == nil)
+        // A write to the evicted project is recorded afresh; the old role entry must not serve it.
+        _ = try d.images.upload(projectID: first.id, images: [Sample.upload(seed: 1)], caller: owner)
+        #expect(d.stats.cachedProjectStats(projectID: first.id, caller: owner) == nil, "the evicted counters (0 images) must not answer")
+        #expect(try d.stats.projectStats(projectID: first.id, caller: owner).imageCount == 1)
+        #expect(d.stats.cachedProjectStats(projectID: first.id, caller: owner)?.value.imageCount == 1)
     }
 }
 
@@ -346,7 +407,7 @@ import CellHubStore
         _ = try d.sharing.share(projectID: project.id, grantee: .userID(viewer.userID), role: .viewer, caller: owner)
         #expect(d.stats.cachedDashboard(caller: viewer, timeZone: "UTC") == nil, "never read")
         let read = try d.stats.dashboard(caller: viewer, timeZone: "UTC")
-        #expect(d.stats.cachedDashboard(caller: viewer, timeZone: "UTC") == read)
+        #expect(d.stats.cachedDashboard(caller: viewer, timeZone: "UTC")?.value == read)
         #expect(d.stats.cachedDashboard(caller: viewer, timeZone: "") == nil, "zones are keys as requested")
         #expect(d.stats.cachedDashboard(caller: owner, timeZone: "UTC") == nil, "dashboards are per user")
 
@@ -354,7 +415,7 @@ import CellHubStore
         _ = try d.images.upload(projectID: project.id, images: [Sample.upload(seed: 1)], caller: owner)
         #expect(d.stats.cachedDashboard(caller: viewer, timeZone: "UTC") == nil)
         #expect(try d.stats.dashboard(caller: viewer, timeZone: "UTC").totalImages == 1)
-        #expect(d.stats.cachedDashboard(caller: viewer, timeZone: "UTC")?.totalImages == 1)
+        #expect(d.stats.cachedDashboard(caller: viewer, timeZone: "UTC")?.value.totalImages == 1)
 
         // A share revoked by another process (its own store on the same file).
         let other = try Store(path: test.sqlite.path)
@@ -369,7 +430,7 @@ import CellHubStore
         #expect(d.stats.cachedDashboard(caller: owner, timeZone: "UTC") == nil)
         test.clock.advance(by: 11 * 60_000)
         #expect(try d.stats.dashboard(caller: owner, timeZone: "UTC").throughputPerMinute == 0)
-        #expect(d.stats.cachedDashboard(caller: owner, timeZone: "UTC")?.segmentedImages == 1)
+        #expect(d.stats.cachedDashboard(caller: owner, timeZone: "UTC")?.value.segmentedImages == 1)
 
         // Midnight: "today" moved, so the kept one is stale.
         test.clock.set(DashboardTimeZoneTests.mar09_1000Z + 14 * 3_600_000)
