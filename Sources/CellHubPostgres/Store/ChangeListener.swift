@@ -140,6 +140,9 @@ final class ChangeListener: @unchecked Sendable {
         exited.signal()
     }
 
+    /// The LISTEN connection's `application_name`: "cellhub listener (pid N)", N this process.
+    static var applicationName: String { "cellhub listener (pid \(getpid()))" }
+
     private static let firstBackoffMs: Int64 = 50
     private static let maxBackoffMs: Int64 = 5_000
 
@@ -147,7 +150,8 @@ final class ChangeListener: @unchecked Sendable {
     private func connect() -> PGConnection? {
         do {
             let connection = try PGConnection(url: url)
-            try connection.execute("LISTEN cellhub_log")
+            // Named, so that an operator (or a test) finds a node's listener in pg_stat_activity.
+            try connection.execute("SET application_name = '\(Self.applicationName)'; LISTEN cellhub_log")
             backendPID.store(connection.backendPID, ordering: .releasing)
             try catchUp(connection)
             return connection

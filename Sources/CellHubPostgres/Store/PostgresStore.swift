@@ -61,6 +61,8 @@ package final class PostgresStore: Sendable {
     /// Migrations applied by this open (empty when the database was up to date).
     package let appliedMigrations: [String]
     let options: Options
+    /// The database's libpq URI: the listener's and the orphan-sweep lock's own connections.
+    let url: String
     private let pool: ConnectionPool
     /// Called after every commit of this store (`CommitSignal`): the EventHub's wake-up.
     private let commitListeners: CommitListeners
@@ -74,6 +76,7 @@ package final class PostgresStore: Sendable {
     /// migrations under an advisory lock and creates the epoch on first open.
     package init(url: String, options: Options = Options()) throws(StoreError) {
         self.options = options
+        self.url = url
         let commitListeners = CommitListeners(), access = AccessGenerations()
         self.commitListeners = commitListeners
         self.access = access
