@@ -109,7 +109,10 @@ struct Serve: ParsableCommand {
                 domainOptions.blobDirectory = blobDir
                 domainOptions.blobOrphanGraceSeconds = Int(max(0, blobOrphanGrace))
             }
-            store = try directory.openStore(database: database, durable: !fastCommits, idempotencyWindowMs: idempotencyWindowMs)
+            let storeLogger = logger
+            store = try directory.openStore(
+                database: database, durable: !fastCommits, idempotencyWindowMs: idempotencyWindowMs,
+                reportFault: { storeLogger.warning("\($0)") })
             if !store.appliedMigrations.isEmpty {
                 logger.info("database migrated", metadata: ["database": "\(directory.databaseName(database))", "migrations": "\(store.appliedMigrations)"])
             }

@@ -378,7 +378,7 @@ def test_a_node_whose_listen_connection_is_killed_gets_other_nodes_writes_in_ord
     """Node 1's LISTEN connection is terminated by the server (pg_terminate_backend), and at
     once other nodes write: node 1 reconnects (and reads what was committed meanwhile) or its
     safety poll (1 s) finds them; its subscriber gets every write, in order, within 2.5 s of
-    the call, and the same sequence as a subscriber on node 0."""
+    the call, and the same sequence as a subscriber on node 0. The node logs the break."""
     alice = api.alice
     project = alice.create_project(unique("listen"))
     victim = api.cluster.nodes[1]
@@ -402,6 +402,11 @@ def test_a_node_whose_listen_connection_is_killed_gets_other_nodes_writes_in_ord
     assert max(delays) < 2.5, f"seconds from each call to the victim's event: {delays}"
     new = poll_until(lambda: (pid := listener_pid(api, victim)) not in ("", old) and pid, WAIT, what="a new LISTEN connection")
     assert new != old
+    broke = [line for line in victim.log_text().splitlines() if "PostgreSQL change listener:" in line]
+    assert len(broke) == 1 and " warning " in broke[0] and "the LISTEN connection broke (reconnecting now): " in broke[0], (
+        victim.log_text()[-1500:])
+    assert broke[0].endswith("(failure 1; until it listens again other nodes' changes are seen by the safety poll, every 1000 ms)"), (
+        "one line with its context")
     reference.wait_for(lambda e: kind_of(e) == "PROJECT_IMAGE_COUNT_CHANGE" and e.image_count_change.new_image_count == 6, WAIT)
     assert discrete(watcher.events) == discrete(reference.events), "\n\n".join(w.dump() for w in (watcher, reference))
     revisions = sorted({r for _, r, _ in discrete(watcher.events)})

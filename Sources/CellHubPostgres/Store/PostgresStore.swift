@@ -51,6 +51,11 @@ package final class PostgresStore: Sendable {
         /// notification: the longest another node's change can go unseen when the LISTEN
         /// connection dropped.
         package var safetyPollIntervalMs: Int64 = 1_000
+        /// Where the listener's failures go (a lost or unopenable LISTEN connection, a failed
+        /// safety poll): the store has no logger. The first is reported at once, then at most
+        /// one per `faultReportIntervalMs`, with how many were left out.
+        package var reportFault: @Sendable (String) -> Void = { _ in }
+        package var faultReportIntervalMs: Int64 = 60_000
 
         package init() {}
     }
@@ -102,7 +107,7 @@ package final class PostgresStore: Sendable {
         listener = ChangeListener(
             url: url, safetyIntervalMs: options.safetyPollIntervalMs,
             safetyRead: { try pool.withConnection { db in try ChangeListener.snapshot(db) } },
-            observe: { changes.observe($0) })
+            observe: { changes.observe($0) }, report: options.reportFault, reportIntervalMs: options.faultReportIntervalMs)
     }
 
     deinit {

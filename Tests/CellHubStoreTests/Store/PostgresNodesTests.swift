@@ -241,17 +241,52 @@ struct PostgresNodesTests {
         }
         #expect(try nodes[0].checkConsistency() == [])
     }
+
+    @Test("the listener reports its failures: the first at once, then at most one per interval, saying how many it left out")
+    func listenerFailuresAreReported() throws {
+        let reports = Mutex<[String]>([])
+        let (a, _, url) = try twoListeningNodes(safetyPollIntervalMs: 600_000) { options in
+            options.reportFault = { report in reports.withLock { $0.append(report) } }
+            options.faultReportIntervalMs = 1_500
+        }
+        let raw = try PostgresRawConnection(url: url)
+        /// Kills a's LISTEN connection and waits until it listens on a new one.
+        func kill() throws {
+            let killed = try #require(a.listenerBackendPID)
+            #expect(try raw.rows("SELECT pg_terminate_backend(?)", [String(killed)]) == [["t"]])
+            try #require(waitUntil(seconds: 5) { a.listenerBackendPID.map { $0 != killed } ?? false }, "a listens again")
+        }
+        try kill()
+        #expect(waitUntil { reports.withLock { $0.count } == 1 })
+        let first = try #require(reports.withLock { $0.first })
+        #expect(first.hasPrefix("PostgreSQL change listener: the LISTEN connection broke (reconnecting now): "), "\(first)")
+        #expect(!first.contains("\n"), "one log line: \(first)")
+        #expect(first.contains("(failure 1;"), "\(first)")
+        // Within the interval: counted, not reported. Then killed until the interval has
+        // passed and a second report comes, naming how many it left out.
+        try kill()
+        #expect(reports.withLock { $0.count } == 1)
+        let deadline = DispatchTime.now() + 10
+        while reports.withLock({ $0.count }) < 2, DispatchTime.now() < deadline { try kill() }
+        let all = reports.withLock { $0 }
+        #expect(all.count == 2)
+        #expect(all.last.map { $0.contains("more since the last report") } == true, "\(all)")
+    }
 }
 
 /// Two stores ("nodes") on a fresh database, once the first one's LISTEN connection is open
 /// (it opens on the listener's thread: a commit before that would be heard only by the safety
 /// poll).
-private func twoListeningNodes(safetyPollIntervalMs: Int64) throws -> (a: PostgresStore, b: PostgresStore, url: String) {
+private func twoListeningNodes(
+    safetyPollIntervalMs: Int64, configureA: (inout PostgresStore.Options) -> Void = { _ in }
+) throws -> (a: PostgresStore, b: PostgresStore, url: String) {
     let url = try TemporaryPostgres.freshDatabase()
     var options = PostgresStore.Options()
     options.connections = 2
     options.safetyPollIntervalMs = safetyPollIntervalMs
-    let a = try PostgresStore(url: url, options: options), b = try PostgresStore(url: url, options: options)
+    var optionsA = options
+    configureA(&optionsA)
+    let a = try PostgresStore(url: url, options: optionsA), b = try PostgresStore(url: url, options: options)
     try #require(waitUntil { a.listenerBackendPID != nil }, "a's LISTEN connection is open")
     return (a, b, url)
 }
