@@ -41,8 +41,11 @@ from api_support import (
     API_OPTIONS,
     BINARY,
     Client,
+    Code,
+    expect_error,
     images_pb2,
     requires_cellhubd,
+    segmentation_pb2 as S,
     sha256_hex,
     unique,
     upload_of,
@@ -53,7 +56,6 @@ from grpc_testing import test_pb2_grpc
 from pg_cluster import BINARIES
 from stream_support import SS, Streams, check_envelopes, kind_of, poll_until, wait_caught_up
 from test_workers import Feed, complete, enqueue, job, square
-from api_support import Code, expect_error, segmentation_pb2 as S
 
 pytestmark = [
     requires_cellhubd,
