@@ -65,13 +65,19 @@ struct DataDirectory {
     ///   - durable: fsync every commit (the server's default), not only checkpoints (SQLite;
     ///     PostgreSQL's durability is the server's configuration).
     ///   - idempotencyWindowMs: how long an upload's idempotency key is honoured.
-    func openStore(database: String? = nil, durable: Bool = false, idempotencyWindowMs: Int64? = nil) throws(CommandFailure) -> any CellHubStorage {
+    ///   - reportFault: where a PostgreSQL store's change listener reports its failures
+    ///     (rate-limited); nowhere by default.
+    func openStore(
+        database: String? = nil, durable: Bool = false, idempotencyWindowMs: Int64? = nil,
+        reportFault: @escaping @Sendable (String) -> Void = { _ in }
+    ) throws(CommandFailure) -> any CellHubStorage {
         if let database {
             guard Self.isPostgresURL(database) else {
                 throw .user("--database must be a PostgreSQL URI (postgres://… or postgresql://…), got '\(database)'")
             }
             var options = PostgresStore.Options()
             if let idempotencyWindowMs { options.idempotencyWindowMs = idempotencyWindowMs }
+            options.reportFault = reportFault
             do {
                 return try PostgresStore(url: database, options: options)
             } catch {

@@ -109,7 +109,10 @@ struct Serve: ParsableCommand {
                 domainOptions.blobDirectory = blobDir
                 domainOptions.blobOrphanGraceSeconds = Int(max(0, blobOrphanGrace))
             }
-            store = try directory.openStore(database: database, durable: !fastCommits, idempotencyWindowMs: idempotencyWindowMs)
+            let storeLogger = logger
+            store = try directory.openStore(
+                database: database, durable: !fastCommits, idempotencyWindowMs: idempotencyWindowMs,
+                reportFault: { storeLogger.warning("\($0)") })
             if !store.appliedMigrations.isEmpty {
                 logger.info("database migrated", metadata: ["database": "\(directory.databaseName(database))", "migrations": "\(store.appliedMigrations)"])
             }
@@ -259,11 +262,16 @@ struct Serve: ParsableCommand {
     }
 
     /// Removes image files a crash left without an image (written, then the process died
-    /// before the commit), before any upload can start.
+    /// before the commit), before any upload can start. On a shared blob directory one node
+    /// sweeps at a time; a node that finds another sweeping skips (the store's lock).
     private func sweepOrphans(_ blobs: BlobStore, _ logger: Logger) throws(CommandFailure) {
         do {
-            let removed = try blobs.sweep()
-            if !removed.isEmpty { logger.notice("swept orphan image files", metadata: ["count": "\(removed.count)"]) }
+            switch try blobs.sweep() {
+            case .swept(let removed):
+                if !removed.isEmpty { logger.notice("swept orphan image files", metadata: ["count": "\(removed.count)"]) }
+            case .skipped:
+                logger.notice("another node is sweeping the image directory; skipped the orphan sweep", metadata: ["blob-dir": "\(blobs.directory)"])
+            }
         } catch {
             let detail = if case .internal(let fault) = error { fault.description } else { error.message }
             throw .environment("cannot sweep the image directory \(blobs.directory): \(detail)")

@@ -23,13 +23,15 @@ internal import Synchronization
 /// - An upload that finds its file present refreshes its modification time, and `sweep()`
 ///   leaves files and temporary files younger than `orphanGraceSeconds` alone: another node's
 ///   upload may have written them and not committed yet.
+/// - `sweep()` runs under the store's orphan-sweep lock (`OrphanSweepLock`): one node sweeps
+///   at a time, the others skip.
 /// - A delete's removal (`deleteUnreferenced`) stays immediate, so an upload on another node
 ///   that found the file present just before the removal would commit a row without a file;
 ///   so after its commit an upload puts back any of its files that has gone (`restoreIfMissing`).
 package final class BlobStore: Sendable {
     /// The blob root (`<dataDir>/blobs`).
     package let directory: String
-    private let store: any ImageRepository
+    private let store: any ImageRepository & OrphanSweepLock
     /// Hashes an upload is writing or committing, with how many uploads hold each.
     private let inFlight = Mutex<[String: Int]>([:])
     /// Post-commit removals that failed: how many, and the last one.
@@ -38,7 +40,7 @@ package final class BlobStore: Sendable {
     /// Seconds since its last modification before an unreferenced file is swept (see above).
     package let orphanGraceSeconds: Int
 
-    package init(directory: String, store: any ImageRepository, orphanGraceSeconds: Int = 0) throws(ImageError) {
+    package init(directory: String, store: any ImageRepository & OrphanSweepLock, orphanGraceSeconds: Int = 0) throws(ImageError) {
         self.directory = directory
         self.store = store
         self.orphanGraceSeconds = max(0, orphanGraceSeconds)
@@ -180,10 +182,22 @@ package final class BlobStore: Sendable {
     }
 
     /// The crash-recovery path: removes every file (and leftover temporary file) that no
-    /// blob row references and no upload holds.
-    /// - Returns: the hashes whose files were removed.
+    /// blob row references and no upload holds — unless another process sharing the store
+    /// is sweeping (it holds the store's orphan-sweep lock): then it looks at nothing.
     @discardableResult
-    package func sweep() throws(ImageError) -> [String] {
+    package func sweep() throws(ImageError) -> OrphanSweep {
+        let outcome: Result<[String], ImageError>?
+        do {
+            outcome = try store.withOrphanSweepLock { Result { () throws(ImageError) in try sweepHoldingTheLock() } }
+        } catch {
+            throw ImageError(error)
+        }
+        guard let outcome else { return .skipped }
+        return .swept(try outcome.get())
+    }
+
+    /// `sweep()`'s walk, under the lock.
+    private func sweepHoldingTheLock() throws(ImageError) -> [String] {
         var removed: [String] = []
         do {
             for shard in try Self.list(directory) where shard.utf8.count == 2 && Self.isHex(shard) {
@@ -347,6 +361,14 @@ package final class BlobStore: Sendable {
     }
 
     static func isHash(_ text: String) -> Bool { text.utf8.count == 64 && isHex(text) }
+}
+
+/// What `BlobStore.sweep()` did.
+package enum OrphanSweep: Sendable, Hashable {
+    /// It swept; the hashes whose files it removed.
+    case swept([String])
+    /// Another process sharing the store was sweeping: nothing was looked at.
+    case skipped
 }
 
 /// What `BlobStore.audit()` found; all empty = every image's bytes are on disk, nothing else.

@@ -17,7 +17,9 @@ import Glibc
 /// store's pool, not the LISTEN connection): a LISTEN connection that died silently, or a
 /// notification lost while reconnecting, costs at most one interval. A broken LISTEN
 /// connection is reopened with exponential backoff (50 ms doubling to 5 s); each reopening
-/// reads once, for what was committed while nobody listened.
+/// reads once, for what was committed while nobody listened. Failures go to `report` (the
+/// store has no logger): the first at once, then at most one per `reportIntervalMs` with how
+/// many were not reported — a database that is down fails at every retry and every poll.
 ///
 /// Why a thread and not an event loop: the store is opened by every `cellhubd` command and by
 /// the tests, most of which run no event loop, and CellHubPostgres does not depend on
@@ -47,18 +49,27 @@ final class ChangeListener: @unchecked Sendable {
     private let stopped = Atomic<Bool>(false)
     /// The backend pid of the LISTEN connection (0 while there is none): for tests.
     private let backendPID = Atomic<Int32>(0)
-    /// Failed connects, reads and safety reads so far, and the last one's text (diagnostics:
-    /// the store has no logger, and a failure here only delays wake-ups).
+    /// Failed connects, reads and safety reads so far, and the last one's text (diagnostics;
+    /// a failure here only delays wake-ups).
     private let failureCount = Atomic<Int>(0)
     private let lastFailure = Mutex<String?>(nil)
+    /// Where failures are reported, and at most how often.
+    private let report: @Sendable (String) -> Void
+    private let reportIntervalMs: Int64
+    /// When a failure was last reported, and how many since were not. Confined to the thread
+    /// (every failure happens in `run`).
+    private var reportedAtMs: Int64?
+    private var unreported = 0
     /// Notifications received so far (tests, diagnostics).
     private let notificationCount = Atomic<Int>(0)
 
     init(
         url: String, safetyIntervalMs: Int64, safetyRead: @escaping @Sendable () throws -> Snapshot,
-        observe: @escaping @Sendable (Snapshot) -> Void
+        observe: @escaping @Sendable (Snapshot) -> Void, report: @escaping @Sendable (String) -> Void, reportIntervalMs: Int64
     ) {
         self.url = url
+        self.report = report
+        self.reportIntervalMs = reportIntervalMs
         self.safetyIntervalMs = safetyIntervalMs
         self.safetyRead = safetyRead
         self.observe = observe
@@ -110,7 +121,7 @@ final class ChangeListener: @unchecked Sendable {
         while true {
             let now = Self.now()
             if connection == nil, now >= retryAt {
-                connection = connect()
+                connection = connect(retryInMs: backoffMs)
                 if connection == nil {
                     retryAt = now + backoffMs
                     backoffMs = min(backoffMs * 2, Self.maxBackoffMs)
@@ -131,7 +142,7 @@ final class ChangeListener: @unchecked Sendable {
                 do {
                     observe(try safetyRead())
                 } catch {
-                    failed("safety read: \(error)")
+                    failed("the safety read failed (the next in \(safetyIntervalMs) ms): \(error)")
                 }
             }
         }
@@ -140,20 +151,25 @@ final class ChangeListener: @unchecked Sendable {
         exited.signal()
     }
 
+    /// The LISTEN connection's `application_name`: "cellhub listener (pid N)", N this process.
+    static var applicationName: String { "cellhub listener (pid \(getpid()))" }
+
     private static let firstBackoffMs: Int64 = 50
     private static let maxBackoffMs: Int64 = 5_000
 
-    /// Opens the LISTEN connection and reads once (what was committed while none was open).
-    private func connect() -> PGConnection? {
+    /// Opens the LISTEN connection and reads once (what was committed while none was open);
+    /// after a failure the next attempt is in `retryInMs`.
+    private func connect(retryInMs: Int64) -> PGConnection? {
         do {
             let connection = try PGConnection(url: url)
-            try connection.execute("LISTEN cellhub_log")
+            // Named, so that an operator (or a test) finds a node's listener in pg_stat_activity.
+            try connection.execute("SET application_name = '\(Self.applicationName)'; LISTEN cellhub_log")
             backendPID.store(connection.backendPID, ordering: .releasing)
             try catchUp(connection)
             return connection
         } catch {
             backendPID.store(0, ordering: .releasing)
-            failed("opening the LISTEN connection: \(error)")
+            failed("cannot open the LISTEN connection (retrying in \(retryInMs) ms): \(error)")
             return nil
         }
     }
@@ -162,7 +178,7 @@ final class ChangeListener: @unchecked Sendable {
     /// same connection. False when the connection broke.
     private func read(_ connection: PGConnection) -> Bool {
         guard connection.consumeInput() else {
-            failed("the LISTEN connection broke: \(connection.lastErrorMessage)")
+            failed("the LISTEN connection broke (reconnecting now): \(connection.lastErrorMessage)")
             backendPID.store(0, ordering: .releasing)
             return false
         }
@@ -173,7 +189,7 @@ final class ChangeListener: @unchecked Sendable {
             try catchUp(connection)
             return true
         } catch {
-            failed("reading after a notification: \(error)")
+            failed("reading the log's head after a notification failed: \(error)")
             backendPID.store(0, ordering: .releasing)
             return !connection.isBroken
         }
@@ -221,9 +237,26 @@ final class ChangeListener: @unchecked Sendable {
         }
     }
 
+    /// Counts a failure and reports it, unless one was reported less than `reportIntervalMs`
+    /// ago: then the next report says how many it left out.
     private func failed(_ description: String) {
-        failureCount.add(1, ordering: .relaxed)
+        let count = failureCount.add(1, ordering: .relaxed).newValue
         lastFailure.withLock { $0 = description }
+        let now = Self.now()
+        if let last = reportedAtMs, now - last < reportIntervalMs {
+            unreported += 1
+            return
+        }
+        let left = unreported > 0 ? "; \(unreported) more since the last report" : ""
+        // One log line: libpq's messages run over several ("server closed the connection
+        // unexpectedly\n\tThis probably means …").
+        let line = description.split(whereSeparator: \.isNewline)
+            .map { $0.drop { $0.isWhitespace } }.joined(separator: " ")
+        report(
+            "PostgreSQL change listener: \(line) (failure \(count)\(left); until it listens again other nodes' changes "
+                + "are seen by the safety poll, every \(safetyIntervalMs) ms)")
+        reportedAtMs = now
+        unreported = 0
     }
 
     /// Monotonic milliseconds.

@@ -51,6 +51,11 @@ package final class PostgresStore: Sendable {
         /// notification: the longest another node's change can go unseen when the LISTEN
         /// connection dropped.
         package var safetyPollIntervalMs: Int64 = 1_000
+        /// Where the listener's failures go (a lost or unopenable LISTEN connection, a failed
+        /// safety poll): the store has no logger. The first is reported at once, then at most
+        /// one per `faultReportIntervalMs`, with how many were left out.
+        package var reportFault: @Sendable (String) -> Void = { _ in }
+        package var faultReportIntervalMs: Int64 = 60_000
 
         package init() {}
     }
@@ -61,6 +66,8 @@ package final class PostgresStore: Sendable {
     /// Migrations applied by this open (empty when the database was up to date).
     package let appliedMigrations: [String]
     let options: Options
+    /// The database's libpq URI: the listener's and the orphan-sweep lock's own connections.
+    let url: String
     private let pool: ConnectionPool
     /// Called after every commit of this store (`CommitSignal`): the EventHub's wake-up.
     private let commitListeners: CommitListeners
@@ -74,6 +81,7 @@ package final class PostgresStore: Sendable {
     /// migrations under an advisory lock and creates the epoch on first open.
     package init(url: String, options: Options = Options()) throws(StoreError) {
         self.options = options
+        self.url = url
         let commitListeners = CommitListeners(), access = AccessGenerations()
         self.commitListeners = commitListeners
         self.access = access
@@ -99,7 +107,7 @@ package final class PostgresStore: Sendable {
         listener = ChangeListener(
             url: url, safetyIntervalMs: options.safetyPollIntervalMs,
             safetyRead: { try pool.withConnection { db in try ChangeListener.snapshot(db) } },
-            observe: { changes.observe($0) })
+            observe: { changes.observe($0) }, report: options.reportFault, reportIntervalMs: options.faultReportIntervalMs)
     }
 
     deinit {

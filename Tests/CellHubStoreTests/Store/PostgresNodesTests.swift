@@ -171,17 +171,122 @@ struct PostgresNodesTests {
         _ = try b.createUser(name: "bob", isWorker: false, tokenHash: Array(repeating: 8, count: 32), payload: { _ in [] })
         #expect(woken.wait(timeout: .now() + 1) == .success)
     }
+
+    @Test("while one node holds the orphan-sweep lock, another node's attempt returns nil without running; then it gets it")
+    func orphanSweepLockIsOneNodeAtATime() throws {
+        let url = try TemporaryPostgres.freshDatabase()
+        var options = PostgresStore.Options()
+        options.connections = 1  // the lock is not taken from the pool: a pool of one cannot wait for itself
+        options.listens = false
+        let a = try PostgresStore(url: url, options: options), b = try PostgresStore(url: url, options: options)
+        var ran = 0
+        let whileHeld = try a.withOrphanSweepLock { () -> Result<Void?, StoreError> in
+            ran += 1
+            // The pool still serves the sweep's reads while the lock is held.
+            #expect((try? a.currentRevision()) != nil)
+            return Result { () throws(StoreError) in try b.withOrphanSweepLock { ran += 1 } }
+        }
+        #expect(try #require(whileHeld).get() == nil, "b found the lock held and did not run")
+        #expect(ran == 1)
+        #expect(try b.withOrphanSweepLock { ran += 1 } != nil, "released when a's body returned")
+        #expect(try a.withOrphanSweepLock { 7 } == 7)
+        #expect(ran == 2)
+    }
+
+    @Test("two nodes expiring the same leases at once: the later waits for the earlier, finds nothing, and nothing is re-queued twice")
+    func concurrentLeaseExpiry() throws {
+        let url = try TemporaryPostgres.freshDatabase()
+        let clock = Atomic<Int64>(1_750_000_000_000)
+        var options = PostgresStore.Options()
+        options.connections = 2
+        options.listens = false
+        options.clock = { clock.load(ordering: .relaxed) }
+        let nodes = try (0..<2).map { _ in try PostgresStore(url: url, options: options) }
+        let owner = try nodes[0].createUser(name: "ada", isWorker: false, tokenHash: Array(repeating: 3, count: 32), payload: { _ in [] }).user
+        let project = try nodes[0].createProject(ownerID: owner.id, name: "p", description: "", payload: { _ in [] }).project
+        let images = (0..<6).map {
+            NewImage(name: "i\($0).png", contentType: "image/png", sizeBytes: 10, sha256Hex: TestStore.sha($0))
+        }
+        _ = try nodes[0].uploadImages(projectID: project.id, uploaderID: owner.id, images: images, payload: { _ in [] })
+        _ = try nodes[1].enqueue(
+            EnqueueRequest(projectID: project.id, target: .unsegmented, model: "m", requestedBy: owner.id, maxAttempts: 10),
+            payload: { _ in [] })
+
+        for round in 1...5 {
+            // Leases taken on both nodes, then every one of them expired.
+            var held = Set<String>()
+            for node in nodes {
+                let claimed = try node.claimJobs(workerName: "w", models: ["m"], limit: 3, leaseDurationMs: 1_000, payload: { _ in [] })
+                held.formUnion(claimed.assignments.map(\.job.id))
+            }
+            #expect(held.count == 6)
+            clock.add(2_000, ordering: .relaxed)
+            let before = try nodes[0].currentRevision()
+            let requeued = Mutex<[String]>([])
+            let failures = Mutex<[String]>([])
+            onThreads(4) { thread in
+                do {
+                    let expired = try nodes[thread % 2].expireLeases(payload: { _ in [] })
+                    requeued.withLock { $0 += expired.requeued.map(\.id) }
+                    if !expired.failed.isEmpty { failures.withLock { $0.append("round \(round): failed \(expired.failed.map(\.id))") } }
+                } catch {
+                    failures.withLock { $0.append("round \(round), node \(thread % 2): \(error)") }
+                }
+            }
+            #expect(failures.withLock { $0 } == [])
+            #expect(requeued.withLock { $0 }.sorted() == held.sorted(), "every lease ended once, round \(round)")
+            #expect(try nodes[1].currentRevision() == before + 1, "one leasesExpired event, round \(round)")
+            let counters = try #require(try nodes[1].counters(projectID: project.id))
+            #expect((counters.queued, counters.processing) == (6, 0))
+        }
+        #expect(try nodes[0].checkConsistency() == [])
+    }
+
+    @Test("the listener reports its failures: the first at once, then at most one per interval, saying how many it left out")
+    func listenerFailuresAreReported() throws {
+        let reports = Mutex<[String]>([])
+        let (a, _, url) = try twoListeningNodes(safetyPollIntervalMs: 600_000) { options in
+            options.reportFault = { report in reports.withLock { $0.append(report) } }
+            options.faultReportIntervalMs = 1_500
+        }
+        let raw = try PostgresRawConnection(url: url)
+        /// Kills a's LISTEN connection and waits until it listens on a new one.
+        func kill() throws {
+            let killed = try #require(a.listenerBackendPID)
+            #expect(try raw.rows("SELECT pg_terminate_backend(?)", [String(killed)]) == [["t"]])
+            try #require(waitUntil(seconds: 5) { a.listenerBackendPID.map { $0 != killed } ?? false }, "a listens again")
+        }
+        try kill()
+        #expect(waitUntil { reports.withLock { $0.count } == 1 })
+        let first = try #require(reports.withLock { $0.first })
+        #expect(first.hasPrefix("PostgreSQL change listener: the LISTEN connection broke (reconnecting now): "), "\(first)")
+        #expect(!first.contains("\n"), "one log line: \(first)")
+        #expect(first.contains("(failure 1;"), "\(first)")
+        // Within the interval: counted, not reported. Then killed until the interval has
+        // passed and a second report comes, naming how many it left out.
+        try kill()
+        #expect(reports.withLock { $0.count } == 1)
+        let deadline = DispatchTime.now() + 10
+        while reports.withLock({ $0.count }) < 2, DispatchTime.now() < deadline { try kill() }
+        let all = reports.withLock { $0 }
+        #expect(all.count == 2)
+        #expect(all.last.map { $0.contains("more since the last report") } == true, "\(all)")
+    }
 }
 
 /// Two stores ("nodes") on a fresh database, once the first one's LISTEN connection is open
 /// (it opens on the listener's thread: a commit before that would be heard only by the safety
 /// poll).
-private func twoListeningNodes(safetyPollIntervalMs: Int64) throws -> (a: PostgresStore, b: PostgresStore, url: String) {
+private func twoListeningNodes(
+    safetyPollIntervalMs: Int64, configureA: (inout PostgresStore.Options) -> Void = { _ in }
+) throws -> (a: PostgresStore, b: PostgresStore, url: String) {
     let url = try TemporaryPostgres.freshDatabase()
     var options = PostgresStore.Options()
     options.connections = 2
     options.safetyPollIntervalMs = safetyPollIntervalMs
-    let a = try PostgresStore(url: url, options: options), b = try PostgresStore(url: url, options: options)
+    var optionsA = options
+    configureA(&optionsA)
+    let a = try PostgresStore(url: url, options: optionsA), b = try PostgresStore(url: url, options: options)
     try #require(waitUntil { a.listenerBackendPID != nil }, "a's LISTEN connection is open")
     return (a, b, url)
 }

@@ -58,8 +58,7 @@ import Glibc
         let temporary = "\(d.blobs.directory)/\(orphanHash.prefix(2))/.tmp-\(orphanHash.dropFirst(2))-x"
         #expect(FileManagerShim.create(temporary))
         #expect(try test.blobFiles().count == 3)
-        let removed = try d.blobs.sweep()
-        #expect(removed == [orphanHash])
+        #expect(try d.blobs.sweep() == .swept([orphanHash]))
         #expect(try test.blobFiles() == [kept.sha256Hex])
         #expect(try d.images.content(imageID: kept.id, caller: owner).sha256Hex == kept.sha256Hex)
     }
@@ -94,19 +93,38 @@ import Glibc
         let file = d.blobs.path(of: hash)
         let temporary = "\(d.blobs.directory)/\(hash.prefix(2))/.tmp-\(hash.dropFirst(2))-1-x"
         #expect(FileManagerShim.create(temporary))
-        #expect(try otherNode.sweep().isEmpty)
+        #expect(try otherNode.sweep() == .swept([]))
         #expect(d.blobs.contains(sha256Hex: hash) && Self.exists(temporary))
 
         // An hour later: the upload found the file present (refreshing it), the temporary is old.
         Self.age(file, seconds: 3_600)
         Self.age(temporary, seconds: 3_600)
         try d.blobs.holding([hash]) { () throws(BlobError) in try d.blobs.write(content, sha256Hex: hash) }
-        #expect(try otherNode.sweep().isEmpty)
+        #expect(try otherNode.sweep() == .swept([]))
         #expect(d.blobs.contains(sha256Hex: hash) && !Self.exists(temporary))
 
         // Never committed and old: swept.
         Self.age(file, seconds: 3_600)
-        #expect(try otherNode.sweep() == [hash])
+        #expect(try otherNode.sweep() == .swept([hash]))
+        #expect(try test.blobFiles().isEmpty)
+    }
+
+    /// Nodes on one PostgreSQL database sweep their shared blob directory one at a time:
+    /// while one holds the store's orphan-sweep lock, another node's sweep skips and leaves
+    /// an orphan alone; once the lock is free, that node sweeps it.
+    @Test func anotherNodesSweepSkipsWhileOneSweeps() throws {
+        let test = try TestDomain(.postgres)
+        let d = test.domain
+        let otherStore = try StoreKind.anotherPostgresNode(url: test.location)
+        let otherNode = try BlobStore(directory: d.blobs.directory, store: otherStore)
+        let orphan = Sample.png(44)
+        let hash = SHA256.hexHash(orphan)
+        try d.blobs.holding([hash]) { () throws(BlobError) in try d.blobs.write(orphan, sha256Hex: hash) }
+
+        let whileHeld = try test.store.withOrphanSweepLock { Result { () throws(ImageError) in try otherNode.sweep() } }
+        #expect(try whileHeld?.get() == .skipped)
+        #expect(d.blobs.contains(sha256Hex: hash), "the skipped sweep looked at nothing")
+        #expect(try otherNode.sweep() == .swept([hash]), "the lock is free again")
         #expect(try test.blobFiles().isEmpty)
     }
 
