@@ -69,6 +69,8 @@ package final class PostgresStore: Sendable {
     /// The database's libpq URI: the listener's and the orphan-sweep lock's own connections.
     let url: String
     private let pool: ConnectionPool
+    /// Concurrent writes of this node share a transaction: one `log_head` lock, one commit.
+    private let group: GroupCommit<PGConnection>
     /// Called after every commit of this store (`CommitSignal`): the EventHub's wake-up.
     private let commitListeners: CommitListeners
     /// Changed after every revocation and membership change made through this store, and
@@ -99,6 +101,7 @@ package final class PostgresStore: Sendable {
             throw StoreError.wrapping(error)
         }
         self.pool = pool
+        group = GroupCommit(withWriter: { body in try pool.withConnection { body($0) } }) { commitListeners.wakeAll() }
         guard options.listens else {
             listener = nil
             return
@@ -120,21 +123,20 @@ package final class PostgresStore: Sendable {
     /// Runs `body` as one write transaction at one instant (`Transaction.now`) and returns
     /// once it is committed; anything it throws rolls it back.
     package func write<T: Sendable>(_ body: (Transaction) throws -> T) throws(StoreError) -> T {
-        let result: T
+        var result: T?
         do {
-            result = try pool.withConnection { db in
-                // The lock on log_head serialises writers (across nodes) until commit: see the
-                // type's comment.
-                try db.transaction(first: "SELECT revision FROM log_head FOR UPDATE") {
-                    try body(Transaction(db: db, now: options.clock(), makeID: options.makeID))
-                }
+            try group.write { db in
+                result = try body(Transaction(db: db, now: options.clock(), makeID: options.makeID))
             }
         } catch {
             throw StoreError.wrapping(error)
         }
-        commitListeners.wakeAll()
-        return result
+        return result!
     }
+
+    /// Write transactions run by this store: fewer than the writes when concurrent writes
+    /// shared one (group commit).
+    package var writeTransactions: Int { group.transactions }
 
     /// Runs `body` in one REPEATABLE READ, READ ONLY transaction: one snapshot.
     package func read<T: Sendable>(_ body: (any SQLDatabase) throws -> T) throws(StoreError) -> T {
@@ -208,5 +210,17 @@ private final class ObservedChanges: Sendable {
         if credentials { access.bump(.credentials) }
         if memberships { access.bump(.memberships) }
         if committed { commitListeners.wakeAll() }
+    }
+}
+
+/// Every write transaction starts by locking `log_head`: writers are serialised across nodes
+/// until commit (see `PostgresStore`); a group of this node's writes takes the lock once.
+extension PGConnection: GroupCommitConnection {
+    static let writeLock = "SELECT revision FROM log_head FOR UPDATE"
+
+    func writeTransaction(_ body: () throws -> Void) throws { try transaction(first: Self.writeLock, body) }
+
+    func writeTransaction(each bodies: [() throws -> Void]) throws -> [(any Error)?] {
+        try transaction(first: Self.writeLock, each: bodies)
     }
 }

@@ -9,7 +9,7 @@ internal import CSQLite
 /// (`Store`) already confines each connection behind a lock, so SQLite's own mutex would only
 /// cost time. Every failure arrives as a typed `SQLiteError`; misuse of the API by this module
 /// (wrong argument count, an unfinished SQL script in `prepare`) traps, because it is a bug.
-final class SQLiteConnection: SQLDatabase {
+final class SQLiteConnection: SQLDatabase, GroupCommitConnection {
     /// Read-write (creating the file) or read-only access.
     enum Mode: Sendable {
         case readWrite
@@ -185,11 +185,14 @@ final class SQLiteConnection: SQLDatabase {
         return try finish(body)
     }
 
+    /// `GroupCommitConnection`: a write transaction for one body.
+    func writeTransaction(_ body: () throws -> Void) throws { try transaction(body) }
+
     /// Runs `bodies` in one write transaction, each in its own savepoint, and commits once
     /// (one fsync for all). A body that throws is rolled back alone and its error returned in
     /// its slot; an error that spoils the whole transaction (the commit's, or one after which
     /// SQLite rolled everything back) is thrown, and then nothing was committed.
-    func transaction(each bodies: [() throws -> Void]) throws -> [(any Error)?] {
+    func writeTransaction(each bodies: [() throws -> Void]) throws -> [(any Error)?] {
         try begin("BEGIN IMMEDIATE")
         return try finish {
             var errors: [(any Error)?] = []

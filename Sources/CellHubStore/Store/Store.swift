@@ -59,7 +59,7 @@ package final class Store: Sendable {
     /// The only connection that writes; used only by `group`'s leaders.
     private let writer: LockedConnection
     /// Every write goes through it (`write`).
-    private let group: GroupCommit
+    private let group: GroupCommit<SQLiteConnection>
     /// Read-only connections, used only inside `read`.
     private let readers: LendingPool<LockedConnection>
     /// Runs the WAL checkpoints off the commit path.
@@ -89,7 +89,7 @@ package final class Store: Sendable {
         // After each commit (a transaction that changed nothing wakes for nothing harmful).
         let listeners = CommitListeners()
         commitListeners = listeners
-        group = GroupCommit(writer: writer) { listeners.wakeAll() }
+        group = GroupCommit(withWriter: { body in try writer.withConnection { body($0) } }) { listeners.wakeAll() }
         self.readers = LendingPool(opened.readers.map(LockedConnection.init))
         let checkpointer = Checkpointer(connection: opened.checkpointer, restartFrames: options.walRestartFrames)
         self.checkpointer = checkpointer

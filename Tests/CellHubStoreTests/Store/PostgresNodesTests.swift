@@ -95,6 +95,45 @@ struct PostgresNodesTests {
         #expect(try store.events(after: 0, limit: 100).map(\.revision) == Array(1...before + 1))
     }
 
+    @Test("concurrent writes on a node share transactions (group commit); one that fails after taking its revision fails alone and leaves no hole")
+    func groupCommitOnOneNode() throws {
+        var options = PostgresStore.Options()
+        options.connections = 4
+        let store = try PostgresStore(url: try TemporaryPostgres.freshDatabase(), options: options)
+        let owner = try store.createUser(name: "ada", isWorker: false, tokenHash: Array(repeating: 1, count: 32), payload: { _ in [] }).user
+        let project = try store.createProject(ownerID: owner.id, name: "p", description: "", payload: { _ in [] }).project
+        let before = try store.currentRevision()
+        let transactionsBefore = store.writeTransactions
+        let threads = 8, perThread = 30
+        let stored = Atomic<Int>(0), refused = Atomic<Int>(0)
+        let failures = Mutex<[String]>([])
+        onThreads(threads) { thread in
+            for n in 0..<perThread {
+                // Every 5th upload breaks a CHECK constraint after its revision was taken.
+                let bad = n % 5 == 4
+                let image = NewImage(
+                    name: "t\(thread)-\(n).png", contentType: "image/png", sizeBytes: 10,
+                    sha256Hex: bad ? "short" : TestStore.sha(thread * 1_000 + n + 10))
+                do {
+                    guard case .stored = try store.uploadImages(projectID: project.id, uploaderID: owner.id, images: [image], payload: { _ in [] })
+                    else { failures.withLock { $0.append("\(image.name) not stored") }; continue }
+                    stored.wrappingAdd(1, ordering: .relaxed)
+                } catch {
+                    if bad { refused.wrappingAdd(1, ordering: .relaxed) } else { failures.withLock { $0.append("\(image.name): \(error)") } }
+                }
+            }
+        }
+        #expect(failures.withLock { Array($0.prefix(3)) } == [])
+        let writes = threads * perThread
+        #expect(refused.load(ordering: .relaxed) == writes / 5 && stored.load(ordering: .relaxed) == writes - writes / 5)
+        // One revision per stored upload, consecutive: the failed ones' savepoints took theirs back.
+        let revisions = try store.events(after: before, limit: 10_000).map(\.revision)
+        #expect(revisions == Array((before + 1)...(before + Int64(stored.load(ordering: .relaxed)))))
+        let transactions = store.writeTransactions - transactionsBefore
+        #expect(transactions < writes, "8 writers: some must have shared a transaction (\(transactions) for \(writes))")
+        #expect(try store.checkConsistency() == [])
+    }
+
     @Test("nodes opening one new database at once migrate it once (advisory lock) and share its epoch; an unknown migration refuses the open")
     func migrationsUnderTheAdvisoryLock() throws {
         let url = try TemporaryPostgres.freshDatabase()

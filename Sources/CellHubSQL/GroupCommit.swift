@@ -1,6 +1,18 @@
 import Dispatch
 import Synchronization
 
+/// A connection a `GroupCommit` writes on: one write transaction for one body, or for several,
+/// each in its own savepoint.
+package protocol GroupCommitConnection {
+    /// Runs `body` in one write transaction; anything it throws rolls it back.
+    func writeTransaction(_ body: () throws -> Void) throws
+    /// Runs `bodies` in one write transaction, each in its own savepoint, and commits once. A
+    /// body that throws is rolled back alone and its error returned in its slot; an error that
+    /// spoils the whole transaction (the commit's, a broken connection) is thrown, and then
+    /// nothing was committed.
+    func writeTransaction(each bodies: [() throws -> Void]) throws -> [(any Error)?]
+}
+
 /// Group commit: writes that arrive while another is committing share the next transaction
 /// and its one fsync, instead of queueing for an fsync each. One waiting writer (the leader)
 /// runs the whole group on the writer connection — each write in its own savepoint, so one
@@ -8,18 +20,18 @@ import Synchronization
 /// lead to the first write that arrived meanwhile. A write returns only after the commit that
 /// holds it, so an acknowledgment means exactly what it meant with a transaction per write.
 /// A write that finds nobody committing runs alone in a plain transaction, as before.
-final class GroupCommit: Sendable {
+package final class GroupCommit<Connection: GroupCommitConnection>: Sendable {
     /// One write waiting for its group's commit. Its fields are written by the leader before
     /// it signals `done` (the semaphore orders them for the waiter) or under `queue`'s lock.
     private final class Pending: @unchecked Sendable {
         /// The caller's closure; dropped by the leader once it ran (before `done`), because
         /// the caller lends it only until it returns.
-        var body: ((SQLiteConnection) throws -> Void)?
+        var body: ((Connection) throws -> Void)?
         var error: (any Error)?
         var leads = false
         let done = DispatchSemaphore(value: 0)
 
-        init(_ body: @escaping (SQLiteConnection) throws -> Void) { self.body = body }
+        init(_ body: @escaping (Connection) throws -> Void) { self.body = body }
     }
 
     private struct Queue {
@@ -27,7 +39,8 @@ final class GroupCommit: Sendable {
         var committing = false
     }
 
-    private let writer: LockedConnection
+    /// Lends the connection the leader writes on (exclusively) for one call.
+    private let withWriter: @Sendable (_ body: (Connection) -> Void) throws -> Void
     private let queue = Mutex(Queue())
     private let transactionCount = Atomic<Int>(0)
     /// Writes in one transaction at most (bounds the time a group holds the writer).
@@ -35,19 +48,22 @@ final class GroupCommit: Sendable {
     /// Runs once after every committed group.
     private let committed: @Sendable () -> Void
 
-    init(writer: LockedConnection, maxGroup: Int = 256, committed: @escaping @Sendable () -> Void) {
-        self.writer = writer
+    package init(
+        maxGroup: Int = 256, withWriter: @escaping @Sendable (_ body: (Connection) -> Void) throws -> Void,
+        committed: @escaping @Sendable () -> Void
+    ) {
+        self.withWriter = withWriter
         self.maxGroup = maxGroup
         self.committed = committed
     }
 
     /// Transactions run so far (committed or not): fewer than the writes when groups formed.
-    var transactions: Int { transactionCount.load(ordering: .relaxed) }
+    package var transactions: Int { transactionCount.load(ordering: .relaxed) }
 
     /// Runs `body` on the writer connection inside a write transaction (alone or with
     /// others) and returns after that transaction committed; rethrows what `body` threw, or
     /// the error that kept the transaction from committing.
-    func write(_ body: (SQLiteConnection) throws -> Void) throws {
+    package func write(_ body: (Connection) throws -> Void) throws {
         try withoutActuallyEscaping(body) { body in
             let pending = Pending(body)
             let leads = queue.withLock { queue -> Bool in
@@ -69,8 +85,12 @@ final class GroupCommit: Sendable {
                 queue.waiting.removeFirst(group.count)
                 return group
             }
-            // The writer's lock is held by the leader only; `commit` records every error.
-            try? writer.withConnection { db in Self.commit(group, on: db) }
+            // The writer is held by the leader only; `commit` records every error.
+            do {
+                try withWriter { db in Self.commit(group, on: db) }
+            } catch {
+                for member in group { member.error = error }  // no connection to write on
+            }
             transactionCount.wrappingAdd(1, ordering: .relaxed)
             for member in group { member.body = nil }
             committed()
@@ -88,17 +108,17 @@ final class GroupCommit: Sendable {
         }
     }
 
-    private static func commit(_ group: [Pending], on db: SQLiteConnection) {
+    private static func commit(_ group: [Pending], on db: Connection) {
         if group.count == 1, let body = group[0].body {
             do {
-                try db.transaction { try body(db) }
+                try db.writeTransaction { try body(db) }
             } catch {
                 group[0].error = error
             }
             return
         }
         do {
-            let errors = try db.transaction(each: group.map { member in { try member.body?(db) } })
+            let errors = try db.writeTransaction(each: group.map { member in { try member.body?(db) } })
             for (pending, error) in zip(group, errors) { pending.error = error }
         } catch {
             for pending in group { pending.error = error }
