@@ -51,6 +51,12 @@ package final class PostgresStore: Sendable {
         /// notification: the longest another node's change can go unseen when the LISTEN
         /// connection dropped.
         package var safetyPollIntervalMs: Int64 = 1_000
+        /// How often a serving node's presence board proves it alive (and reads the other
+        /// nodes' watchers without a notification).
+        package var presenceHeartbeatIntervalMs: Int64 = 1_000
+        /// How long a node may go without a heartbeat before the others take it for dead and
+        /// drop its watchers: they leave within this plus one heartbeat interval.
+        package var presenceExpiryMs: Int64 = 5_000
 
         package init() {}
     }
@@ -69,6 +75,10 @@ package final class PostgresStore: Sendable {
     let access: AccessGenerations
     /// Hears other nodes' commits; nil when `Options.listens` is off. Stopped in deinit.
     private let listener: ChangeListener?
+    /// Woken by `NOTIFY cellhub_presence` (the listener): the presence board.
+    private let presenceListeners = CommitListeners()
+    /// Made on first use (`presence`): only a serving node publishes watchers. Stopped in deinit.
+    private let board = Mutex<PostgresPresenceBoard?>(nil)
 
     /// Connects to `url` (a libpq URI, `postgres://…` or `postgresql://…`), applies pending
     /// migrations under an advisory lock and creates the epoch on first open.
@@ -96,14 +106,29 @@ package final class PostgresStore: Sendable {
             return
         }
         let changes = ObservedChanges(initial, commitListeners: commitListeners, access: access)
+        let presenceListeners = presenceListeners
         listener = ChangeListener(
             url: url, safetyIntervalMs: options.safetyPollIntervalMs,
             safetyRead: { try pool.withConnection { db in try ChangeListener.snapshot(db) } },
-            observe: { changes.observe($0) })
+            observe: { changes.observe($0) }, presenceChanged: { presenceListeners.wakeAll() })
     }
 
     deinit {
+        board.withLock { $0 }?.stop()
         listener?.stop()
+    }
+
+    /// `CommitSignal`: this node's presence board (`PostgresPresenceBoard`), made on first use;
+    /// the event hub starts and stops it.
+    package var presence: (any PresenceBoard)? {
+        board.withLock { board in
+            if let board { return board }
+            let made = PostgresPresenceBoard(
+                pool: pool, heartbeatIntervalMs: options.presenceHeartbeatIntervalMs, expiryMs: options.presenceExpiryMs)
+            presenceListeners.add { [weak made] in made?.othersChanged() }
+            board = made
+            return made
+        }
     }
 
     /// The server process of the LISTEN connection; nil while it is not connected (tests).
