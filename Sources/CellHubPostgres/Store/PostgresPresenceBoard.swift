@@ -18,10 +18,11 @@ import Synchronization
 /// and reads again. Reads ignore the rows of nodes past the expiry whether or not someone
 /// deleted them yet. So a node that dies without withdrawing (kill -9, a lost host) has its
 /// watchers leave every other node's streams within `expiryMs + heartbeatIntervalMs` of its
-/// last heartbeat — 6 s with the defaults — and a node that stops cleanly (`stop`) withdraws
-/// them at once. A live node that could not heartbeat for longer than the expiry (a stalled
-/// database connection) is taken for dead; its next heartbeat finds its row gone and writes
-/// all its watchers again, so the others see them leave and join again.
+/// death — 6 s with the defaults: its rows are ignored from its last heartbeat plus the
+/// expiry on, and every live node reads at least once an interval. A node that stops cleanly
+/// (`stop`) withdraws them at once. A live node that could not heartbeat for longer than the
+/// expiry (a stalled database connection) is taken for dead; its next heartbeat finds its row
+/// gone and writes all its watchers again, so the others see them leave and join again.
 ///
 /// A failing database costs presence, never the hub: writes are retried (all rows rewritten)
 /// with each heartbeat, and the first failure of a streak is reported.
@@ -150,12 +151,12 @@ final class PostgresPresenceBoard: PresenceBoard {
         guard !confined.withdrawn else { return }
         let failuresBefore = failures
         do {
+            // Two statements, each its own transaction: a sweep never holds this node's row
+            // locked while it waits for another's (two stalled nodes sweeping each other).
             let alive = try pool.withConnection { [self] db in
-                try db.transaction {
-                    let alive = try db.run("UPDATE nodes SET last_seen_at = clock_timestamp() WHERE node_id = ?", nodeID) == 1
-                    if try db.run(sweepSQL) > 0 { try db.execute("NOTIFY \(ChangeListener.presenceChannel)") }
-                    return alive
-                }
+                let alive = try db.run("UPDATE nodes SET last_seen_at = clock_timestamp() WHERE node_id = ?", nodeID) == 1
+                if try db.run(sweepSQL) > 0 { try db.execute("NOTIFY \(ChangeListener.presenceChannel)") }
+                return alive
             }
             if !alive { local.withLock { $0.rewrite = true } }
         } catch {
