@@ -25,6 +25,10 @@ import Synchronization
 /// node's revocation moves this store's access generations, within a notification's round
 /// trip — or, should the LISTEN connection drop, within the safety poll's interval.
 ///
+/// A serving node also publishes who watches which project through it (`presence`, a
+/// `PostgresPresenceBoard`: the `nodes` and `presence` tables and `NOTIFY cellhub_presence`),
+/// so that every node's streams list the watchers of all nodes.
+///
 /// Reads run in REPEATABLE READ, READ ONLY transactions: every query of one call sees one
 /// snapshot, as with SQLite's WAL readers.
 ///
