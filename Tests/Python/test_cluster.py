@@ -20,6 +20,9 @@ module, started by the test itself.
 - with 1 s leases (a cluster of its own): a silent worker's leases expire whichever node
   sweeps, nothing is re-queued twice, a worker on another node completes the jobs, and the
   silent worker's late results are refused;
+- presence lists the watchers of every node (one entry per user): a user who starts watching
+  on one node joins the streams of the others, leaves when their stream ends, and leaves
+  within the expiry bound when their node is killed;
 - `cellhubd check --database … --blob-dir …` is clean at the end.
 """
 from __future__ import annotations
@@ -42,6 +45,7 @@ from api_support import (
     BINARY,
     Client,
     Code,
+    common_pb2,
     expect_error,
     images_pb2,
     requires_cellhubd,
@@ -54,7 +58,7 @@ from cluster_support import LocalCluster
 from conftest import CHANNEL_OPTIONS
 from grpc_testing import test_pb2_grpc
 from pg_cluster import BINARIES
-from stream_support import SS, Streams, check_envelopes, kind_of, poll_until, wait_caught_up
+from stream_support import E, SS, check_envelopes, describe, kind_of, poll_until, Streams, user_names, wait_caught_up
 from test_workers import Feed, complete, enqueue, job, square
 
 pytestmark = [
@@ -576,6 +580,79 @@ def test_expired_leases_are_requeued_once_whichever_node_sweeps_and_finished_on_
     checked = api.cluster.cellhubd("check")
     assert checked.returncode == 0 and checked.stdout.startswith("ok: "), f"check: {checked.stdout}{checked.stderr}"
     print(f"short leases: {expiries} leasesExpired event(s) for 4 leases")
+
+
+# A dead node's watchers leave the others' streams within the expiry (5 s) plus one heartbeat
+# (1 s): PostgresStore.Options.presenceExpiryMs, presenceHeartbeatIntervalMs.
+PRESENCE_BOUND = 6.0
+
+
+def presence(change):
+    return lambda e: kind_of(e) == "PRESENCE" and e.presence.change == change
+
+
+def viewer_of(api, project) -> tuple[str, str]:
+    """A new user (name, token) with the viewer role on `project`."""
+    name = unique("viewer")
+    token = api.cluster.add_user(name)
+    api.alice.share(project.id, Client(api.lb_channel, name, token), role=common_pb2.ROLE_VIEWER)
+    return name, token
+
+
+def test_presence_lists_the_watchers_of_every_node(api, streams):
+    """alice watches on node 0 and node 1 directly; another user starts watching on node 2: both of
+    alice's streams get PRESENCE joined listing both users once, the newcomer's snapshot lists
+    alice once; the newcomer's stream ends: PRESENCE left on both."""
+    project = api.alice.create_project(unique("presence"))
+    name, token = viewer_of(api, project)
+    alices = [streams(api.node_channels[i]).project(api.client_on(api.node_channels[i]), project.id, label=f"alice@node{i}")
+              for i in (0, 1)]
+    for w in alices:
+        wait_caught_up(w, WAIT)
+    newcomer = streams(api.node_channels[2]).project(Client(api.node_channels[2], name, token), project.id,
+                                                     label=f"{name}@node2")
+    snapshot, _ = wait_caught_up(newcomer, WAIT)
+    assert user_names(snapshot.snapshot.watchers) == sorted(["alice", name]), describe(snapshot)
+    for w in alices:
+        joined = w.wait_for(presence(E.PRESENCE_CHANGE_JOINED), WAIT, f"PRESENCE joined for {name} (node 2)")
+        assert joined.presence.user.user_name == name, describe(joined)
+        assert user_names(joined.presence.watchers) == sorted(["alice", name]), describe(joined)
+        assert len(w.events_of("PRESENCE")) == 1, f"alice on the other node is no newcomer\n{w.dump()}"
+    newcomer.cancel()
+    for w in alices:
+        left = w.wait_for(presence(E.PRESENCE_CHANGE_LEFT), WAIT, f"PRESENCE left for {name} (stream on node 2 ended)")
+        assert left.presence.user.user_name == name and user_names(left.presence.watchers) == ["alice"], describe(left)
+        check_envelopes(w, project_id=project.id)
+
+
+def test_watchers_of_a_killed_node_leave_the_other_nodes_within_the_expiry(api, streams):
+    """kill -9 of node 2 while a user watches there: nothing withdraws their row, so the other
+    nodes drop it once node 2's heartbeat is older than the expiry."""
+    import time
+
+    project = api.alice.create_project(unique("presence-kill"))
+    name, token = viewer_of(api, project)
+    victim = 2
+    alices = [streams(api.node_channels[i]).project(api.client_on(api.node_channels[i]), project.id, label=f"alice@node{i}")
+              for i in (0, 1)]
+    for w in alices:
+        wait_caught_up(w, WAIT)
+    doomed = streams(api.node_channels[victim]).project(Client(api.node_channels[victim], name, token), project.id,
+                                                        label=f"{name}@node{victim}")
+    wait_caught_up(doomed, WAIT)
+    for w in alices:
+        w.wait_for(presence(E.PRESENCE_CHANGE_JOINED), WAIT, f"PRESENCE joined for {name} (node {victim})")
+    api.cluster.nodes[victim].kill()
+    killed_at = time.monotonic()
+    try:
+        for w in alices:
+            left = w.wait_for(presence(E.PRESENCE_CHANGE_LEFT), PRESENCE_BOUND + WAIT,
+                              f"PRESENCE left for {name} after node {victim} was killed")
+            after = w.received_at(left) - killed_at
+            assert left.presence.user.user_name == name and user_names(left.presence.watchers) == ["alice"], describe(left)
+            assert after < PRESENCE_BOUND + 1.0, f"{w.label}: left {after:.2f} s after the kill (bound {PRESENCE_BOUND} s)"
+    finally:
+        api.cluster.restart_node(victim)
 
 
 def test_check_is_clean_at_the_end(api):

@@ -80,7 +80,7 @@ def streams(api):
 
 def test_the_store_is_postgres_and_the_data_directory_has_no_sqlite_file(api):
     assert api.sql("SELECT count(*) FROM users") == "2"
-    assert api.sql("SELECT string_agg(name, ',' ORDER BY name) FROM schema_migrations") == "v1-initial,v2-access-generations"
+    assert api.sql("SELECT string_agg(name, ',' ORDER BY name) FROM schema_migrations") == "v1-initial,v2-access-generations,v3-presence"
     assert not (api.data_dir / "cellhub.sqlite").exists()
 
 

@@ -47,9 +47,21 @@ package enum StoreKind: String, CaseIterable, Sendable, CustomStringConvertible 
         }
     }
 
-    /// Another node on the PostgreSQL database `url` (an `open` location).
-    package static func anotherPostgresNode(url: String) throws -> any CellHubStorage {
-        try PostgresStore(url: url)
+    /// Another node on the PostgreSQL database `url` (an `open` location); the presence
+    /// timings default to the store's.
+    package static func anotherPostgresNode(
+        url: String, presenceHeartbeatIntervalMs: Int64? = nil, presenceExpiryMs: Int64? = nil
+    ) throws -> any CellHubStorage {
+        var options = PostgresStore.Options()
+        if let presenceHeartbeatIntervalMs { options.presenceHeartbeatIntervalMs = presenceHeartbeatIntervalMs }
+        if let presenceExpiryMs { options.presenceExpiryMs = presenceExpiryMs }
+        return try PostgresStore(url: url, options: options)
+    }
+
+    /// Runs `sql` (no parameters, no results) on a connection of its own to the PostgreSQL
+    /// database `url`: for a test that plays a node's rows by hand.
+    package static func executeOnPostgres(_ sql: String, url: String) throws {
+        try PostgresStore.execute(sql, url: url)
     }
 }
 

@@ -13,7 +13,8 @@ import Synchronization
 /// Woken by the store's commits (`CommitSignal`); a catch-up read every `catchUpInterval`
 /// covers commits of other processes (`cellhubd users revoke`) and any missed wake-up. The
 /// hub knows the store only through the domain's ports, so a multi-node store feeds it the
-/// same way.
+/// same way — presence included: a store shared by several nodes has a `PresenceBoard`, and
+/// the watchers of a project are this hub's own merged with the other nodes'.
 package final class EventHub: Sendable {
     package struct Options: Sendable {
         package var defaultUpdateIntervalNanoseconds: UInt64 = 100_000_000
@@ -37,6 +38,9 @@ package final class EventHub: Sendable {
     let encoder: any StreamEventEncoding
     let worker = SerialWorker(name: "event-hub")
     let readers: [SerialWorker]
+    /// The other nodes' watchers and where this node's are published; nil on a store only
+    /// this process serves.
+    let board: (any PresenceBoard)?
     private let nextReader = Atomic<Int>(0)
     private let nextStreamID = Atomic<UInt64>(1)
     /// Confined to `worker`.
@@ -56,6 +60,7 @@ package final class EventHub: Sendable {
         self.decoder = decoder
         self.encoder = encoder
         self.options = options
+        board = store.presence
         readers = (0..<max(1, options.readerCount)).map { SerialWorker(name: "event-hub-reader-\($0)") }
     }
 
@@ -70,6 +75,14 @@ package final class EventHub: Sendable {
         }
         store.onCommit { [weak self] in self?.wake() }
         scheduleCatchUp()
+        // Its first read is applied before any stream registers (both on the hub's thread).
+        let worker = self.worker
+        board?.start(
+            observe: { [weak self] remote in
+                guard let hub = self else { return }
+                worker.execute { hub.remoteWatchersChanged(remote) }
+            },
+            reportFault: options.reportFault)
     }
 
     /// Registers `observer` for every round of changes the hub reads, in order, on the hub's
@@ -88,10 +101,12 @@ package final class EventHub: Sendable {
         }
     }
 
-    /// Stops the hub's threads (after `drain`).
+    /// Stops the hub's threads (after `drain`) and withdraws this node's watchers from the
+    /// other nodes.
     package func stop() {
         worker.stop()
         for reader in readers { reader.stop() }
+        board?.stop()
     }
 
     /// Counts, for logs and tests: (streams, projects watched, dashboard views, position).
@@ -307,16 +322,24 @@ package final class EventHub: Sendable {
 
     // MARK: Presence
 
+    /// A stream of `user` opened on `projectID`: their first one here makes them a watcher of
+    /// this node (published on the board); PRESENCE joined goes to the other streams unless
+    /// they were a watcher already through another node. Returns the project's watchers.
     func join(projectID: String, user: UserRef, streamID: UInt64) -> [UserRef] {
         let before = state.watchers[projectID]?[user.id]?.count ?? 0
         state.watchers[projectID, default: [:]][user.id] = (user, before + 1)
-        let list = watchers(of: projectID)
+        let present = watcherMap(of: projectID)
         if before == 0 {
-            send(.presence(projectID, PresenceChange(joined: true, user: user, watchers: list, except: streamID)), toShardsOf: projectID)
+            board?.setWatching(true, projectID: projectID, user: user)
+            if state.remoteWatchers[projectID]?[user.id] == nil {
+                send(.presence(projectID, PresenceChange(joined: true, user: user, watchers: Self.sorted(present), except: streamID)), toShardsOf: projectID)
+            }
         }
-        return list
+        return Self.sorted(present)
     }
 
+    /// A stream of `userID` on `projectID` is gone: their last one here ends their watching
+    /// on this node, and PRESENCE left goes out unless another node still has them.
     private func leave(projectID: String, userID: String) {
         guard let entry = state.watchers[projectID]?[userID] else { return }
         if entry.count > 1 {
@@ -325,13 +348,48 @@ package final class EventHub: Sendable {
         }
         state.watchers[projectID]?[userID] = nil
         if state.watchers[projectID]?.isEmpty == true { state.watchers[projectID] = nil }
-        if state.projectStreams[projectID] != nil {
+        board?.setWatching(false, projectID: projectID, user: entry.user)
+        if state.projectStreams[projectID] != nil, state.remoteWatchers[projectID]?[userID] == nil {
             send(.presence(projectID, PresenceChange(joined: false, user: entry.user, watchers: watchers(of: projectID), except: nil)), toShardsOf: projectID)
         }
     }
 
+    /// The board read other nodes' watchers (hub thread): every project with streams here
+    /// whose merged watchers changed gets PRESENCE left, then joined, one user at a time, each
+    /// with the list as it stands after it.
+    func remoteWatchersChanged(_ remote: RemoteWatchers) {
+        let previous = state.remoteWatchers
+        state.remoteWatchers = remote
+        for projectID in Set(previous.keys).union(remote.keys) where state.projectStreams[projectID] != nil {
+            guard previous[projectID] != remote[projectID] else { continue }
+            let local = (state.watchers[projectID] ?? [:]).mapValues(\.user)
+            var present = local.merging(previous[projectID] ?? [:]) { mine, _ in mine }
+            let after = local.merging(remote[projectID] ?? [:]) { mine, _ in mine }
+            for user in Self.sorted(present.filter { after[$0.key] == nil }) {
+                present[user.id] = nil
+                send(.presence(projectID, PresenceChange(joined: false, user: user, watchers: Self.sorted(present), except: nil)), toShardsOf: projectID)
+            }
+            for user in Self.sorted(after.filter { present[$0.key] == nil }) {
+                present[user.id] = user
+                send(.presence(projectID, PresenceChange(joined: true, user: user, watchers: Self.sorted(present), except: nil)), toShardsOf: projectID)
+            }
+        }
+    }
+
+    /// The project's watchers on every node, one per user, sorted by name.
     func watchers(of projectID: String) -> [UserRef] {
-        (state.watchers[projectID] ?? [:]).values.map(\.user).sorted { ($0.name, $0.id) < ($1.name, $1.id) }
+        Self.sorted(watcherMap(of: projectID))
+    }
+
+    /// The project's watchers on every node by user id: this node's, then the others'.
+    private func watcherMap(of projectID: String) -> [String: UserRef] {
+        let local = (state.watchers[projectID] ?? [:]).mapValues(\.user)
+        guard let remote = state.remoteWatchers[projectID] else { return local }
+        return local.merging(remote) { mine, _ in mine }
+    }
+
+    private static func sorted(_ users: [String: UserRef]) -> [UserRef] {
+        users.values.sorted { ($0.name, $0.id) < ($1.name, $1.id) }
     }
 }
 
@@ -349,8 +407,10 @@ final class HubState: @unchecked Sendable {
     /// Per project: its streams, and how many live on each shard.
     var projectStreams: [String: Set<UInt64>] = [:]
     var projectShards: [String: [ObjectIdentifier: Int]] = [:]
-    /// Per project: who watches it, with how many streams.
+    /// Per project: who watches it through this hub, with how many streams.
     var watchers: [String: [String: (user: UserRef, count: Int)]] = [:]
+    /// Per project: who watches it on other nodes (the `PresenceBoard`'s last read).
+    var remoteWatchers: RemoteWatchers = [:]
     var views: [DashboardViewKey: DashboardView] = [:]
     var viewStreams: [DashboardViewKey: Int] = [:]
     var viewsOf: [String: Set<DashboardViewKey>] = [:]

@@ -32,4 +32,7 @@ package protocol CommitSignal: Sendable {
     /// Whether other processes commit changes to this store's counters (several nodes on one
     /// database): then a cache fed by this process's writes can miss a change.
     var hasOtherWriters: Bool { get }
+    /// Where the nodes sharing this store publish who watches which project (`PresenceBoard`);
+    /// nil for a store only one process serves, whose hub's own watchers are all there are.
+    var presence: (any PresenceBoard)? { get }
 }

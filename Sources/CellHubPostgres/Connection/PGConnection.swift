@@ -59,16 +59,17 @@ final class PGConnection: SQLDatabase {
     /// `takeNotifications`); false when the connection broke.
     func consumeInput() -> Bool { PQconsumeInput(handle) == 1 && !isBroken }
 
-    /// Takes and frees the notifications libpq has queued; returns how many. (Their channel
-    /// and payload are not read: the store LISTENs on one channel and sends no payload.)
-    func takeNotifications() -> Int {
-        var count = 0
-        // Each PGnotify is one malloc'd block, freed with PQfreemem as libpq requires.
+    /// Takes and frees the notifications libpq has queued; returns their channels, in order.
+    /// (Their payload is not read: the store sends none.)
+    func takeNotifications() -> [String] {
+        var channels: [String] = []
+        // Each PGnotify is one malloc'd block (its strings inside it), freed with PQfreemem
+        // as libpq requires: the channel name is copied out first.
         while let notification = PQnotifies(handle) {
+            channels.append(notification.pointee.relname.map { String(cString: $0) } ?? "")
             PQfreemem(notification)
-            count += 1
         }
-        return count
+        return channels
     }
 
     private static func errorMessage(_ handle: OpaquePointer?) -> String {

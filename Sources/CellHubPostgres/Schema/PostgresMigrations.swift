@@ -8,6 +8,7 @@ package enum PostgresMigrations {
     package static let all: [Migration] = [
         Migration(name: "v1-initial", sql: PostgresSchemaV1.sql),
         Migration(name: "v2-access-generations", sql: PostgresSchemaV2AccessGenerations.sql),
+        Migration(name: "v3-presence", sql: PostgresSchemaV3Presence.sql),
     ]
 
     /// An arbitrary constant naming CellHub's migration lock among advisory locks.

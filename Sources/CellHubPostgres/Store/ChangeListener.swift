@@ -8,7 +8,8 @@ import Glibc
 #endif
 
 /// What a node learns of other nodes' commits: one dedicated libpq connection that LISTENs on
-/// `cellhub_log`, watched by one thread blocked in `poll(2)`, plus a safety poll.
+/// `cellhub_log` (and `cellhub_presence`), watched by one thread blocked in `poll(2)`, plus a
+/// safety poll.
 ///
 /// A notification carries no data (the log is the data): on one, the thread reads the log's
 /// head and the shared access generations on its own connection and hands them to `observe`,
@@ -20,6 +21,11 @@ import Glibc
 /// reads once, for what was committed while nobody listened. Failures go to `report` (the
 /// store has no logger): the first at once, then at most one per `reportIntervalMs` with how
 /// many were not reported — a database that is down fails at every retry and every poll.
+///
+/// A notification on `cellhub_presence` (a node's watchers changed; no payload either) only
+/// calls `presenceChanged`: the presence board reads the rows on its own thread. Each opening
+/// of the connection calls it too (changes while nobody listened); the board's own periodic
+/// read covers a connection that died silently.
 ///
 /// Why a thread and not an event loop: the store is opened by every `cellhubd` command and by
 /// the tests, most of which run no event loop, and CellHubPostgres does not depend on
@@ -42,6 +48,7 @@ final class ChangeListener: @unchecked Sendable {
     private let safetyIntervalMs: Int64
     private let safetyRead: @Sendable () throws -> Snapshot
     private let observe: @Sendable (Snapshot) -> Void
+    private let presenceChanged: @Sendable () -> Void
     /// Written once by `stop` to end the thread's `poll`; both ends owned by this object,
     /// closed in deinit after the thread exited.
     private let stopPipe: (read: Int32, write: Int32)
@@ -65,7 +72,8 @@ final class ChangeListener: @unchecked Sendable {
 
     init(
         url: String, safetyIntervalMs: Int64, safetyRead: @escaping @Sendable () throws -> Snapshot,
-        observe: @escaping @Sendable (Snapshot) -> Void, report: @escaping @Sendable (String) -> Void, reportIntervalMs: Int64
+        observe: @escaping @Sendable (Snapshot) -> Void, presenceChanged: @escaping @Sendable () -> Void,
+        report: @escaping @Sendable (String) -> Void, reportIntervalMs: Int64
     ) {
         self.url = url
         self.report = report
@@ -73,6 +81,7 @@ final class ChangeListener: @unchecked Sendable {
         self.safetyIntervalMs = safetyIntervalMs
         self.safetyRead = safetyRead
         self.observe = observe
+        self.presenceChanged = presenceChanged
         var ends: [Int32] = [0, 0]
         let status = pipe(&ends)
         precondition(status == 0, "pipe failed: errno \(errno)")
@@ -163,9 +172,10 @@ final class ChangeListener: @unchecked Sendable {
         do {
             let connection = try PGConnection(url: url)
             // Named, so that an operator (or a test) finds a node's listener in pg_stat_activity.
-            try connection.execute("SET application_name = '\(Self.applicationName)'; LISTEN cellhub_log")
+            try connection.execute("SET application_name = '\(Self.applicationName)'; LISTEN cellhub_log; LISTEN \(Self.presenceChannel)")
             backendPID.store(connection.backendPID, ordering: .releasing)
             try catchUp(connection)
+            presenceChanged()
             return connection
         } catch {
             backendPID.store(0, ordering: .releasing)
@@ -182,9 +192,7 @@ final class ChangeListener: @unchecked Sendable {
             backendPID.store(0, ordering: .releasing)
             return false
         }
-        let count = connection.takeNotifications()
-        guard count > 0 else { return true }
-        notificationCount.add(count, ordering: .relaxed)
+        guard heard(connection.takeNotifications()) else { return true }
         do {
             try catchUp(connection)
             return true
@@ -200,10 +208,19 @@ final class ChangeListener: @unchecked Sendable {
     private func catchUp(_ connection: PGConnection) throws {
         while true {
             observe(try Self.snapshot(connection))
-            let more = connection.takeNotifications()
-            guard more > 0 else { return }
-            notificationCount.add(more, ordering: .relaxed)
+            guard heard(connection.takeNotifications()) else { return }
         }
+    }
+
+    /// The channel on which a node announces that its watchers changed (`PostgresPresenceBoard`).
+    static let presenceChannel = "cellhub_presence"
+
+    /// Counts `channels`, passes presence notifications on; true when one was the log's.
+    private func heard(_ channels: [String]) -> Bool {
+        guard !channels.isEmpty else { return false }
+        notificationCount.add(channels.count, ordering: .relaxed)
+        if channels.contains(Self.presenceChannel) { presenceChanged() }
+        return channels.contains { $0 != Self.presenceChannel }
     }
 
     /// The log's head and the access generations, read on `db`.

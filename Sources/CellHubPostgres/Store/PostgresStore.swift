@@ -25,6 +25,10 @@ import Synchronization
 /// node's revocation moves this store's access generations, within a notification's round
 /// trip — or, should the LISTEN connection drop, within the safety poll's interval.
 ///
+/// A serving node also publishes who watches which project through it (`presence`, a
+/// `PostgresPresenceBoard`: the `nodes` and `presence` tables and `NOTIFY cellhub_presence`),
+/// so that every node's streams list the watchers of all nodes.
+///
 /// Reads run in REPEATABLE READ, READ ONLY transactions: every query of one call sees one
 /// snapshot, as with SQLite's WAL readers.
 ///
@@ -56,6 +60,12 @@ package final class PostgresStore: Sendable {
         /// one per `faultReportIntervalMs`, with how many were left out.
         package var reportFault: @Sendable (String) -> Void = { _ in }
         package var faultReportIntervalMs: Int64 = 60_000
+        /// How often a serving node's presence board proves it alive (and reads the other
+        /// nodes' watchers without a notification).
+        package var presenceHeartbeatIntervalMs: Int64 = 1_000
+        /// How long a node may go without a heartbeat before the others take it for dead and
+        /// drop its watchers: they leave within this plus one heartbeat interval.
+        package var presenceExpiryMs: Int64 = 5_000
 
         package init() {}
     }
@@ -78,6 +88,10 @@ package final class PostgresStore: Sendable {
     let access: AccessGenerations
     /// Hears other nodes' commits; nil when `Options.listens` is off. Stopped in deinit.
     private let listener: ChangeListener?
+    /// Woken by `NOTIFY cellhub_presence` (the listener): the presence board.
+    private let presenceListeners = CommitListeners()
+    /// Made on first use (`presence`): only a serving node publishes watchers. Stopped in deinit.
+    private let board = Mutex<PostgresPresenceBoard?>(nil)
 
     /// Connects to `url` (a libpq URI, `postgres://…` or `postgresql://…`), applies pending
     /// migrations under an advisory lock and creates the epoch on first open.
@@ -107,14 +121,30 @@ package final class PostgresStore: Sendable {
             return
         }
         let changes = ObservedChanges(initial, commitListeners: commitListeners, access: access)
+        let presenceListeners = presenceListeners
         listener = ChangeListener(
             url: url, safetyIntervalMs: options.safetyPollIntervalMs,
             safetyRead: { try pool.withConnection { db in try ChangeListener.snapshot(db) } },
-            observe: { changes.observe($0) }, report: options.reportFault, reportIntervalMs: options.faultReportIntervalMs)
+            observe: { changes.observe($0) }, presenceChanged: { presenceListeners.wakeAll() },
+            report: options.reportFault, reportIntervalMs: options.faultReportIntervalMs)
     }
 
     deinit {
+        board.withLock { $0 }?.stop()
         listener?.stop()
+    }
+
+    /// `CommitSignal`: this node's presence board (`PostgresPresenceBoard`), made on first use;
+    /// the event hub starts and stops it.
+    package var presence: (any PresenceBoard)? {
+        board.withLock { board in
+            if let board { return board }
+            let made = PostgresPresenceBoard(
+                pool: pool, heartbeatIntervalMs: options.presenceHeartbeatIntervalMs, expiryMs: options.presenceExpiryMs)
+            presenceListeners.add { [weak made] in made?.othersChanged() }
+            board = made
+            return made
+        }
     }
 
     /// The server process of the LISTEN connection; nil while it is not connected (tests).

@@ -147,6 +147,9 @@ package final class Store: Sendable {
     /// One `serve` per database file (`serve.lock`); admin commands move no counters.
     package var hasOtherWriters: Bool { false }
 
+    /// One `serve` per database file: its hub's watchers are all there are.
+    package var presence: (any PresenceBoard)? { nil }
+
     package func onCommit(_ wake: @escaping @Sendable () -> Void) {
         commitListeners.add(wake)
     }

@@ -108,20 +108,43 @@ final class TestOutlet<Message: RPCMessage>: StreamOutlet, @unchecked Sendable {
 final class HubHarness {
     let directory: String
     let store: any CellHubStorage
+    /// The SQLite file, or the PostgreSQL database's URI (`StoreKind.open`).
+    let location: String
     let domain: Domain
     let hub: EventHub
     let executor = ManualExecutor()
 
     init(_ kind: StoreKind = .sqlite, configure: (inout EventHub.Options) -> Void = { _ in }) throws {
-        directory = FileManager.default.temporaryDirectory.appendingPathComponent("cellhub-hub-\(UUID().uuidString)").path
+        directory = Self.makeDirectory()
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        store = try kind.makeStore(directory: directory, clock: { SystemValues.milliseconds() }, makeID: { SystemValues.randomUUID() })
+        (store, location) = try kind.open(directory: directory, clock: { SystemValues.milliseconds() }, makeID: { SystemValues.randomUUID() })
         domain = try Domain(store: store, dataDirectory: directory, payloads: ChangeRecordPayloads())
+        hub = Self.makeHub(store: store, domain: domain, configure: configure)
+        try hub.start()
+    }
+
+    /// Another node on `other`'s PostgreSQL database: its own store, domain and hub, as a
+    /// second `cellhubd serve` would have (the image files in a directory of its own).
+    init(anotherNodeOf other: HubHarness, presenceHeartbeatIntervalMs: Int64? = nil, presenceExpiryMs: Int64? = nil) throws {
+        directory = Self.makeDirectory()
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        location = other.location
+        store = try StoreKind.anotherPostgresNode(
+            url: other.location, presenceHeartbeatIntervalMs: presenceHeartbeatIntervalMs, presenceExpiryMs: presenceExpiryMs)
+        domain = try Domain(store: store, dataDirectory: directory, payloads: ChangeRecordPayloads())
+        hub = Self.makeHub(store: store, domain: domain, configure: { _ in })
+        try hub.start()
+    }
+
+    private static func makeDirectory() -> String {
+        FileManager.default.temporaryDirectory.appendingPathComponent("cellhub-hub-\(UUID().uuidString)").path
+    }
+
+    private static func makeHub(store: any CellHubStorage, domain: Domain, configure: (inout EventHub.Options) -> Void) -> EventHub {
         var options = EventHub.Options()
         options.reportFault = { Issue.record("hub fault: \($0)") }
         configure(&options)
-        hub = EventHub(store: store, stats: domain.stats, decoder: ChangeRecordDecoder(), encoder: StreamEventEncoder(epoch: store.epoch), options: options)
-        try hub.start()
+        return EventHub(store: store, stats: domain.stats, decoder: ChangeRecordDecoder(), encoder: StreamEventEncoder(epoch: store.epoch), options: options)
     }
 
     deinit {

@@ -23,7 +23,7 @@ struct PostgresNodesTests {
         options.connections = 3
         let nodes = try (0..<3).map { _ in try PostgresStore(url: url, options: options) }
         #expect(Set(nodes.map(\.epoch)).count == 1, "one database, one epoch")
-        #expect(nodes[0].appliedMigrations == ["v1-initial", "v2-access-generations"] && nodes[1].appliedMigrations.isEmpty)
+        #expect(nodes[0].appliedMigrations == ["v1-initial", "v2-access-generations", "v3-presence"] && nodes[1].appliedMigrations.isEmpty)
         let owner = try nodes[0].createUser(name: "ada", isWorker: false, tokenHash: Array(repeating: 7, count: 32), payload: { _ in [] }).user
         let project = try nodes[1].createProject(ownerID: owner.id, name: "p", description: "", payload: { _ in [] }).project
         let start = try nodes[2].currentRevision()
@@ -151,7 +151,7 @@ struct PostgresNodesTests {
         let results = opened.withLock { $0 }
         #expect(results.count == 4 && Set(results.map(\.epoch)).count == 1)
         #expect(
-            results.filter { !$0.applied.isEmpty }.map(\.applied) == [["v1-initial", "v2-access-generations"]], "exactly one node migrated")
+            results.filter { !$0.applied.isEmpty }.map(\.applied) == [["v1-initial", "v2-access-generations", "v3-presence"]], "exactly one node migrated")
 
         let raw = try PostgresRawConnection(url: url)
         _ = try raw.rows("INSERT INTO schema_migrations (name, applied_at_ms) VALUES ('v99-from-the-future', 0)", [])
