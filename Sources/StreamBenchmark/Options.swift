@@ -17,7 +17,7 @@ let usage = """
       sustained HOST:PORT --token T --projects-file FILE [--projects 100] [--streams 10000]
              [--connections 100] [--rate 100] [--seconds 20] [--server-pid PID]
       writes HOST:PORT --token T --projects-file FILE [--clients 8] [--seconds 5] [--images 100]
-             [--image-bytes 4096] [--targets HOST:PORT,…  (writer c calls target c mod N)]
+             [--image-bytes 4096] [--same-content] [--targets HOST:PORT,…  (writer c calls target c mod N)]
       delivery HOST:PORT --token T --project ID --uploads-via HOST:PORT,… [--labels NAME,…]
              [--samples 200] [--warm-up 3] [--spacing-ms 25]
     """
@@ -26,6 +26,6 @@ extension BenchmarkOptions {
     init(_ arguments: [String]) throws(UsageError) {
         try self.init(
             arguments, modes: ["floor-server", "setup", "fanout", "storm", "dashboards", "sustained", "writes", "delivery"],
-            addressless: ["floor-server"], booleanFlags: ["--floor", "--resume"], usage: usage)
+            addressless: ["floor-server"], booleanFlags: ["--floor", "--resume", "--same-content"], usage: usage)
     }
 }

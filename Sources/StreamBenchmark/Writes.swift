@@ -9,7 +9,9 @@ import RPCHTTP2
 /// its file already stored). With `--targets A,B,…` writer c calls endpoint c mod N directly,
 /// one connection per writer. Each writer's first call is not counted (warm-up). Reports
 /// calls/s and images/s over the wall time from the start to the last answer, and the call
-/// latency.
+/// latency. With `--same-content` each writer sends the images of its warm-up call again in
+/// every call (new names, new rows): their files are already stored, so no image file is
+/// written or fsynced and what is left is the database transaction.
 func runWrites(_ options: Options) async throws {
     let token = try options.required("--token")
     let projects = try readLines(try options.required("--projects-file"))
@@ -19,6 +21,7 @@ func runWrites(_ options: Options) async throws {
     let imageBytes = try options.int("--image-bytes", default: 4_096, minimum: 16)
     let seconds = try options.double("--seconds", default: 5)
     let targets = try options.endpoints("--targets")
+    let sameContent = options.flag("--same-content")
     let call = bearer(token, timeout: .seconds(120))
 
     var connected: [GRPCClient] = []
@@ -33,12 +36,18 @@ func runWrites(_ options: Options) async throws {
     }
     let clients = connected
     say("writes: \(writers) writers on \(targets.map(\.description).joined(separator: ", ")); "
-        + "UploadImages of \(images) × \(imageBytes) bytes (distinct), back to back for \(fixed(seconds, 0)) s")
+        + "UploadImages of \(images) × \(imageBytes) bytes (\(sameContent ? "the same contents in every call: files already stored" : "distinct")), "
+        + "back to back for \(fixed(seconds, 0)) s")
 
     var generators = (0..<writers).map { _ in DistinctImages(seed: UInt64.random(in: .min ... .max)) }
-    for writer in 0..<writers {  // warm-up: one call each, not counted
-        let request = generators[writer].request(project: projects[writer % projects.count], images: images, bytes: imageBytes, name: "warm-\(writer)")
-        _ = try await clients[writer % targets.count].unary(ImageService.uploadImages, request, options: call)
+    let firstContents = generators.indices.map { generators[$0].contents(images, bytes: imageBytes) }
+    try await withThrowingTaskGroup(of: Void.self) { group in  // warm-up: one call each, all at once, not counted
+        for writer in 0..<writers {
+            let request = uploadRequest(project: projects[writer % projects.count], name: "warm-\(writer)", contents: firstContents[writer])
+            let client = clients[writer % targets.count]
+            group.addTask { _ = try await client.unary(ImageService.uploadImages, request, options: call) }
+        }
+        try await group.waitForAll()
     }
     let start = monotonicNanoseconds()
     let deadline = start + UInt64(seconds * 1e9)
@@ -47,11 +56,13 @@ func runWrites(_ options: Options) async throws {
             let client = clients[writer % targets.count]
             let project = projects[writer % projects.count]
             let seeded = generators[writer]
+            let repeated = sameContent ? firstContents[writer] : nil
             group.addTask {
                 var generator = seeded
-                var outcome = WriterOutcome()
+                var outcome = WriterOutcome(writer: writer)
                 while monotonicNanoseconds() < deadline {
-                    let request = generator.request(project: project, images: images, bytes: imageBytes, name: "w\(writer)-\(outcome.calls.count)")
+                    let contents = repeated ?? generator.contents(images, bytes: imageBytes)
+                    let request = uploadRequest(project: project, name: "w\(writer)-\(outcome.calls.count)", contents: contents)
                     let began = monotonicNanoseconds()
                     do {
                         _ = try await client.unary(ImageService.uploadImages, request, options: call)
@@ -84,6 +95,12 @@ func runWrites(_ options: Options) async throws {
     say("  \(calls.count) calls (\(calls.count * images) images) in \(fixed(elapsed, 2)) s: \(fixed(callsPerSecond, 1)) calls/s, "
         + "\(fixed(callsPerSecond * Double(images), 0)) images/s; call p50 \(fixed(milliseconds(calls.p50), 1)) ms, "
         + "p99 \(fixed(milliseconds(calls.p99), 1)) ms, max \(fixed(milliseconds(calls.max), 1)) ms")
+    if targets.count > 1 {
+        for (index, target) in targets.enumerated() {
+            let mine = Distribution(outcomes.filter { $0.writer % targets.count == index }.flatMap(\.calls))
+            say("    \(target): \(mine.count) calls, p50 \(fixed(milliseconds(mine.p50), 1)) ms, max \(fixed(milliseconds(mine.max), 1)) ms")
+        }
+    }
     if failures.total > 0 { say("  FAILED calls: \(failures.summary)") }
     result("writes_calls", Double(calls.count), decimals: 0)
     result("writes_seconds", elapsed)
@@ -96,6 +113,7 @@ func runWrites(_ options: Options) async throws {
 
 /// One writer's calls: durations, failures, when its last call was answered.
 struct WriterOutcome: Sendable {
+    var writer: Int
     var calls: [UInt64] = []
     var failures = EndTally()
     var end: UInt64 = 0
@@ -117,6 +135,11 @@ struct DistinctImages: Sendable {
         return z ^ (z >> 31)
     }
 
+    /// `count` new contents of `bytes` bytes each.
+    mutating func contents(_ count: Int, bytes: Int) -> [[UInt8]] {
+        (0..<count).map { _ in content(bytes: bytes) }
+    }
+
     mutating func content(bytes: Int) -> [UInt8] {
         var content = Self.signature + [UInt8](repeating: 0, count: bytes - Self.signature.count)
         content.withUnsafeMutableBytes { raw in
@@ -131,18 +154,18 @@ struct DistinctImages: Sendable {
         }
         return content
     }
+}
 
-    /// One UploadImages request of `images` new PNG-signed images, named NAME-i.png.
-    mutating func request(project: String, images: Int, bytes: Int, name: String) -> UploadImagesRequest {
-        var request = UploadImagesRequest()
-        request.projectId = project
-        request.images = (0..<images).map { index in
-            var image = ImageUpload()
-            image.name = "\(name)-\(index).png"
-            image.contentType = "image/png"
-            image.content = content(bytes: bytes)
-            return image
-        }
-        return request
+/// One UploadImages request of PNG images named NAME-i.png.
+func uploadRequest(project: String, name: String, contents: [[UInt8]]) -> UploadImagesRequest {
+    var request = UploadImagesRequest()
+    request.projectId = project
+    request.images = contents.enumerated().map { index, content in
+        var image = ImageUpload()
+        image.name = "\(name)-\(index).png"
+        image.contentType = "image/png"
+        image.content = content
+        return image
     }
+    return request
 }

@@ -192,6 +192,28 @@ def sampled_writes(run: Run, cluster: LocalCluster, label: str, address: str, ar
     return results, waits
 
 
+FILES = {"new": "new, fsynced", "stored": "already stored"}
+
+
+def write_rows(run: Run, store: str, tag: str, address: str, token: str, projects: Path, clients: list[int],
+               write_args: list[str], writes: dict, waits: dict, cluster: LocalCluster | None = None) -> None:
+    """`writes` runs of one store: new image files, then files already stored (--same-content:
+    the database path alone), each with every client count; on PostgreSQL the busiest run of
+    each is sampled (`sampled_writes`)."""
+    for files in FILES:
+        for c in clients:
+            label = f"writes-{tag}-{files}-c{c}"
+            common = ["--token", token, "--projects-file", str(projects), "--clients", str(c), *write_args,
+                      *(["--same-content"] if files == "stored" else [])]
+            if cluster is not None and c == max(clients):
+                seconds = float(write_args[write_args.index("--seconds") + 1])
+                r, waits[(store, files)] = sampled_writes(run, cluster, label, address, common, seconds)
+            else:
+                r = run.bench(label, "writes", address, *common)
+            writes[(store, files, c)] = r
+            run.check_zero(label, r, "writes_failures")
+
+
 # --- the ceiling, in isolation ----------------------------------------------------------------
 
 CEILING_SCHEMA = """
@@ -267,7 +289,7 @@ def blob_fsyncs(directory: Path, images: int, size: int, threads: int, rounds: i
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--clients", default="1,8", help="concurrent writers per writes run (default 1,8)")
-    parser.add_argument("--write-seconds", type=float, default=5, help="length of each writes run (default 5)")
+    parser.add_argument("--write-seconds", type=float, default=4, help="length of each writes run (default 4)")
     parser.add_argument("--images", type=int, default=100, help="images per UploadImages call (default 100)")
     parser.add_argument("--image-bytes", type=int, default=4096, help="bytes per image (default 4096)")
     parser.add_argument("--samples", type=int, default=200, help="delivery samples per path (default 200)")
@@ -275,7 +297,8 @@ def main() -> int:
     parser.add_argument("--streams", type=int, default=10_000, help="fan-out subscribers (default 10000)")
     parser.add_argument("--connections", type=int, default=100, help="fan-out connections in all (default 100)")
     parser.add_argument("--fanout-rounds", type=int, default=2, help="fan-out runs per layout, alternating (default 2)")
-    parser.add_argument("--pgbench-seconds", type=float, default=3, help="length of each pgbench run (default 3)")
+    parser.add_argument("--pgbench-seconds", type=float, default=2, help="length of each pgbench run (default 2)")
+    parser.add_argument("--pgbench-rounds", type=int, default=3, help="pgbench rounds, medians (default 3)")
     parser.add_argument("--workdir", type=Path, default=None,
                         help="logs and pgbench scripts (default: a new temporary directory); servers' files are removed")
     args = parser.parse_args()
@@ -290,19 +313,15 @@ def main() -> int:
     started = time.time()
     load_before = Path("/proc/loadavg").read_text().split()[:3]
     write_args = ["--images", str(args.images), "--image-bytes", str(args.image_bytes), "--seconds", str(args.write_seconds)]
-    writes: dict[tuple[str, int], dict[str, float]] = {}
-    waits: dict[str, dict[str, float]] = {}
+    writes: dict[tuple[str, str, int], dict[str, float]] = {}
+    waits: dict[tuple[str, str], dict[str, float]] = {}
 
     # SQLite, one node.
     log("== SQLite, one node")
     node, token = sqlite_node(directory)
     try:
         projects = setup_projects(run, "sqlite", node.address, token, busiest)
-        for c in clients:
-            label = f"writes-sqlite-c{c}"
-            writes[("SQLite, one node", c)] = r = run.bench(
-                label, "writes", node.address, "--token", token, "--projects-file", str(projects), "--clients", str(c), *write_args)
-            run.check_zero(label, r, "writes_failures")
+        write_rows(run, "SQLite, one node", "sqlite", node.address, token, projects, clients, write_args, writes, waits)
     finally:
         node.stop()
         shutil.rmtree(node.data_dir, ignore_errors=True)
@@ -313,15 +332,7 @@ def main() -> int:
     try:
         address = cluster.nodes[0].address
         projects = setup_projects(run, "pg1", address, token, busiest)
-        for c in clients:
-            label = f"writes-pg1-c{c}"
-            common = ["--token", token, "--projects-file", str(projects), "--clients", str(c), *write_args]
-            if c == busiest:
-                r, waits["PostgreSQL, one node"] = sampled_writes(run, cluster, label, address, common, args.write_seconds)
-            else:
-                r = run.bench(label, "writes", address, *common)
-            writes[("PostgreSQL, one node", c)] = r
-            run.check_zero(label, r, "writes_failures")
+        write_rows(run, "PostgreSQL, one node", "pg1", address, token, projects, clients, write_args, writes, waits, cluster)
     finally:
         cluster.stop()
 
@@ -329,7 +340,6 @@ def main() -> int:
     log("== PostgreSQL, three nodes")
     cluster, token = postgres_cluster(3, directory)
     fanout: dict[str, list[dict[str, float]]] = {"one": [], "three": []}
-    ceiling: dict[str, tuple[float, float]] = {}
     try:
         a, b, c3 = (n.address for n in cluster.nodes)
         targets = ",".join((a, b, c3))
@@ -337,15 +347,8 @@ def main() -> int:
         ids = projects.read_text().split()
         write_projects = run.directory / "pg3-writes.projects"
         write_projects.write_text("\n".join(ids[2:]) + "\n")
-        for c in clients:
-            label = f"writes-pg3-c{c}"
-            common = ["--token", token, "--projects-file", str(write_projects), "--clients", str(c), "--targets", targets, *write_args]
-            if c == busiest:
-                r, waits["PostgreSQL, 3 nodes"] = sampled_writes(run, cluster, label, a, common, args.write_seconds)
-            else:
-                r = run.bench(label, "writes", a, *common)
-            writes[("PostgreSQL, 3 nodes", c)] = r
-            run.check_zero(label, r, "writes_failures")
+        write_rows(run, "PostgreSQL, 3 nodes", "pg3", a, token, write_projects, clients, ["--targets", targets, *write_args],
+                   writes, waits, cluster)
 
         log("== delivery: subscriber on node 0, uploads via node 0 and via node 1, interleaved")
         delivery = run.bench("delivery", "delivery", a, "--token", token, "--project", ids[0], "--uploads-via", f"{a},{b}",
@@ -379,12 +382,18 @@ def main() -> int:
             f"lock, {2 * args.images} INSERTs, bump + NOTIFY, commit": (
                 "BEGIN;\n" + LOCK + INSERT_PAIR * args.images + BUMP_NOTIFY + "COMMIT;\n", True),
         }
-        for shape, (script, synchronous) in shapes.items():
-            for c in sorted({1, busiest}):
-                name = re.sub(r"[^a-z0-9]+", "-", shape.lower()).strip("-")
-                ceiling[f"{shape}|{c}"] = pgbench(run, cluster, database, name, script, c, args.pgbench_seconds, synchronous)
-                log(f"  pgbench {shape}, {c} clients: {ceiling[f'{shape}|{c}'][0]:.0f} tx/s")
-        blob_rates = {t: blob_fsyncs(cluster.directory, args.images, args.image_bytes, t) for t in (1, 4)}
+        # Rounds of every shape in turn, medians: the host's noise spreads over all shapes alike.
+        measured: dict[str, list[tuple[float, float]]] = {}
+        for round_ in range(args.pgbench_rounds):
+            for shape, (script, synchronous) in shapes.items():
+                for c in sorted({1, busiest}):
+                    name = re.sub(r"[^a-z0-9]+", "-", shape.lower()).strip("-") + f"-r{round_ + 1}"
+                    figure = pgbench(run, cluster, database, name, script, c, args.pgbench_seconds, synchronous)
+                    measured.setdefault(f"{shape}|{c}", []).append(figure)
+                    log(f"  pgbench {shape}, {c} clients: {figure[0]:.0f} tx/s")
+        ceiling = {key: (statistics.median(f[0] for f in figures), statistics.median(f[1] for f in figures))
+                   for key, figures in measured.items()}
+        blob_rates = {t: blob_fsyncs(cluster.directory, args.images, args.image_bytes, t) for t in (1, 4, busiest)}
         for t, rate in blob_rates.items():
             log(f"  image files of {t} upload(s) at a time: {rate:.1f} uploads/s")
     finally:
@@ -404,9 +413,11 @@ def main() -> int:
     print()
     print(f"a. Durable writes: UploadImages of {args.images} × {args.image_bytes} B distinct images, back to back for "
           f"{args.write_seconds:g} s per row; each writer its own project; writer c calls node c mod N directly (no nginx)")
-    print(f"   {'store':<22} {'clients':>7} {'calls/s':>8} {'images/s':>9} {'call p50 ms':>12} {'call p99 ms':>12}")
-    for (store, c), r in writes.items():
-        print(f"   {store:<22} {c:>7} {r['writes_calls_per_s']:>8.1f} {r['writes_images_per_s']:>9.0f} "
+    print("   image files: 'new, fsynced' = every image distinct (the issue's figure); 'already stored' = each writer sends "
+          "its warm-up call's images again (new rows, no file written: the database path alone)")
+    print(f"   {'store':<22} {'image files':<15} {'clients':>7} {'calls/s':>8} {'images/s':>9} {'call p50 ms':>12} {'call p99 ms':>12}")
+    for (store, files, c), r in writes.items():
+        print(f"   {store:<22} {FILES[files]:<15} {c:>7} {r['writes_calls_per_s']:>8.1f} {r['writes_images_per_s']:>9.0f} "
               f"{r['writes_call_p50_ms']:>12.1f} {r['writes_call_p99_ms']:>12.1f}")
     print()
     print(f"b. Delivery to one WatchProject subscriber on node 0: upload (one 67-byte PNG) call start → its event, "
@@ -434,23 +445,25 @@ def main() -> int:
     print("   (3 nodes: the upload goes to node 1; node 1's own subscribers wake on its commit, nodes 0 and 2's on NOTIFY)")
     print()
     print("d. Where the ceiling is")
-    print(f"   (i) pgbench on the same PostgreSQL (fsync on), {args.pgbench_seconds:g} s each, tx/s (average latency ms):")
+    print(f"   (i) pgbench on the same PostgreSQL (fsync on), {args.pgbench_seconds:g} s each, median of {args.pgbench_rounds} "
+          "rounds, tx/s (average latency ms):")
     for shape in shapes:
         cells = "   ".join(f"{c} client{'s' if c > 1 else ''}: {ceiling[f'{shape}|{c}'][0]:>6.0f} ({ceiling[f'{shape}|{c}'][1]:.2f})"
                            for c in sorted({1, busiest}))
         print(f"       {shape:<44} {cells}")
     print("   (ii) 1 vs {0} writers, calls/s ({0} ÷ 1):".format(busiest))
     for store in ("SQLite, one node", "PostgreSQL, one node", "PostgreSQL, 3 nodes"):
-        if (store, 1) in writes and (store, busiest) in writes:
-            one, many = writes[(store, 1)]["writes_calls_per_s"], writes[(store, busiest)]["writes_calls_per_s"]
-            print(f"       {store:<22} {one:>7.1f} → {many:>7.1f}  ({many / one if one else 0:.2f}×)")
+        for files in FILES:
+            if (store, files, 1) in writes and (store, files, busiest) in writes:
+                one, many = writes[(store, files, 1)]["writes_calls_per_s"], writes[(store, files, busiest)]["writes_calls_per_s"]
+                print(f"       {store:<22} {FILES[files]:<15} {one:>7.1f} → {many:>7.1f}  ({many / one if one else 0:.2f}×)")
     print(f"   (iii) PostgreSQL during the {busiest}-writer runs: backends of the database per sample (every 2 ms), by what they do")
-    for store, sampled in waits.items():
+    for (store, files), sampled in waits.items():
         n = sampled.pop("samples", 0)
         held = sampled.pop("the row is held (any holder)", 0)
-        rate = writes[(store, busiest)]["writes_calls_per_s"]
+        rate = writes[(store, files, busiest)]["writes_calls_per_s"]
         hold = held * 1000 / rate if rate else 0
-        print(f"       {store}: the log_head row is held {100 * held:.0f}% of the time ({n:.0f} samples) at {rate:.1f} calls/s: "
+        print(f"       {store}, image files {FILES[files]}: the log_head row is held {100 * held:.0f}% of the time ({n:.0f} samples) at {rate:.1f} calls/s: "
               f"~{hold:.0f} ms per write transaction → the row alone would allow ~{1000 / hold if hold else 0:.0f} calls/s")
         for what, value in sorted(sampled.items(), key=lambda kv: -kv[1]):
             print(f"         {value:5.2f}  {what}")

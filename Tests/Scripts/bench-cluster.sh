@@ -4,11 +4,13 @@
 # where the write ceiling is. About 4-5 minutes on 2 cores with the defaults; prints a summary
 # table at the end (exit status 1 if a subscriber missed a change or a call failed).
 #
-#   a. writes      UploadImages of 100 × 4 KiB distinct images, back to back for 5 s, 1 and 8
+#   a. writes      UploadImages of 100 × 4 KiB distinct images, back to back for 4 s, 1 and 8
 #                  writers (each its own project); calls/s, images/s, call p50/p99. Durable:
 #                  SQLite fsyncs each commit (the server's default), PostgreSQL runs with fsync
 #                  and synchronous_commit on; image files are fsynced before each commit. On
-#                  three nodes writer c calls node c mod 3 directly (no nginx).
+#                  three nodes writer c calls node c mod 3 directly (no nginx). Then the same
+#                  with files already stored (each writer resends its first call's images: new
+#                  rows, no file written): the database path alone.
 #   b. delivery    one WatchProject subscriber on node 0; 200 uploads of one small image via
 #                  node 0 and 200 via node 1, interleaved, 25 ms apart: upload call start →
 #                  event, p50/p99 per path (same node vs commit on B → event on A).
@@ -25,8 +27,9 @@
 # Usage: Tests/Scripts/bench-cluster.sh [--no-build] [--build-path DIR] [options of bench_cluster.py]
 #   --no-build          use the release binaries already in the build path
 #   --build-path DIR    SwiftPM scratch path (default .build)
-#   --clients 1,8  --write-seconds 5  --images 100  --image-bytes 4096  --samples 200
-#   --spacing-ms 25  --streams 10000  --connections 100  --fanout-rounds 2  --pgbench-seconds 3
+#   --clients 1,8  --write-seconds 4  --images 100  --image-bytes 4096  --samples 200
+#   --spacing-ms 25  --streams 10000  --connections 100  --fanout-rounds 2  --pgbench-seconds 2
+#   --pgbench-rounds 3
 #   --workdir DIR       logs and pgbench scripts (default: a new temporary directory)
 # The work is done by Tests/Python/bench_cluster.py (cluster_support's LocalCluster, the
 # cluster tests' code) driving cellhub-stream-bench (writes, delivery, fanout --targets).
