@@ -284,6 +284,18 @@ def blob_fsyncs(directory: Path, images: int, size: int, threads: int, rounds: i
     return statistics.median(rates)
 
 
+def busy_seconds() -> float:
+    """CPU time every process of the machine used since boot (/proc/stat: all but idle and iowait)."""
+    fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def own_seconds() -> float:
+    """CPU time of this process and its reaped children: the servers, clients and pgbench of the run."""
+    t = os.times()
+    return t.user + t.system + t.children_user + t.children_system
+
+
 # --- the run ----------------------------------------------------------------------------------
 
 def main() -> int:
@@ -312,6 +324,7 @@ def main() -> int:
     run = Run(directory)
     started = time.time()
     load_before = Path("/proc/loadavg").read_text().split()[:3]
+    busy_before, own_before = busy_seconds(), own_seconds()
     write_args = ["--images", str(args.images), "--image-bytes", str(args.image_bytes), "--seconds", str(args.write_seconds)]
     writes: dict[tuple[str, str, int], dict[str, float]] = {}
     waits: dict[tuple[str, str], dict[str, float]] = {}
@@ -399,6 +412,7 @@ def main() -> int:
     finally:
         cluster.stop()
     load_after = Path("/proc/loadavg").read_text().split()[:3]
+    others = max(0.0, (busy_seconds() - busy_before) - (own_seconds() - own_before)) / (time.time() - started)
 
     # --- summary -------------------------------------------------------------------------------
     def med(runs: list[dict[str, float]], key: str) -> str:
@@ -407,7 +421,8 @@ def main() -> int:
 
     print()
     print(f"Cluster benchmark ({time.strftime('%Y-%m-%dT%H:%MZ', time.gmtime())}, {os.cpu_count()} cores, load average "
-          f"before {' '.join(load_before)}, after {' '.join(load_after)}; run took {time.time() - started:.0f} s)")
+          f"before {' '.join(load_before)}, after {' '.join(load_after)}; run took {time.time() - started:.0f} s; "
+          f"other processes used {100 * others:.0f}% of a core meanwhile)")
     print("  cellhubd serve --workers 0 (4 blocking threads, 4 PostgreSQL connections per node); PostgreSQL 15 on a Unix socket "
           "with fsync=on, synchronous_commit=on; SQLite fsyncs every commit; image files fsynced before each commit; one disk")
     print()
@@ -456,7 +471,9 @@ def main() -> int:
         for files in FILES:
             if (store, files, 1) in writes and (store, files, busiest) in writes:
                 one, many = writes[(store, files, 1)]["writes_calls_per_s"], writes[(store, files, busiest)]["writes_calls_per_s"]
-                print(f"       {store:<22} {FILES[files]:<15} {one:>7.1f} → {many:>7.1f}  ({many / one if one else 0:.2f}×)")
+                ratio = many / one if one else 0
+                print(f"       {store:<22} {FILES[files]:<15} {one:>7.1f} → {many:>7.1f}  ({ratio:.2f}×"
+                      f"{': serialised' if ratio < 1.3 else ''})")
     print(f"   (iii) PostgreSQL during the {busiest}-writer runs: backends of the database per sample (every 2 ms), by what they do")
     for (store, files), sampled in waits.items():
         n = sampled.pop("samples", 0)
