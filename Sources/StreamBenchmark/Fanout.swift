@@ -10,7 +10,8 @@ import Synchronization
 /// `--server-pid`, the server's RSS before and with the idle streams, per stream.
 /// With `--targets A,B,…` (the nodes of a cluster on one database) the streams and the
 /// connections are spread over those endpoints, round-robin, and the trigger still goes to
-/// HOST:PORT: a change committed on one node, delivered by every node.
+/// HOST:PORT: a change committed on one node, delivered by every node. The latencies are
+/// also reported per target (group g: the streams on target g).
 func runFanout(_ options: Options) async throws {
     try EventEnvelope.selfTest()
     let floor = options.flag("--floor")
@@ -51,7 +52,7 @@ func runFanout(_ options: Options) async throws {
     let watch = bearer(token)
     let run = FanoutRun(
         name: name, streams: streams, triggers: triggers, spacingMs: spacingMs,
-        readyKind: EventEnvelope.caughtUp, stateKind: EventEnvelope.statsUpdate, everyEventIsNew: floor,
+        readyKind: EventEnvelope.caughtUp, stateKind: EventEnvelope.statsUpdate, everyEventIsNew: floor, groups: targets.count,
         open: { index in
             let client = clients[index % clients.count]
             if floor { return client.serverStreaming(EnvelopeMethods.floorSubscribe, Grpc_Testing_Empty()) }

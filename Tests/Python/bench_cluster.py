@@ -457,7 +457,10 @@ def main() -> int:
         print(f"   {name:<44} {med(fanout['one'], key):>9} {med(fanout['three'], key):>9}")
     print("   p99 per run: one node " + " ".join(f"{r.get('fanout_p99_ms', 0):.1f}" for r in fanout["one"])
           + "; 3 nodes " + " ".join(f"{r.get('fanout_p99_ms', 0):.1f}" for r in fanout["three"]))
-    print("   (3 nodes: the upload goes to node 1; node 1's own subscribers wake on its commit, nodes 0 and 2's on NOTIFY)")
+    print("   3 nodes, per node (the upload goes to node 1: its subscribers wake on its own commit, nodes 0 and 2's on NOTIFY):")
+    for g, how in enumerate(("NOTIFY", "its commit", "NOTIFY")):
+        print(f"     node {g} ({how}): first arrival {med(fanout['three'], f'fanout_group{g}_min_ms')}, "
+              f"p50 {med(fanout['three'], f'fanout_group{g}_p50_ms')}, p99 {med(fanout['three'], f'fanout_group{g}_p99_ms')} ms")
     print()
     print("d. Where the ceiling is")
     print(f"   (i) pgbench on the same PostgreSQL (fsync on), {args.pgbench_seconds:g} s each, median of {args.pgbench_rounds} "

@@ -15,8 +15,9 @@
 #                  node 0 and 200 via node 1, interleaved, 25 ms apart: upload call start →
 #                  event, p50/p99 per path (same node vs commit on B → event on A).
 #   c. fan-out     10,000 WatchProject subscribers over 100 connections, on node 0 alone, then
-#                  ~3,334 on each of the three nodes (upload via node 1); 5 uploads per run,
-#                  runs alternating, medians.
+#                  ~3,334 on each of the three nodes (upload via node 1; also per node: node 1
+#                  wakes on its own commit, nodes 0 and 2 on NOTIFY); 5 uploads per run, runs
+#                  alternating, medians.
 #   d. ceiling     pgbench on the same PostgreSQL: the write's lock + log_head bump + NOTIFY +
 #                  commit with 1 and 8 clients, with synchronous_commit off, without NOTIFY, and
 #                  with the 200 INSERTs of a 100-image upload inside the lock; 1 vs 8 writers of
