@@ -8,6 +8,10 @@ import Synchronization
 /// change at a time (an UploadImages of one tiny PNG, or Fanout/Trigger), timed per stream
 /// from just before the trigger call to the receipt of the first new event. With
 /// `--server-pid`, the server's RSS before and with the idle streams, per stream.
+/// With `--targets A,B,…` (the nodes of a cluster on one database) the streams and the
+/// connections are spread over those endpoints, round-robin, and the trigger still goes to
+/// HOST:PORT: a change committed on one node, delivered by every node. The latencies are
+/// also reported per target (group g: the streams on target g).
 func runFanout(_ options: Options) async throws {
     try EventEnvelope.selfTest()
     let floor = options.flag("--floor")
@@ -19,6 +23,7 @@ func runFanout(_ options: Options) async throws {
     let token = floor ? "" : try options.required("--token")
     let project = floor ? "" : try options.required("--project")
     let name = floor ? "floor" : "cellhubd"
+    let targets = try options.endpoints("--targets")
 
     let warmUp: @Sendable (GRPCClient) async throws -> Void = { client in
         if floor {
@@ -29,10 +34,15 @@ func runFanout(_ options: Options) async throws {
             _ = try await client.unary(StatsService.getProjectStats, request, options: bearer(token))
         }
     }
-    let client = try await connectedClient(options, connections: connections, warmUp: warmUp)
+    var connected: [GRPCClient] = []
+    for (target, share) in zip(targets, shares(of: connections, over: targets.count)) {
+        connected.append(try await connectedClient(target, connections: share, warmUp: warmUp))
+    }
+    let clients = connected
     let control = try await connectedClient(options, connections: 1, warmUp: warmUp)
     say("fanout \(name): \(streams) streams over \(connections) connections, \(triggers) triggers \(fixed(spacingMs, 0)) ms apart"
-        + (floor ? " (floor event \(EncodedMessageSize.floorEvent) bytes)" : " (project \(project))"))
+        + (floor ? " (floor event \(EncodedMessageSize.floorEvent) bytes)" : " (project \(project))")
+        + (targets.count > 1 ? "; streams on \(targets.map(\.description).joined(separator: ", ")), triggers to \(options.endpoint)" : ""))
 
     await sleep(milliseconds: 500)
     let rssBefore = try server?.residentKiB()
@@ -42,8 +52,9 @@ func runFanout(_ options: Options) async throws {
     let watch = bearer(token)
     let run = FanoutRun(
         name: name, streams: streams, triggers: triggers, spacingMs: spacingMs,
-        readyKind: EventEnvelope.caughtUp, stateKind: EventEnvelope.statsUpdate, everyEventIsNew: floor,
-        open: { _ in
+        readyKind: EventEnvelope.caughtUp, stateKind: EventEnvelope.statsUpdate, everyEventIsNew: floor, groups: targets.count,
+        open: { index in
+            let client = clients[index % clients.count]
             if floor { return client.serverStreaming(EnvelopeMethods.floorSubscribe, Grpc_Testing_Empty()) }
             var request = WatchProjectRequest()
             request.projectId = project
@@ -67,7 +78,7 @@ func runFanout(_ options: Options) async throws {
         },
         close: {
             closedAt.withLock { $0 = monotonicNanoseconds() }
-            await client.close()
+            for client in clients { await client.close() }
             await control.close()
         })
     let stall = try await stallAfterClose(options, closedAt: closedAt.withLock { $0 }, server: server, warmUp)

@@ -9,6 +9,8 @@ struct Arrival: Sendable {
     var committedMs: Int64
     var revision: UInt64
     var bytes: Int
+    /// The stream's group (`FanoutRun.groups`: the node it is on).
+    var group: Int
 }
 
 /// What the subscribers of a fan-out run report.
@@ -40,6 +42,9 @@ struct FanoutRun: Sendable {
     var stateKind: Int32
     /// True when every event after readiness is new (the floor repeats one revision).
     var everyEventIsNew = false
+    /// Stream i belongs to group i mod `groups` (the node it was opened on, with `--targets`):
+    /// first-event latencies are also reported per group.
+    var groups = 1
     var open: @Sendable (Int) -> ResponseStream<EventEnvelope>
     var trigger: @Sendable (Int) async throws -> Void
 
@@ -54,6 +59,8 @@ struct FanoutRun: Sendable {
 
     struct TriggerOutcome {
         var first: Distribution<UInt64>
+        /// `first` per group (one entry when there are no groups).
+        var firstByGroup: [Distribution<UInt64>]
         var state: Distribution<UInt64>
         var commitToReceiptMs: Distribution<UInt64>
         var triggerCallMs: Double
@@ -78,7 +85,7 @@ struct FanoutRun: Sendable {
             let stream = open(index)
             let run = self
             // Consumed on the loop the messages arrive on (no thread hop per message).
-            tasks.append(Task(executorPreference: stream.executor) { await run.consume(stream, board: board) })
+            tasks.append(Task(executorPreference: stream.executor) { await run.consume(stream, group: index % run.groups, board: board) })
         }
         _ = await board.wait(seconds: 300) { $0.ready + $0.ended.total >= streams }
         let openMs = milliseconds(monotonicNanoseconds() - started)
@@ -104,6 +111,7 @@ struct FanoutRun: Sendable {
             let realtimeGaps = first.map { UInt64(max(0, $0.receivedRealtimeMs - $0.committedMs)) * 1_000_000 }
             let outcome = TriggerOutcome(
                 first: Distribution(first.map { $0.receivedAt &- before }),
+                firstByGroup: (0..<groups).map { g in Distribution(first.filter { $0.group == g }.map { $0.receivedAt &- before }) },
                 state: Distribution(state.map { $0.receivedAt &- before }),
                 commitToReceiptMs: Distribution(realtimeGaps),
                 triggerCallMs: callMs,
@@ -124,7 +132,7 @@ struct FanoutRun: Sendable {
         }
     }
 
-    private func consume(_ stream: ResponseStream<EventEnvelope>, board: Board<FanoutState>) async {
+    private func consume(_ stream: ResponseStream<EventEnvelope>, group: Int, board: Board<FanoutState>) async {
         var live = false
         var lastRevision: UInt64 = 0
         var next = 0  // the trigger the next new event answers
@@ -142,7 +150,7 @@ struct FanoutRun: Sendable {
                 if event.kind == EventEnvelope.progress || event.kind == EventEnvelope.presence { continue }
                 let arrival = Arrival(
                     receivedAt: now, receivedRealtimeMs: realtimeMilliseconds(), committedMs: event.timestampUnixMs, revision: event.revision,
-                    bytes: event.encodedSize)
+                    bytes: event.encodedSize, group: group)
                 let isNew = everyEventIsNew || event.revision > lastRevision
                 if isNew {
                     lastRevision = event.revision
@@ -193,6 +201,17 @@ extension FanoutRun.Outcome {
         let stateP99 = median(perTrigger.map { milliseconds($0.state.p99) })
         say("    median of \(perTrigger.count) triggers: first event p50 \(fixed(p50)) p99 \(fixed(p99)) max \(fixed(max)) ms; \(stateLabel) p99 \(fixed(stateP99)) ms; trigger call \(fixed(median(perTrigger.map(\.triggerCallMs)))) ms")
         if unexpected > 0 { say("    WARNING: \(unexpected) events arrived that answer no trigger") }
+        if let groups = perTrigger.first?.firstByGroup.count, groups > 1 {
+            for g in 0..<groups {
+                let p50 = median(perTrigger.map { milliseconds($0.firstByGroup[g].p50) })
+                let p99 = median(perTrigger.map { milliseconds($0.firstByGroup[g].p99) })
+                let first = median(perTrigger.map { milliseconds($0.firstByGroup[g].min) })
+                say("    group \(g) (streams i with i mod \(groups) = \(g)), median of \(perTrigger.count) triggers: first arrival \(fixed(first)) p50 \(fixed(p50)) p99 \(fixed(p99)) ms")
+                result("\(prefix)_group\(g)_min_ms", first)
+                result("\(prefix)_group\(g)_p50_ms", p50)
+                result("\(prefix)_group\(g)_p99_ms", p99)
+            }
+        }
         let first = median(perTrigger.map { milliseconds($0.first.min) })
         say("    first arrival on any stream (median): \(fixed(first)) ms — the server's side; the spread after it is mostly the client's")
         result("\(prefix)_min_ms", first)

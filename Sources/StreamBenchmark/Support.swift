@@ -125,7 +125,14 @@ struct ServerProcess: Sendable {
 func connectedClient(
     _ options: Options, connections: Int, warmUp: @Sendable (GRPCClient) async throws -> Void
 ) async throws -> GRPCClient {
-    let client = try GRPCClient(host: options.host, port: options.port, configuration: {
+    try await connectedClient(options.endpoint, connections: connections, warmUp: warmUp)
+}
+
+/// `connectedClient` to one endpoint of several (a node of a cluster).
+func connectedClient(
+    _ endpoint: Endpoint, connections: Int, warmUp: @Sendable (GRPCClient) async throws -> Void
+) async throws -> GRPCClient {
+    let client = try GRPCClient(host: endpoint.host, port: endpoint.port, configuration: {
         var configuration = ClientConfiguration()
         configuration.connections = connections
         return configuration

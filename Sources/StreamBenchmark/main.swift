@@ -7,7 +7,10 @@ import Glibc
 /// thousands of subscribers, subscribe storms (snapshot and resume paths), dashboards of many
 /// users, sustained uploads with watchers — against cellhubd, and the gRPC runtime's own
 /// push floor (`floor-server`) the fan-out is read against. Tests/Scripts/bench-streams.sh
-/// runs them all; see `usage` for each mode.
+/// runs them all; see `usage` for each mode. For a cluster (several nodes on one
+/// PostgreSQL), durable write throughput (`writes`), one subscriber's delivery latency by
+/// where the change was committed (`delivery`) and the fan-out over several nodes
+/// (`fanout --targets`); Tests/Scripts/bench-cluster.sh runs those.
 do {
     let options = try Options(CommandLine.arguments)
     switch options.mode {
@@ -17,6 +20,8 @@ do {
     case "storm": try await runStorm(options)
     case "dashboards": try await runDashboards(options)
     case "sustained": try await runSustained(options)
+    case "writes": try await runWrites(options)
+    case "delivery": try await runDeliveryLatency(options)
     default: throw UsageError(usage)
     }
 } catch {

@@ -116,16 +116,19 @@ http {{
 
 
 class Node:
-    """One `cellhubd serve` of the cluster; stderr goes to `<data_dir>/node.log`."""
+    """One `cellhubd serve` of the cluster; stderr goes to `<data_dir>/node.log`. Without a
+    database (and blob directory) it is a lone node on the SQLite store of its data directory
+    (bench_cluster.py's SQLite figures)."""
 
-    def __init__(self, index: int, binary: Path, database: str, blob_dir: Path, data_dir: Path, extra_args: list[str],
-                 port: int = 0):
+    def __init__(self, index: int, binary: Path, database: str | None, blob_dir: Path | None, data_dir: Path,
+                 extra_args: list[str], port: int = 0):
         self.index = index
         self.data_dir = data_dir
         data_dir.mkdir(parents=True, exist_ok=True)
         self.log_path = data_dir / "node.log"
-        self.cmd = [str(binary), "serve", "--host", HOST, "--port", str(port), "--database", database,
-                    "--blob-dir", str(blob_dir), "--data-dir", str(data_dir), *extra_args]
+        shared = [*(["--database", database] if database else []), *(["--blob-dir", str(blob_dir)] if blob_dir else [])]
+        self.cmd = [str(binary), "serve", "--host", HOST, "--port", str(port), *shared, "--data-dir", str(data_dir),
+                    *extra_args]
         with open(self.log_path, "ab") as log:
             self.proc = subprocess.Popen(self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log,
                                          start_new_session=True)
