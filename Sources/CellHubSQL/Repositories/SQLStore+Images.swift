@@ -48,20 +48,18 @@ extension SQLStore {
                 delta.lastImageAddedAtMs = tx.now
                 var records: [ImageRecord] = []
                 records.reserveCapacity(images.count)
+                // One reference per image; identical content in one upload is one row (an
+                // upsert may not touch a row twice in one statement).
+                var references: [String: (sizeBytes: Int64, count: Int64)] = [:]
+                var contents: [String] = []
                 for image in images {
                     let id = tx.makeID()
-                    try tx.db.run(
-                        """
-                        INSERT INTO blobs (sha256, size_bytes, ref_count) VALUES (?, ?, 1)
-                        ON CONFLICT (sha256) DO UPDATE SET ref_count = blobs.ref_count + 1
-                        """, image.sha256Hex, image.sizeBytes)
-                    try tx.db.run(
-                        """
-                        INSERT INTO images (id, project_id, name, name_folded, content_type, size_bytes, sha256, status,
-                                            uploaded_at_ms, uploader_id, status_changed_at_ms)
-                        VALUES (?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)
-                        """, id, projectID, image.name, image.name.lowercased(), image.contentType, image.sizeBytes,
-                        image.sha256Hex, tx.now, uploaderID, tx.now)
+                    if let seen = references[image.sha256Hex] {
+                        references[image.sha256Hex] = (seen.sizeBytes, seen.count + 1)
+                    } else {
+                        references[image.sha256Hex] = (image.sizeBytes, 1)
+                        contents.append(image.sha256Hex)
+                    }
                     delta.insert(.noSegmentation, bytes: image.sizeBytes)
                     records.append(ImageRecord(
                         id: id, projectID: projectID, name: image.name, contentType: image.contentType,
@@ -69,6 +67,19 @@ extension SQLStore {
                         uploadedAtMs: tx.now, uploadedBy: uploader.ref, statusChangedAtMs: tx.now, segmentedAtMs: 0,
                         jobID: nil, cellCount: 0, failureReason: ""))
                 }
+                try tx.db.insert(
+                    "INSERT INTO blobs (sha256, size_bytes, ref_count) VALUES", row: "(?, ?, ?)",
+                    contents.map { sha in [sha, references[sha]!.sizeBytes, references[sha]!.count] },
+                    tail: "ON CONFLICT (sha256) DO UPDATE SET ref_count = blobs.ref_count + excluded.ref_count")
+                try tx.db.insert(
+                    """
+                    INSERT INTO images (id, project_id, name, name_folded, content_type, size_bytes, sha256, status,
+                                        uploaded_at_ms, uploader_id, status_changed_at_ms) VALUES
+                    """, row: "(?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?)",
+                    records.map { image in
+                        [image.id, projectID, image.name, image.name.lowercased(), image.contentType, image.sizeBytes,
+                         image.sha256Hex, tx.now, uploaderID, tx.now]
+                    })
                 let counters = try tx.apply(delta, to: projectID, revision: revision)
                 try tx.addActivity(projectID: projectID, atMs: tx.now, uploaded: Int64(images.count))
                 var entry = tx.activity(.imagesUploaded, about: try ActivityProject(tx.db, id: projectID)!, actor: uploaderID, revision: revision)

@@ -28,6 +28,27 @@ struct ImagesTests {
         #expect(try t.store.checkConsistency() == [])
     }
 
+    @Test("an upload larger than one multi-row INSERT keeps every image in order and counts each content's references", arguments: StoreKind.allCases)
+    func uploadAcrossStatements(kind: StoreKind) throws {
+        let t = try TestStore(kind)
+        let ada = try t.user("ada")
+        let p = try t.store.createProject(ownerID: ada.id, name: "p", description: "", payload: tag("c")).project
+        // Content 0 already stored once, then 120 images over three statements: content 0 in
+        // every one of them (an existing row), content 1 in two, the rest unique.
+        _ = try t.store.uploadImages(projectID: p.id, uploaderID: ada.id, images: t.images(1, sizes: 10, sha: { _ in 0 }), payload: tag("u"))
+        let images = t.images(120, sizes: 10, sha: { n in n % 50 == 7 ? 0 : (n == 3 || n == 64 ? 1 : n + 100) })
+        guard case .stored(let uploaded) = try t.store.uploadImages(projectID: p.id, uploaderID: ada.id, images: images, payload: tag("u"))
+        else { Issue.record("expected stored"); return }
+        #expect(uploaded.images.map(\.name) == images.map(\.name))
+        #expect(uploaded.counters.imageCount == 121 && uploaded.counters.totalBytes == 1_210)
+        let listed = try t.raw.query("SELECT id FROM images WHERE project_id = ? ORDER BY uploaded_at_ms, id", p.id) { $0.string(0) }
+        #expect(listed.count == 121 && Set(uploaded.images.map(\.id)).isSubset(of: Set(listed)))
+        #expect(try t.raw.queryOne("SELECT ref_count FROM blobs WHERE sha256 = ?", TestStore.sha(0)) { $0.int64(0) } == 4)
+        #expect(try t.raw.queryOne("SELECT ref_count FROM blobs WHERE sha256 = ?", TestStore.sha(1)) { $0.int64(0) } == 2)
+        #expect(try t.raw.queryOne("SELECT count(*) FROM blobs") { $0.int64(0) } == 2 + 120 - 3 - 2)
+        #expect(try t.store.checkConsistency() == [])
+    }
+
     @Test("image lists page newest first with totals, filter by status and by name", arguments: StoreKind.allCases)
     func list(kind: StoreKind) throws {
         let t = try TestStore(kind)
