@@ -232,6 +232,16 @@ INSERT_PAIR = ("INSERT INTO blobs VALUES (md5(random()::text), 4096, 1) "
                "INSERT INTO images VALUES (gen_random_uuid()::text, 'p', 'n', md5(random()::text), 4096, 0);\n")
 
 
+def insert_rows(images: int) -> str:
+    """The same rows as `images` INSERT_PAIRs in two multi-row INSERTs: an upload's shape since
+    SQLStore.uploadImages batches them (one statement per 50 rows there; one here)."""
+    def rows(row: str) -> str:
+        return ", ".join([row] * images)
+    return (f"INSERT INTO blobs VALUES {rows('(md5(random()::text), 4096, 1)')} "
+            "ON CONFLICT (sha256) DO UPDATE SET ref_count = blobs.ref_count + excluded.ref_count;\n"
+            f"INSERT INTO images VALUES {rows("(gen_random_uuid()::text, 'p', 'n', md5(random()::text), 4096, 0)")};\n")
+
+
 def pgbench(run: Run, cluster: LocalCluster, database: str, name: str, script: str, clients: int, seconds: float,
             synchronous: bool = True) -> tuple[float, float]:
     """pgbench with one custom script: (transactions/s, average latency ms)."""
@@ -394,6 +404,8 @@ def main() -> int:
             "same without NOTIFY": ("BEGIN;\n" + LOCK + BUMP + "COMMIT;\n", True),
             f"lock, {2 * args.images} INSERTs, bump + NOTIFY, commit": (
                 "BEGIN;\n" + LOCK + INSERT_PAIR * args.images + BUMP_NOTIFY + "COMMIT;\n", True),
+            f"lock, 2 INSERTs of {args.images} rows, bump + NOTIFY, commit": (
+                "BEGIN;\n" + LOCK + insert_rows(args.images) + BUMP_NOTIFY + "COMMIT;\n", True),
         }
         # Rounds of every shape in turn, medians: the host's noise spreads over all shapes alike.
         measured: dict[str, list[tuple[float, float]]] = {}
@@ -468,7 +480,7 @@ def main() -> int:
     for shape in shapes:
         cells = "   ".join(f"{c} client{'s' if c > 1 else ''}: {ceiling[f'{shape}|{c}'][0]:>6.0f} ({ceiling[f'{shape}|{c}'][1]:.2f})"
                            for c in sorted({1, busiest}))
-        print(f"       {shape:<44} {cells}")
+        print(f"       {shape:<52} {cells}")
     print("   (ii) 1 vs {0} writers, calls/s ({0} ÷ 1):".format(busiest))
     for store in ("SQLite, one node", "PostgreSQL, one node", "PostgreSQL, 3 nodes"):
         for files in FILES:

@@ -20,7 +20,9 @@
 #                  alternating, medians.
 #   d. ceiling     pgbench on the same PostgreSQL: the write's lock + log_head bump + NOTIFY +
 #                  commit with 1 and 8 clients, with synchronous_commit off, without NOTIFY, and
-#                  with the 200 INSERTs of a 100-image upload inside the lock; 1 vs 8 writers of
+#                  with a 100-image upload's rows inside the lock, as 200 single-row INSERTs
+#                  (the shape before uploads batched them) and as two multi-row INSERTs (what
+#                  an upload sends now); 1 vs 8 writers of
 #                  (a); PostgreSQL's wait events sampled every 2 ms during the 8-writer runs
 #                  (how long the log_head row is held, and for what); one upload's 100 image
 #                  files written and fsynced on the same disk.
