@@ -237,9 +237,11 @@ def insert_rows(images: int) -> str:
     SQLStore.uploadImages batches them (one statement per 50 rows there; one here)."""
     def rows(row: str) -> str:
         return ", ".join([row] * images)
-    return (f"INSERT INTO blobs VALUES {rows('(md5(random()::text), 4096, 1)')} "
+    blob = "(md5(random()::text), 4096, 1)"
+    image = "(gen_random_uuid()::text, 'p', 'n', md5(random()::text), 4096, 0)"
+    return (f"INSERT INTO blobs VALUES {rows(blob)} "
             "ON CONFLICT (sha256) DO UPDATE SET ref_count = blobs.ref_count + excluded.ref_count;\n"
-            f"INSERT INTO images VALUES {rows("(gen_random_uuid()::text, 'p', 'n', md5(random()::text), 4096, 0)")};\n")
+            f"INSERT INTO images VALUES {rows(image)};\n")
 
 
 def pgbench(run: Run, cluster: LocalCluster, database: str, name: str, script: str, clients: int, seconds: float,
