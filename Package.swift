@@ -142,8 +142,9 @@ let package = Package(
         // and WAL checkpoints under CellHubSQL's repositories. Knows nothing about protos or RPC.
         .target(name: "CellHubStore", dependencies: ["CSQLite", "CellHub", "CellHubSQL", "CLinuxShim"], swiftSettings: strictSwift),
         // PostgreSQL storage (the only importer of CLibPQ): the same repositories (CellHubSQL),
-        // for several nodes sharing one database. Imports neither CellHubStore nor SQLite.
-        .target(name: "CellHubPostgres", dependencies: ["CLibPQ", "CellHub", "CellHubSQL"], swiftSettings: strictSwift),
+        // for several nodes sharing one database. Imports neither CellHubStore nor SQLite;
+        // EventLoop only so that a server's loop can watch the LISTEN socket.
+        .target(name: "CellHubPostgres", dependencies: ["CLibPQ", "CellHub", "CellHubSQL", "EventLoop"], swiftSettings: strictSwift),
 
         // Raw protobuf-c pack/unpack timed in C: the baseline the Swift layer is measured against.
         .target(name: "CProtoBaseline", dependencies: ["CellHubProtoC"]),
@@ -190,7 +191,7 @@ let package = Package(
             swiftSettings: strictSwift
         ),
         .testTarget(
-            name: "CellHubStoreTests", dependencies: ["CellHubStore", "CellHubPostgres", "CellHubSQL", "CellHub", "TestSupport", "StoreTestSupport"],
+            name: "CellHubStoreTests", dependencies: ["CellHubStore", "CellHubPostgres", "CellHubSQL", "CellHub", "EventLoop", "TestSupport", "StoreTestSupport"],
             swiftSettings: strictSwift
         ),
         .testTarget(

@@ -129,6 +129,10 @@ public final class EventLoop: @unchecked Sendable {
 
     // MARK: Registration (loop thread only)
 
+    /// The events of a descriptor watched for input only (`EPOLLIN`), for modules that
+    /// register one without importing epoll's header.
+    package static let readEvents: UInt32 = EPOLLIN.rawValue
+
     /// Adds `fd` to the epoll set; events go to `selectable`. Returns the registration token.
     public func register(fd: Int32, events: UInt32, _ selectable: any Selectable) throws(SystemCallError) -> UInt64 {
         preconditionInEventLoop()

@@ -144,6 +144,10 @@ public final class GRPCServer: Sendable {
         group = try EventLoopGroup(loopCount: configuration.loopCount, busyPollNanoseconds: configuration.busyPollNanoseconds)
     }
 
+    /// The server's event loops, for other work that watches a descriptor (the PostgreSQL
+    /// store's LISTEN connection). They run from `init` until the end of `shutdown`.
+    package var eventLoops: [EventLoop] { group.loops }
+
     /// Binds every loop's listener and returns the bound port.
     public func start() async throws -> Int {
         var port = core.configuration.port

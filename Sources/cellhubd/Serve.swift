@@ -1,5 +1,6 @@
 import ArgumentParser
 import CellHub
+import CellHubPostgres
 import CellHubProto
 import CellHubServer
 import CellHubStore
@@ -176,6 +177,9 @@ struct Serve: ParsableCommand {
         if !noReflection { services.append(ReflectionService(describing: services)) }
 
         let server = try GRPCServer(configuration: configuration, services: services, logger: logger)
+        // PostgreSQL: the store's LISTEN socket moves from its own thread onto a loop.
+        let postgres = store as? PostgresStore
+        postgres?.listen(on: server.eventLoops[0])
         let boundPort = try blockingWait { try await server.start() }
         let builtinWorkers = InProcessWorkers(count: workers, dispatcher: dispatcher, workers: domain.workers, logger: logger)
         builtinWorkers.start()
@@ -198,7 +202,15 @@ struct Serve: ParsableCommand {
         logger.info("draining", metadata: ["signal": "\(received)"])
         health.setStatus(.notServing)
         // After the GOAWAYs: every stream ends UNAVAILABLE, and its client resumes elsewhere.
-        try blockingWait { await server.shutdown(afterGoaway: { hub.drain(); dispatcher.drain() }) }
+        // The listener leaves its loop before the loops stop; the drained hub needs no more
+        // wake-ups from other nodes.
+        try blockingWait {
+            await server.shutdown(afterGoaway: {
+                hub.drain()
+                dispatcher.drain()
+                postgres?.stopListening()
+            })
+        }
         // Built-in workers finish the image they are on (its result is stored), then stop.
         builtinWorkers.stop()
         hub.stop()

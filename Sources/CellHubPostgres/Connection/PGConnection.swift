@@ -46,7 +46,8 @@ final class PGConnection: SQLDatabase {
 
     // MARK: Notifications
 
-    /// The connection's socket, to wait on with `poll` (-1 when the connection is closed).
+    /// The connection's socket, to wait on with `poll` or an event loop (-1 when the
+    /// connection is closed; libpq closes it itself when it finds the connection broken).
     var socket: Int32 { PQsocket(handle) }
 
     /// The server process serving this connection.
@@ -58,6 +59,12 @@ final class PGConnection: SQLDatabase {
     /// Reads whatever the server sent without blocking (libpq queues notifications for
     /// `takeNotifications`); false when the connection broke.
     func consumeInput() -> Bool { PQconsumeInput(handle) == 1 && !isBroken }
+
+    /// Puts the connection in libpq's nonblocking mode (`PQsetnonblocking`): a send that
+    /// cannot complete returns instead of waiting for the socket. For a connection watched by
+    /// an event loop, which must never wait; `PQexec` ignores the mode (and must not be called
+    /// there). False when libpq refused.
+    func setNonBlocking() -> Bool { PQsetnonblocking(handle, 1) == 0 }
 
     /// Takes and frees the notifications libpq has queued; returns their channels, in order.
     /// (Their payload is not read: the store sends none.)

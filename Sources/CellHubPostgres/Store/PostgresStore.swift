@@ -1,5 +1,6 @@
 package import CellHub
 package import CellHubSQL
+package import EventLoop
 import Synchronization
 
 /// CellHub's storage in PostgreSQL: the same tables, counters, event log and semantics as the
@@ -23,7 +24,9 @@ import Synchronization
 /// the log is the data), and every store LISTENs (`ChangeListener`): another node's commit
 /// wakes this store's commit listeners (the EventHub reads "the log after R"), and another
 /// node's revocation moves this store's access generations, within a notification's round
-/// trip — or, should the LISTEN connection drop, within the safety poll's interval.
+/// trip — or, should the LISTEN connection drop, within the safety poll's interval. The
+/// listener starts on a thread of its own; a server moves it onto one of its event loops
+/// (`listen(on:)`).
 ///
 /// A serving node also publishes who watches which project through it (`presence`, a
 /// `PostgresPresenceBoard`: the `nodes` and `presence` tables and `NOTIFY cellhub_presence`),
@@ -49,7 +52,7 @@ package final class PostgresStore: Sendable {
         /// Connections in the pool: concurrent calls each take a free one.
         package var connections = 4
         /// Whether to hear other nodes' commits and revocations (`ChangeListener`: one more
-        /// connection and one thread).
+        /// connection, and one thread until `listen(on:)` moves it onto an event loop).
         package var listens = true
         /// How often the listener reads the log's head and the access generations without a
         /// notification: the longest another node's change can go unseen when the LISTEN
@@ -86,8 +89,11 @@ package final class PostgresStore: Sendable {
     /// Changed after every revocation and membership change made through this store, and
     /// when the listener finds that another node made one (`access_generations` moved).
     let access: AccessGenerations
-    /// Hears other nodes' commits; nil when `Options.listens` is off. Stopped in deinit.
+    /// Hears other nodes' commits; nil when `Options.listens` is off.
     private let listener: ChangeListener?
+    /// What waits on the listener's socket: a thread from the open, an event loop after
+    /// `listen(on:)`; nil when not listening. Stopped in deinit.
+    private let driver = Mutex<(any ChangeListenerDriver)?>(nil)
     /// Woken by `NOTIFY cellhub_presence` (the listener): the presence board.
     private let presenceListeners = CommitListeners()
     /// Made on first use (`presence`): only a serving node publishes watchers. Stopped in deinit.
@@ -122,16 +128,39 @@ package final class PostgresStore: Sendable {
         }
         let changes = ObservedChanges(initial, commitListeners: commitListeners, access: access)
         let presenceListeners = presenceListeners
-        listener = ChangeListener(
+        let listener = ChangeListener(
             url: url, safetyIntervalMs: options.safetyPollIntervalMs,
-            safetyRead: { try pool.withConnection { db in try ChangeListener.snapshot(db) } },
+            poolRead: { try pool.withConnection { db in try ChangeListener.snapshot(db) } },
             observe: { changes.observe($0) }, presenceChanged: { presenceListeners.wakeAll() },
             report: options.reportFault, reportIntervalMs: options.faultReportIntervalMs)
+        self.listener = listener
+        driver.withLock { $0 = ListenerThread(listener) }
     }
 
     deinit {
         board.withLock { $0 }?.stop()
-        listener?.stop()
+        stopListening()
+    }
+
+    /// Moves the listener onto `loop`: its thread ends (closing its LISTEN connection), and
+    /// the loop watches a new one (opened, read once for what the move missed, off the loop).
+    /// For a server, once its loops run; call `stopListening()` before `loop` stops — the
+    /// loop deregisters the socket. Nothing when the store does not listen; not on `loop`.
+    package func listen(on loop: EventLoop) {
+        guard let listener else { return }
+        driver.withLock { driver in
+            driver?.stop()
+            driver = ListenerLoopDriver(listener, loop: loop)
+        }
+    }
+
+    /// Stops hearing other nodes' commits: closes the LISTEN connection, ends the thread or
+    /// leaves the loop; returns once that is done. Idempotent; the deinit calls it.
+    package func stopListening() {
+        driver.withLock { driver in
+            driver?.stop()
+            driver = nil
+        }
     }
 
     /// `CommitSignal`: this node's presence board (`PostgresPresenceBoard`), made on first use;

@@ -2,6 +2,7 @@ import CellHub
 import Dispatch
 import CellHubPostgres
 import CellHubSQL
+import EventLoop
 import StoreTestSupport
 import Synchronization
 import Testing
@@ -158,57 +159,91 @@ struct PostgresNodesTests {
         #expect(throws: StoreError.unknownMigration("v99-from-the-future")) { try PostgresStore(url: url) }
     }
 
-    @Test("a commit on one node wakes another node's commit listeners through LISTEN, within a second")
-    func commitWakesOtherNode() throws {
+    @Test("a commit on one node wakes another node's commit listeners through LISTEN, within a second", arguments: ListenerDriverKind.allCases)
+    func commitWakesOtherNode(driver: ListenerDriverKind) throws {
         // No safety poll within the test: the wake-up can only come from the notification.
-        let (a, b, _) = try twoListeningNodes(safetyPollIntervalMs: 600_000)
-        let woken = DispatchSemaphore(value: 0)
-        a.onCommit { woken.signal() }
-        let before = try a.currentRevision()
-        _ = try b.createUser(name: "ada", isWorker: false, tokenHash: Array(repeating: 7, count: 32), payload: { _ in [] })
-        #expect(woken.wait(timeout: .now() + 1) == .success, "a woke within 1 s")
-        #expect(try a.events(after: before, limit: 10).map(\.revision) == [before + 1])
+        try withTwoListeningNodes(driver, safetyPollIntervalMs: 600_000) { a, b, _ in
+            let woken = DispatchSemaphore(value: 0)
+            a.onCommit { woken.signal() }
+            let before = try a.currentRevision()
+            _ = try b.createUser(name: "ada", isWorker: false, tokenHash: Array(repeating: 7, count: 32), payload: { _ in [] })
+            #expect(woken.wait(timeout: .now() + 1) == .success, "a woke within 1 s")
+            #expect(try a.events(after: before, limit: 10).map(\.revision) == [before + 1])
+        }
     }
 
-    @Test("a revocation or a share on one node moves the other node's access generations")
-    func generationsCrossNodes() throws {
-        let (a, b, _) = try twoListeningNodes(safetyPollIntervalMs: 600_000)
-        let owner = try b.createUser(name: "ada", isWorker: false, tokenHash: Array(repeating: 1, count: 32), payload: { _ in [] }).user
-        let guest = try b.createUser(name: "bob", isWorker: false, tokenHash: Array(repeating: 2, count: 32), payload: { _ in [] }).user
-        let project = try b.createProject(ownerID: owner.id, name: "p", description: "", payload: { _ in [] }).project
+    @Test("a revocation or a share on one node moves the other node's access generations", arguments: ListenerDriverKind.allCases)
+    func generationsCrossNodes(driver: ListenerDriverKind) throws {
+        try withTwoListeningNodes(driver, safetyPollIntervalMs: 600_000) { a, b, _ in
+            let owner = try b.createUser(name: "ada", isWorker: false, tokenHash: Array(repeating: 1, count: 32), payload: { _ in [] }).user
+            let guest = try b.createUser(name: "bob", isWorker: false, tokenHash: Array(repeating: 2, count: 32), payload: { _ in [] }).user
+            let project = try b.createProject(ownerID: owner.id, name: "p", description: "", payload: { _ in [] }).project
 
-        let memberships = a.membershipGeneration, credentials = a.credentialsGeneration
-        _ = try b.share(projectID: project.id, userID: guest.id, role: .viewer, actor: owner.id, payload: { _ in [] })
-        #expect(waitUntil { a.membershipGeneration != memberships }, "a's role caches see b's share")
-        #expect(a.credentialsGeneration == credentials, "a share revokes no credentials")
+            let memberships = a.membershipGeneration, credentials = a.credentialsGeneration
+            _ = try b.share(projectID: project.id, userID: guest.id, role: .viewer, actor: owner.id, payload: { _ in [] })
+            #expect(waitUntil { a.membershipGeneration != memberships }, "a's role caches see b's share")
+            #expect(a.credentialsGeneration == credentials, "a share revokes no credentials")
 
-        let afterShare = a.membershipGeneration
-        _ = try b.revokeShare(projectID: project.id, userID: guest.id, actor: owner.id, payload: { _ in [] })
-        #expect(waitUntil { a.membershipGeneration != afterShare }, "a's role caches see b's revocation")
+            let afterShare = a.membershipGeneration
+            _ = try b.revokeShare(projectID: project.id, userID: guest.id, actor: owner.id, payload: { _ in [] })
+            #expect(waitUntil { a.membershipGeneration != afterShare }, "a's role caches see b's revocation")
 
-        _ = try b.revokeUser(id: guest.id, payload: { _ in [] })
-        #expect(waitUntil { a.credentialsGeneration != credentials }, "a's token caches see b's revocation")
+            _ = try b.revokeUser(id: guest.id, payload: { _ in [] })
+            #expect(waitUntil { a.credentialsGeneration != credentials }, "a's token caches see b's revocation")
+        }
     }
 
-    @Test("after its LISTEN connection is killed, a node still sees the next commit of another node, and listens again")
-    func listenConnectionKilled() throws {
-        let (a, b, url) = try twoListeningNodes(safetyPollIntervalMs: PostgresStore.Options().safetyPollIntervalMs)
-        let killed = try #require(a.listenerBackendPID)
-        let woken = DispatchSemaphore(value: 0)
-        a.onCommit { woken.signal() }
+    @Test("after its LISTEN connection is killed, a node still sees the next commit of another node, and listens again", arguments: ListenerDriverKind.allCases)
+    func listenConnectionKilled(driver: ListenerDriverKind) throws {
+        try withTwoListeningNodes(driver, safetyPollIntervalMs: PostgresStore.Options().safetyPollIntervalMs) { a, b, url in
+            let killed = try #require(a.listenerBackendPID)
+            let woken = DispatchSemaphore(value: 0)
+            a.onCommit { woken.signal() }
+            let raw = try PostgresRawConnection(url: url)
+            #expect(try raw.rows("SELECT pg_terminate_backend(?)", [String(killed)]) == [["t"]])
+
+            let before = try a.currentRevision()
+            _ = try b.createUser(name: "ada", isWorker: false, tokenHash: Array(repeating: 7, count: 32), payload: { _ in [] })
+            #expect(woken.wait(timeout: .now() + 3) == .success, "a woke (reconnected listener or safety poll)")
+            #expect(try a.events(after: before, limit: 10).map(\.revision) == [before + 1])
+            #expect(waitUntil(seconds: 5) { a.listenerBackendPID.map { $0 != killed } ?? false }, "a listens on a new connection")
+
+            // And the new connection hears: with the safety poll out of the way, a wakes again.
+            while woken.wait(timeout: .now()) == .success {}
+            _ = try b.createUser(name: "bob", isWorker: false, tokenHash: Array(repeating: 8, count: 32), payload: { _ in [] })
+            #expect(woken.wait(timeout: .now() + 1) == .success)
+        }
+    }
+
+    @Test("a loop-driven listener that stops closes its connection, hears nothing more, and lets its loop stop")
+    func loopListenerStops() throws {
+        let url = try TemporaryPostgres.freshDatabase()
+        var options = PostgresStore.Options()
+        options.connections = 2
+        options.safetyPollIntervalMs = 50  // timers in flight when it stops
+        let a = try PostgresStore(url: url, options: options), b = try PostgresStore(url: url, options: options)
+        let group = try EventLoopGroup(loopCount: 1)
+        defer { group.shutdown() }
+        try #require(waitUntil { a.listenerBackendPID != nil }, "a's thread listens")
+        let threads = try #require(a.listenerBackendPID)
+        a.listen(on: group.loops[0])
+        try #require(waitUntil { a.listenerBackendPID.map { $0 != threads } ?? false }, "a listens on the loop, on a new connection")
+        let onLoop = try #require(a.listenerBackendPID)
         let raw = try PostgresRawConnection(url: url)
-        #expect(try raw.rows("SELECT pg_terminate_backend(?)", [String(killed)]) == [["t"]])
+        func connected(_ pid: Int32) throws -> Bool {
+            try raw.rows("SELECT count(*) FROM pg_stat_activity WHERE pid = ?", [String(pid)]) == [["1"]]
+        }
+        #expect(waitUntil { (try? connected(threads)) == false }, "the thread's connection was closed")
 
-        let before = try a.currentRevision()
+        a.stopListening()
+        #expect(a.listenerBackendPID == nil)
+        #expect(waitUntil { (try? connected(onLoop)) == false }, "the loop's connection was closed")
+        a.stopListening()  // idempotent
+        let woken = DispatchSemaphore(value: 0)
+        a.onCommit { woken.signal() }
         _ = try b.createUser(name: "ada", isWorker: false, tokenHash: Array(repeating: 7, count: 32), payload: { _ in [] })
-        #expect(woken.wait(timeout: .now() + 3) == .success, "a woke (reconnected listener or safety poll)")
-        #expect(try a.events(after: before, limit: 10).map(\.revision) == [before + 1])
-        #expect(waitUntil(seconds: 5) { a.listenerBackendPID.map { $0 != killed } ?? false }, "a listens on a new connection")
-
-        // And the new connection hears: with the safety poll out of the way, a wakes again.
-        while woken.wait(timeout: .now()) == .success {}
-        _ = try b.createUser(name: "bob", isWorker: false, tokenHash: Array(repeating: 8, count: 32), payload: { _ in [] })
-        #expect(woken.wait(timeout: .now() + 1) == .success)
+        // No notification and no safety poll wakes a stopped listener: 20 safety intervals pass.
+        #expect(woken.wait(timeout: .now() + 1) == .timedOut, "a stopped listener woke nobody")
     }
 
     @Test("while one node holds the orphan-sweep lock, another node's attempt returns nil without running; then it gets it")
@@ -281,19 +316,19 @@ struct PostgresNodesTests {
         #expect(try nodes[0].checkConsistency() == [])
     }
 
-    @Test("the listener reports its failures: the first at once, then at most one per interval, saying how many it left out")
-    func listenerFailuresAreReported() throws {
+    @Test("the listener reports its failures: the first at once, then at most one per interval, saying how many it left out", arguments: ListenerDriverKind.allCases)
+    func listenerFailuresAreReported(driver: ListenerDriverKind) throws {
         let reports = Mutex<[String]>([])
-        let (a, _, url) = try twoListeningNodes(safetyPollIntervalMs: 600_000) { options in
+        try withTwoListeningNodes(driver, safetyPollIntervalMs: 600_000, configureA: { options in
             options.reportFault = { report in reports.withLock { $0.append(report) } }
             options.faultReportIntervalMs = 1_500
-        }
-        let raw = try PostgresRawConnection(url: url)
-        /// Kills a's LISTEN connection and waits until it listens on a new one.
-        func kill() throws {
-            let killed = try #require(a.listenerBackendPID)
-            #expect(try raw.rows("SELECT pg_terminate_backend(?)", [String(killed)]) == [["t"]])
-            try #require(waitUntil(seconds: 5) { a.listenerBackendPID.map { $0 != killed } ?? false }, "a listens again")
+        }) { a, _, url in
+            let raw = try PostgresRawConnection(url: url)
+            /// Kills a's LISTEN connection and waits until it listens on a new one.
+            func kill() throws {
+                let killed = try #require(a.listenerBackendPID)
+                #expect(try raw.rows("SELECT pg_terminate_backend(?)", [String(killed)]) == [["t"]])
+                try #require(waitUntil(seconds: 5) { a.listenerBackendPID.map { $0 != killed } ?? false }, "a listens again")
         }
         try kill()
         #expect(waitUntil { reports.withLock { $0.count } == 1 })
@@ -310,15 +345,26 @@ struct PostgresNodesTests {
         let all = reports.withLock { $0 }
         #expect(all.count == 2)
         #expect(all.last.map { $0.contains("more since the last report") } == true, "\(all)")
+        }
     }
 }
 
-/// Two stores ("nodes") on a fresh database, once the first one's LISTEN connection is open
-/// (it opens on the listener's thread: a commit before that would be heard only by the safety
-/// poll).
-private func twoListeningNodes(
-    safetyPollIntervalMs: Int64, configureA: (inout PostgresStore.Options) -> Void = { _ in }
-) throws -> (a: PostgresStore, b: PostgresStore, url: String) {
+/// Who waits on the LISTEN socket: the store's own thread (how it opens), or an event loop
+/// (`PostgresStore.listen(on:)`, as `serve` does).
+enum ListenerDriverKind: String, CaseIterable, CustomTestStringConvertible {
+    case thread, loop
+
+    var testDescription: String { rawValue }
+}
+
+/// Runs `body` with two stores ("nodes") on a fresh database once the first one's LISTEN
+/// connection is open (it opens off the caller's thread: a commit before that would be heard
+/// only by the safety poll), driven by `driver`: with `.loop` on the one loop of a group that
+/// lives as long as `body`, and leaves it before the loop stops.
+private func withTwoListeningNodes(
+    _ driver: ListenerDriverKind, safetyPollIntervalMs: Int64, configureA: (inout PostgresStore.Options) -> Void = { _ in },
+    _ body: (_ a: PostgresStore, _ b: PostgresStore, _ url: String) throws -> Void
+) throws {
     let url = try TemporaryPostgres.freshDatabase()
     var options = PostgresStore.Options()
     options.connections = 2
@@ -326,8 +372,14 @@ private func twoListeningNodes(
     var optionsA = options
     configureA(&optionsA)
     let a = try PostgresStore(url: url, options: optionsA), b = try PostgresStore(url: url, options: options)
+    let group = try EventLoopGroup(loopCount: 1)
+    defer {
+        a.stopListening()
+        group.shutdown()
+    }
+    if driver == .loop { a.listen(on: group.loops[0]) }
     try #require(waitUntil { a.listenerBackendPID != nil }, "a's LISTEN connection is open")
-    return (a, b, url)
+    try body(a, b, url)
 }
 
 /// Polls `condition` until it holds or `seconds` passed (a value another thread moves has no
