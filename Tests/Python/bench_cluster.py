@@ -458,7 +458,7 @@ def main() -> int:
               f"{d('after_answer_ms'):>16.2f} ms")
     print(f"   cross-node − same-node: p50 {delivery['delivery_cross_node_p50_ms'] - delivery['delivery_same_node_p50_ms']:+.2f} ms, "
           f"p99 {delivery['delivery_cross_node_p99_ms'] - delivery['delivery_same_node_p99_ms']:+.2f} ms "
-          "(NOTIFY at B's commit → A's LISTEN thread → A's hub reads the log)")
+          "(NOTIFY at B's commit → A's LISTEN connection → A reads the log's head → A's hub reads the log)")
     print()
     per_node = (args.streams + 2) // 3
     print(f"c. Fan-out: {args.streams} WatchProject subscribers over {args.connections} connections; 5 uploads 1 s apart per run; "
