@@ -1,16 +1,39 @@
 import Dispatch
 import Synchronization
 
-/// A connection a `GroupCommit` writes on: one write transaction for one body, or for several,
-/// each in its own savepoint.
-package protocol GroupCommitConnection {
+/// A connection a `GroupCommit` writes on: a write transaction, in which a group runs each
+/// write in its own savepoint (`writeTransaction(each:)`, shared by both engines).
+package protocol GroupCommitConnection: SQLDatabase {
     /// Runs `body` in one write transaction; anything it throws rolls it back.
     func writeTransaction(_ body: () throws -> Void) throws
-    /// Runs `bodies` in one write transaction, each in its own savepoint, and commits once. A
-    /// body that throws is rolled back alone and its error returned in its slot; an error that
-    /// spoils the whole transaction (the commit's, a broken connection) is thrown, and then
-    /// nothing was committed.
-    func writeTransaction(each bodies: [() throws -> Void]) throws -> [(any Error)?]
+}
+
+extension GroupCommitConnection {
+    /// Runs `bodies` in one write transaction, each in its own savepoint, and commits once
+    /// (one lock, one flush for all). A body that throws is rolled back to its savepoint alone
+    /// (PostgreSQL refuses every statement after an error until then) and its error returned
+    /// in its slot; an error that spoils the whole transaction (the commit's, a broken
+    /// connection, one after which SQLite rolled everything back) is thrown, and then nothing
+    /// was committed.
+    func writeTransaction(each bodies: [() throws -> Void]) throws -> [(any Error)?] {
+        var errors: [(any Error)?] = []
+        errors.reserveCapacity(bodies.count)
+        try writeTransaction {
+            for body in bodies {
+                try run("SAVEPOINT grouped_write")
+                do {
+                    try body()
+                    try run("RELEASE grouped_write")
+                    errors.append(nil)
+                } catch {
+                    try run("ROLLBACK TO grouped_write")
+                    try run("RELEASE grouped_write")
+                    errors.append(error)
+                }
+            }
+        }
+        return errors
+    }
 }
 
 /// Group commit: writes that arrive while another is committing share the next transaction

@@ -228,30 +228,6 @@ final class PGConnection: SQLDatabase {
         return try finish(body)
     }
 
-    /// Runs `bodies` in one transaction (opened with `first` after BEGIN), each in its own
-    /// savepoint, and commits once: a body that throws is rolled back to its savepoint alone
-    /// (PostgreSQL refuses every statement after an error until then) and its error returned
-    /// in its slot; an error that spoils the whole transaction (the commit's, a broken
-    /// connection) is thrown, and then nothing was committed.
-    func transaction(first: String? = nil, each bodies: [() throws -> Void]) throws -> [(any Error)?] {
-        try transaction(first: first) {
-            var errors: [(any Error)?] = []
-            errors.reserveCapacity(bodies.count)
-            for body in bodies {
-                try execute("SAVEPOINT grouped_write")
-                do {
-                    try body()
-                    try execute("RELEASE grouped_write")
-                    errors.append(nil)
-                } catch {
-                    try execute("ROLLBACK TO grouped_write; RELEASE grouped_write")
-                    errors.append(error)
-                }
-            }
-            return errors
-        }
-    }
-
     /// Runs `body` in a REPEATABLE READ, READ ONLY transaction: every query in it sees one
     /// snapshot of the database.
     func readTransaction<T>(_ body: () throws -> T) throws -> T {

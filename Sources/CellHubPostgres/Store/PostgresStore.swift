@@ -278,8 +278,4 @@ extension PGConnection: GroupCommitConnection {
     static let writeLock = "SELECT revision FROM log_head FOR UPDATE"
 
     func writeTransaction(_ body: () throws -> Void) throws { try transaction(first: Self.writeLock, body) }
-
-    func writeTransaction(each bodies: [() throws -> Void]) throws -> [(any Error)?] {
-        try transaction(first: Self.writeLock, each: bodies)
-    }
 }

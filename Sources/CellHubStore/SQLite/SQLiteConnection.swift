@@ -188,31 +188,6 @@ final class SQLiteConnection: SQLDatabase, GroupCommitConnection {
     /// `GroupCommitConnection`: a write transaction for one body.
     func writeTransaction(_ body: () throws -> Void) throws { try transaction(body) }
 
-    /// Runs `bodies` in one write transaction, each in its own savepoint, and commits once
-    /// (one fsync for all). A body that throws is rolled back alone and its error returned in
-    /// its slot; an error that spoils the whole transaction (the commit's, or one after which
-    /// SQLite rolled everything back) is thrown, and then nothing was committed.
-    func writeTransaction(each bodies: [() throws -> Void]) throws -> [(any Error)?] {
-        try begin("BEGIN IMMEDIATE")
-        return try finish {
-            var errors: [(any Error)?] = []
-            errors.reserveCapacity(bodies.count)
-            for body in bodies {
-                try run("SAVEPOINT grouped_write")
-                do {
-                    try body()
-                    try run("RELEASE grouped_write")
-                    errors.append(nil)
-                } catch {
-                    try run("ROLLBACK TO grouped_write")
-                    try run("RELEASE grouped_write")
-                    errors.append(error)
-                }
-            }
-            return errors
-        }
-    }
-
     /// Runs `body` in a read transaction, so every query in it sees one snapshot of the
     /// database (in WAL mode a reader never waits for the writer).
     func readTransaction<T>(_ body: () throws -> T) throws -> T {
