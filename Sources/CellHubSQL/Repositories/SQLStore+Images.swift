@@ -166,10 +166,14 @@ extension SQLStore {
                 throw StoreError.notFound(.project, id: projectID)
             }
             var seen = Set<String>()
+            let unique = ids.filter { seen.insert($0).inserted }
+            let stored = try tx.db.query(
+                "SELECT \(Rows.imageColumns) FROM images i \(Rows.imageJoins) WHERE i.id IN (?)", in: unique, row: Rows.image)
+            let byID = Dictionary(stored.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
             var found: [ImageRecord] = []
             var missing: [String] = []
-            for id in ids where seen.insert(id).inserted {
-                if let image = try Rows.image(tx.db, id: id), image.projectID == projectID {
+            for id in unique {
+                if let image = byID[id], image.projectID == projectID {
                     found.append(image)
                 } else {
                     missing.append(id)
@@ -205,11 +209,11 @@ extension SQLStore {
                         tx.now, jobID)
                     cancelled.append(CancelledJob(job))
                 }
-                try tx.db.run("DELETE FROM images WHERE id = ?", image.id)
                 delta.remove(image.status, bytes: image.sizeBytes)
                 blobs[image.sha256Hex, default: 0] += 1
                 uploadBuckets[image.uploadedAtMs, default: 0] += 1
             }
+            try tx.db.run("DELETE FROM images WHERE id IN (?)", in: images.map(\.id))
             for (uploadedAtMs, count) in uploadBuckets {
                 try tx.removeUploads(projectID: projectID, uploadedAtMs: uploadedAtMs, count: count)
             }

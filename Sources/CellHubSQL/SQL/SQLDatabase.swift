@@ -36,6 +36,38 @@ extension SQLDatabase {
         try queryOne(sql, arguments: arguments, row: row)
     }
 
+    /// Runs the query `sql` once per chunk of `values` (at most `perStatement` each), its
+    /// `(?)` widened to `(?, ?, …)` for the chunk: `WHERE id IN (?)` for many ids in a few
+    /// statements (on PostgreSQL, round trips) instead of one each. Every row read, in turn.
+    package func query<T>(
+        _ sql: String, in values: [String], perStatement: Int = 50, row: (any SQLRow) -> T
+    ) throws -> [T] {
+        var rows: [T] = []
+        for (statement, chunk) in Self.chunked(sql, values, perStatement) {
+            rows += try query(statement, arguments: chunk, row: row)
+        }
+        return rows
+    }
+
+    /// Runs the statement `sql` once per chunk of `values`, as `query(_:in:row:)` does; the
+    /// rows changed in all.
+    @discardableResult
+    package func run(_ sql: String, in values: [String], perStatement: Int = 50) throws -> Int {
+        var changed = 0
+        for (statement, chunk) in Self.chunked(sql, values, perStatement) {
+            changed += try run(statement, arguments: chunk)
+        }
+        return changed
+    }
+
+    private static func chunked(_ sql: String, _ values: [String], _ perStatement: Int) -> [(String, [String])] {
+        stride(from: 0, to: values.count, by: max(1, perStatement)).map { start in
+            let chunk = Array(values[start..<min(start + perStatement, values.count)])
+            let list = "(" + Array(repeating: "?", count: chunk.count).joined(separator: ", ") + ")"
+            return (sql.replacing("(?)", with: list), chunk)
+        }
+    }
+
     /// Inserts `rows` with multi-row INSERTs: `head` (the statement up to and including
     /// VALUES), then `row` (one row's placeholders, `(?, ?, 1)`) once per row, then `tail`
     /// (an ON CONFLICT clause). On PostgreSQL each statement is a round trip made while the

@@ -49,6 +49,29 @@ struct ImagesTests {
         #expect(try t.store.checkConsistency() == [])
     }
 
+    @Test("deleting more images than one statement takes: every one found, in the order asked, duplicates and strangers aside", arguments: StoreKind.allCases)
+    func deleteAcrossStatements(kind: StoreKind) throws {
+        let t = try TestStore(kind)
+        let ada = try t.user("ada")
+        let p = try t.store.createProject(ownerID: ada.id, name: "p", description: "", payload: tag("c")).project
+        let other = try t.store.createProject(ownerID: ada.id, name: "q", description: "", payload: tag("c")).project
+        guard case .stored(let uploaded) = try t.store.uploadImages(
+            projectID: p.id, uploaderID: ada.id, images: t.images(130, sizes: 10, sha: { $0 % 7 }), payload: tag("u")),
+              case .stored(let elsewhere) = try t.store.uploadImages(
+            projectID: other.id, uploaderID: ada.id, images: t.images(1, sizes: 10, sha: { _ in 99 }), payload: tag("u"))
+        else { Issue.record("expected stored"); return }
+        // 120 of the 130, newest first, each asked twice, plus an unknown id and another project's image.
+        let chosen = Array(uploaded.images.map(\.id).reversed().prefix(120))
+        let asked = chosen.flatMap { [$0, $0] } + ["nope", elsewhere.images[0].id]
+        let deleted = try t.store.deleteImages(projectID: p.id, ids: asked, allowMissing: true, actor: ada.id, payload: tag("d"))
+        #expect(deleted.deleted.map(\.id) == chosen)
+        #expect(deleted.missingIDs == ["nope", elsewhere.images[0].id])
+        #expect(deleted.counters.imageCount == 10 && deleted.freedBytes == 1_200)
+        #expect(try t.raw.queryOne("SELECT count(*) FROM images WHERE project_id = ?", p.id) { $0.int64(0) } == 10)
+        #expect(deleted.orphanedBlobs == [], "the 10 left still reference all 7 contents")
+        #expect(try t.store.checkConsistency() == [])
+    }
+
     @Test("image lists page newest first with totals, filter by status and by name", arguments: StoreKind.allCases)
     func list(kind: StoreKind) throws {
         let t = try TestStore(kind)
