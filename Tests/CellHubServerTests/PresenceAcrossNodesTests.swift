@@ -25,9 +25,10 @@ struct PresenceAcrossNodesTests {
     func joinedAndLeftAcrossNodes() async throws {
         let a = try HubHarness(.postgres)
         let b = try HubHarness(anotherNodeOf: a)
-        let (project, olga, vera, _) = try sharedProject(a)
+        let (project, olga, vera, eddie) = try sharedProject(a)
         let onA = a.watchProject(project.id, as: olga)
         await a.settle { onA.outlet.messages.count == 2 }
+        let sentinels = try await untilHeard(from: a, by: b, olga: olga, eddie: eddie)
 
         let onB = b.watchProject(project.id, as: vera)
         await b.settle { onB.outlet.messages.count == 2 }
@@ -46,6 +47,28 @@ struct PresenceAcrossNodesTests {
         #expect(presences(onA.outlet).last == Seen(.left, "vera", ["olga"]))
         #expect(onA.outlet.messages.map(\.revision) == onA.outlet.messages.map(\.revision).sorted(), "presence never goes back in revision")
         onA.end.cancel()
+        for end in sentinels { end.cancel() }
+    }
+
+    /// Returns once node `b`'s hub has heard of every watcher node `a` had so far (a's board
+    /// writes, NOTIFY, b's board reads: asynchronous): olga starts watching a sentinel project
+    /// on `a`, which eddie watches on `b`; `a` writes its watchers in order, so once eddie's
+    /// stream lists olga, `b` has read every row written before hers. Returns the sentinel
+    /// streams' ends, to cancel.
+    private func untilHeard(
+        from a: HubHarness, by b: HubHarness, olga: Caller, eddie: Caller
+    ) async throws -> [Task<StreamEnd?, Never>] {
+        let sentinel = try a.domain.projects.create(name: "sentinel", description: "", caller: olga).project
+        _ = try a.domain.sharing.share(projectID: sentinel.id, grantee: .userName("eddie"), role: .viewer, caller: olga)
+        let olgaOnA = a.watchProject(sentinel.id, as: olga)
+        await a.settle { olgaOnA.outlet.messages.count == 2 }
+        let eddieOnB = b.watchProject(sentinel.id, as: eddie)
+        await b.settle {
+            guard case .snapshot(let snapshot) = eddieOnB.outlet.messages.first?.payload else { return false }
+            return snapshot.watchers.contains { $0.userName == "olga" }
+                || presences(eddieOnB.outlet).contains { $0.change == .joined && $0.user == "olga" }
+        }
+        return [olgaOnA.end, eddieOnB.end]
     }
 
     @Test("a user watching on both nodes is one watcher: no PRESENCE when their second node's stream opens or closes, left only when gone from both")
@@ -58,10 +81,14 @@ struct PresenceAcrossNodesTests {
         let veraOnA = a.watchProject(project.id, as: vera)
         await a.settle { presences(olgaOnA.outlet).count == 1 && veraOnA.outlet.messages.count == 2 }
         #expect(presences(olgaOnA.outlet) == [Seen(.joined, "vera", ["olga", "vera"])])
+        let sentinels = try await untilHeard(from: a, by: b, olga: olga, eddie: eddie)
 
         let veraOnB = b.watchProject(project.id, as: vera)
         await b.settle { veraOnB.outlet.messages.count == 2 }
-        guard case .snapshot(let snapshot) = veraOnB.outlet.messages.first?.payload else { return }
+        guard case .snapshot(let snapshot) = veraOnB.outlet.messages.first?.payload else {
+            Issue.record("expected a snapshot on B, got \(veraOnB.outlet.messages.map(\.payloadName))")
+            return
+        }
         #expect(snapshot.watchers.map(\.userName) == ["olga", "vera"], "vera once, though on both nodes")
         // Sentinel: eddie joins on B after vera; B writes its watchers in order, so when A
         // lists eddie it has read vera's row on B too.
@@ -95,6 +122,7 @@ struct PresenceAcrossNodesTests {
         #expect(presences(olgaOnA.outlet).last == Seen(.left, "vera", ["eddie", "olga"]))
         sentinel.end.cancel()
         olgaOnA.end.cancel()
+        for end in sentinels { end.cancel() }
     }
 
     @Test("a node that stops cleanly withdraws its watchers at once, not after the expiry")

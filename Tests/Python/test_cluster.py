@@ -599,6 +599,24 @@ def viewer_of(api, project) -> tuple[str, str]:
     return name, token
 
 
+def until_node_heard_alice(api, streams, node: int, name: str, token: str) -> list:
+    """Returns once node `node` has read alice's presence rows written so far (a's board writes,
+    NOTIFY, the node's board reads: asynchronous). Sentinel: alice then watches a project of
+    her own on node 0, which `name` watches on `node`; node 0 writes its watchers in order, so
+    once that stream lists alice, `node` has read every row written before. Returns the
+    sentinel streams (to cancel)."""
+    sentinel = api.alice.create_project(unique("sentinel"))
+    api.alice.share(sentinel.id, Client(api.lb_channel, name, token), role=common_pb2.ROLE_VIEWER)
+    alice = streams(api.node_channels[0]).project(api.client_on(api.node_channels[0]), sentinel.id, label="alice@node0 (sentinel)")
+    wait_caught_up(alice, WAIT)
+    probe = streams(api.node_channels[node]).project(Client(api.node_channels[node], name, token), sentinel.id,
+                                                     label=f"{name}@node{node} (sentinel)")
+    snapshot, _ = wait_caught_up(probe, WAIT)
+    if "alice" not in user_names(snapshot.snapshot.watchers):
+        probe.wait_for(presence(E.PRESENCE_CHANGE_JOINED), WAIT, f"PRESENCE joined for alice on node {node} (sentinel)")
+    return [alice, probe]
+
+
 def test_presence_lists_the_watchers_of_every_node(api, streams):
     """alice watches on node 0 and node 1 directly; another user starts watching on node 2: both of
     alice's streams get PRESENCE joined listing both users once, the newcomer's snapshot lists
@@ -609,6 +627,7 @@ def test_presence_lists_the_watchers_of_every_node(api, streams):
               for i in (0, 1)]
     for w in alices:
         wait_caught_up(w, WAIT)
+    sentinels = until_node_heard_alice(api, streams, 2, name, token)
     newcomer = streams(api.node_channels[2]).project(Client(api.node_channels[2], name, token), project.id,
                                                      label=f"{name}@node2")
     snapshot, _ = wait_caught_up(newcomer, WAIT)
@@ -623,6 +642,8 @@ def test_presence_lists_the_watchers_of_every_node(api, streams):
         left = w.wait_for(presence(E.PRESENCE_CHANGE_LEFT), WAIT, f"PRESENCE left for {name} (stream on node 2 ended)")
         assert left.presence.user.user_name == name and user_names(left.presence.watchers) == ["alice"], describe(left)
         check_envelopes(w, project_id=project.id)
+    for w in sentinels:
+        w.cancel()
 
 
 def test_watchers_of_a_killed_node_leave_the_other_nodes_within_the_expiry(api, streams):
