@@ -72,14 +72,14 @@ package final class ProjectStatsService: Sendable {
         guard countersCached,
               let (counters, companion) = cache.read(projectID: projectID, userID: caller.userID, generation: store.membershipGeneration)
         else { return nil }
-        return InMemory(value: ProjectStats(counters), companion: companion, revision: counters.revision)
+        return InMemory(value: ProjectStats(counters), companion: companion, version: counters.revision)
     }
 
     /// Keeps `companion` — something made from `stats` alone, such as its encoded reply — with
     /// the counters `stats` came from, until they move: the next `cachedProjectStats` of the
     /// project returns it.
     package func keep(_ companion: any AnyObject & Sendable, with stats: InMemory<ProjectStats>) {
-        cache.attach(companion, projectID: stats.value.projectID, revision: stats.revision)
+        cache.attach(companion, projectID: stats.value.projectID, revision: stats.version)
     }
 
     /// Stats without a caller, for the EventHub (which authorises at subscribe time).
@@ -149,13 +149,13 @@ package final class ProjectStatsService: Sendable {
               cached.memberships == store.membershipGeneration,
               options.clock() < cached.metrics.tomorrowStartMs
         else { return nil }
-        return InMemory(value: cached.metrics, companion: cached.companion, revision: Int64(bitPattern: generation))
+        return InMemory(value: cached.metrics, companion: cached.companion, version: Int64(generation))
     }
 
     /// Keeps `companion` (made from `dashboard` alone) with the caller's cached dashboard in
     /// `timeZone` until it is dropped: the next `cachedDashboard` returns it.
     package func keep(_ companion: any AnyObject & Sendable, with dashboard: InMemory<DashboardMetrics>, caller: Caller, timeZone: String) {
-        dashboards.update(DashboardKey(userID: caller.userID, timeZone: timeZone), generation: UInt64(bitPattern: dashboard.revision)) { cached in
+        dashboards.update(DashboardKey(userID: caller.userID, timeZone: timeZone), generation: UInt64(dashboard.version)) { cached in
             if cached.metrics == dashboard.value { cached.companion = companion }
         }
     }
@@ -208,6 +208,7 @@ struct ProjectViewer: Hashable, Sendable {
 package struct InMemory<Value: Sendable>: Sendable {
     package let value: Value
     package let companion: (any AnyObject & Sendable)?
-    /// What the companion is attached to: the counters' revision, the dashboard's commit count.
-    let revision: Int64
+    /// What the companion is attached to: the counters' revision, or the count of commits the
+    /// dashboard was read after.
+    let version: Int64
 }

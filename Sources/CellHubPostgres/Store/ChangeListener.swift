@@ -31,10 +31,11 @@ import Glibc
 /// (`ListenerThread`: a store opens with it, since every `cellhubd` command but `serve` and
 /// most tests run no event loop), or an event loop of the server (`ListenerLoopDriver`, once
 /// `serve` calls `PostgresStore.listen(on:)`: no thread of the listener's own, blocking
-/// libpq calls — connecting, reads — on two serial queues off the loop). This type does the work both need, each method saying
-/// whether it blocks. Its methods may run on several threads at once (the loop driver reads
-/// through the pool on one queue while it opens a connection on another): its own state is
-/// atomic or locked; a connection it is handed is used by one thread at a time, its driver's.
+/// libpq calls — connecting, reads — on two serial queues off the loop). This type does the
+/// work both need, each method saying whether it blocks. Its methods may run on several
+/// threads at once (the loop driver reads through the pool on one queue while it opens a
+/// connection on another): its own state is atomic or locked; a connection it is handed is
+/// used by one thread at a time, its driver's.
 final class ChangeListener: Sendable {
     /// The log's head and the access generations, as one read saw them.
     struct Snapshot: Equatable, Sendable {

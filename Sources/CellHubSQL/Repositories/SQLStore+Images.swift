@@ -167,8 +167,9 @@ extension SQLStore {
             }
             var seen = Set<String>()
             let unique = ids.filter { seen.insert($0).inserted }
-            let stored = try tx.db.query(
-                "SELECT \(Rows.imageColumns) FROM images i \(Rows.imageJoins) WHERE i.id IN (?)", in: unique, row: Rows.image)
+            let stored = try tx.db.query(in: unique, {
+                "SELECT \(Rows.imageColumns) FROM images i \(Rows.imageJoins) WHERE i.id IN \($0)"
+            }, row: Rows.image)
             let byID = Dictionary(stored.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
             var found: [ImageRecord] = []
             var missing: [String] = []
@@ -213,7 +214,7 @@ extension SQLStore {
                 blobs[image.sha256Hex, default: 0] += 1
                 uploadBuckets[image.uploadedAtMs, default: 0] += 1
             }
-            try tx.db.run("DELETE FROM images WHERE id IN (?)", in: images.map(\.id))
+            try tx.db.run(in: images.map(\.id)) { "DELETE FROM images WHERE id IN \($0)" }
             for (uploadedAtMs, count) in uploadBuckets {
                 try tx.removeUploads(projectID: projectID, uploadedAtMs: uploadedAtMs, count: count)
             }

@@ -36,36 +36,28 @@ extension SQLDatabase {
         try queryOne(sql, arguments: arguments, row: row)
     }
 
-    /// Runs the query `sql` once per chunk of `values` (at most `perStatement` each), its
-    /// `(?)` widened to `(?, ?, …)` for the chunk: `WHERE id IN (?)` for many ids in a few
-    /// statements (on PostgreSQL, round trips) instead of one each. Every row read, in turn.
+    /// Runs the query `sql(list)` once per chunk of `values` (at most `perStatement` each),
+    /// `list` being the chunk's placeholders, `(?, ?, …)`: `WHERE id IN \(list)` for many ids
+    /// in a few statements (on PostgreSQL, round trips) instead of one each. Every row read.
     package func query<T>(
-        _ sql: String, in values: [String], perStatement: Int = 50, row: (any SQLRow) -> T
+        in values: [String], perStatement: Int = 50, _ sql: (_ list: String) -> String, row: (any SQLRow) -> T
     ) throws -> [T] {
         var rows: [T] = []
-        for (statement, chunk) in Self.chunked(sql, values, perStatement) {
-            rows += try query(statement, arguments: chunk, row: row)
+        for chunk in Self.chunks(of: values, perStatement) {
+            rows += try query(sql(Self.list(chunk.count)), arguments: Array(chunk), row: row)
         }
         return rows
     }
 
-    /// Runs the statement `sql` once per chunk of `values`, as `query(_:in:row:)` does; the
-    /// rows changed in all.
+    /// Runs the statement `sql(list)` once per chunk of `values`, as `query(in:_:row:)`
+    /// does; the rows changed in all.
     @discardableResult
-    package func run(_ sql: String, in values: [String], perStatement: Int = 50) throws -> Int {
+    package func run(in values: [String], perStatement: Int = 50, _ sql: (_ list: String) -> String) throws -> Int {
         var changed = 0
-        for (statement, chunk) in Self.chunked(sql, values, perStatement) {
-            changed += try run(statement, arguments: chunk)
+        for chunk in Self.chunks(of: values, perStatement) {
+            changed += try run(sql(Self.list(chunk.count)), arguments: Array(chunk))
         }
         return changed
-    }
-
-    private static func chunked(_ sql: String, _ values: [String], _ perStatement: Int) -> [(String, [String])] {
-        stride(from: 0, to: values.count, by: max(1, perStatement)).map { start in
-            let chunk = Array(values[start..<min(start + perStatement, values.count)])
-            let list = "(" + Array(repeating: "?", count: chunk.count).joined(separator: ", ") + ")"
-            return (sql.replacing("(?)", with: list), chunk)
-        }
     }
 
     /// Inserts `rows` with multi-row INSERTs: `head` (the statement up to and including
@@ -76,14 +68,23 @@ extension SQLDatabase {
     package func insert(
         _ head: String, row: String, _ rows: [[any SQLBindable]], tail: String = "", rowsPerStatement: Int = 50
     ) throws {
-        var start = 0
-        while start < rows.count {
-            let chunk = rows[start..<min(start + rowsPerStatement, rows.count)]
-            let values = Array(repeating: row, count: chunk.count).joined(separator: ", ")
-            try run("\(head) \(values) \(tail)", arguments: chunk.flatMap { $0 })
-            start += chunk.count
+        for chunk in Self.chunks(of: rows, rowsPerStatement) {
+            try run("\(head) \(Self.repeated(row, chunk.count)) \(tail)", arguments: chunk.flatMap { $0 })
         }
     }
+
+    /// `values` in consecutive slices of at most `size`.
+    private static func chunks<Element>(of values: [Element], _ size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: values.count, by: max(1, size)).map { values[$0..<min($0 + size, values.count)] }
+    }
+
+    /// `text, text, …`, `count` times.
+    private static func repeated(_ text: String, _ count: Int) -> String {
+        Array(repeating: text, count: count).joined(separator: ", ")
+    }
+
+    /// `(?, ?, …)`, a list of `count` placeholders.
+    private static func list(_ count: Int) -> String { "(\(repeated("?", count)))" }
 }
 
 /// An engine's error: what the shared code needs to know of it.
