@@ -70,12 +70,18 @@ class Run:
             sink.flush()
             proc = subprocess.run([str(BENCH), mode, address, *args], stdout=sink, stderr=subprocess.STDOUT,
                                   stdin=subprocess.DEVNULL, timeout=timeout)
+        return self.finished(label, mode, out, proc.returncode)
+
+    @staticmethod
+    def finished(label: str, mode: str, out: Path, returncode: int) -> dict[str, float]:
+        """A client run that ended, its output in `out`: its progress echoed to stderr, a failure
+        raised, its `result KEY VALUE` lines returned."""
         text = out.read_text(errors="replace")
         for line in text.splitlines()[1:]:
             if not line.startswith("result "):
                 print(f"  {line}", file=sys.stderr, flush=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f"{label}: cellhub-stream-bench {mode} exited with {proc.returncode}; see {out}")
+        if returncode != 0:
+            raise RuntimeError(f"{label}: cellhub-stream-bench {mode} exited with {returncode}; see {out}")
         results = {}
         for line in text.splitlines():
             if line.startswith("result "):
@@ -182,14 +188,7 @@ def sampled_writes(run: Run, cluster: LocalCluster, label: str, address: str, ar
     for row in rows.splitlines():
         what, value = row.rsplit("|", 1)
         waits[what] = float(value)
-    text = out.read_text(errors="replace")
-    for line in text.splitlines()[1:]:
-        if not line.startswith("result "):
-            print(f"  {line}", file=sys.stderr, flush=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"{label}: writes exited with {proc.returncode}; see {out}")
-    results = {line.split()[1]: float(line.split()[2]) for line in text.splitlines() if line.startswith("result ")}
-    return results, waits
+    return run.finished(label, "writes", out, proc.returncode), waits
 
 
 FILES = {"new": "new, fsynced", "stored": "already stored"}
