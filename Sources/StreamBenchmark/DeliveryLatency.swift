@@ -18,7 +18,7 @@ struct SubscriberState: Sendable {
 /// the new revision. `--samples` per path, after `--warm-up` uncounted ones; reported per
 /// path (named by `--labels`). With the subscriber on node A, uploads via A and via B
 /// separate a node's own delivery (its commit wakes its hub) from the cross-node path
-/// (commit on B → NOTIFY → A's LISTEN thread → A's hub reads the log).
+/// (commit on B → NOTIFY → A's LISTEN connection → A reads the log's head → A's hub reads the log).
 func runDeliveryLatency(_ options: Options) async throws {
     try EventEnvelope.selfTest()
     let token = try options.required("--token")

@@ -53,6 +53,12 @@ struct EndTally: Sendable {
         if firstMessage[key] == nil { firstMessage[key] = message }
     }
 
+    /// Adds another tally's counts (its first messages where this one has none).
+    mutating func merge(_ other: EndTally) {
+        counts.merge(other.counts, uniquingKeysWith: +)
+        firstMessage.merge(other.firstMessage) { mine, _ in mine }
+    }
+
     mutating func addCleanEnd() {
         counts["ok (stream ended without error)", default: 0] += 1
     }

@@ -84,12 +84,7 @@ func runWrites(_ options: Options) async throws {
 
     let calls = Distribution(outcomes.flatMap(\.calls))
     var failures = EndTally()
-    for outcome in outcomes {
-        for (key, count) in outcome.failures.counts {
-            failures.counts[key, default: 0] += count
-            if failures.firstMessage[key] == nil { failures.firstMessage[key] = outcome.failures.firstMessage[key] }
-        }
-    }
+    for outcome in outcomes { failures.merge(outcome.failures) }
     let elapsed = Double((outcomes.map(\.end).max() ?? start) &- start) / 1e9
     let callsPerSecond = elapsed > 0 ? Double(calls.count) / elapsed : 0
     say("  \(calls.count) calls (\(calls.count * images) images) in \(fixed(elapsed, 2)) s: \(fixed(callsPerSecond, 1)) calls/s, "
